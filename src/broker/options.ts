@@ -1,0 +1,102 @@
+/**
+ * The one typed options object of the broker, shared by the embeddable API (createBroker) and
+ * the CLI (flags and config file are turned into this). Every field has a default in
+ * `resolveOptions`; sizes are bytes, durations are named with their unit.
+ */
+import type { QoS } from '../protocol/packets.js';
+
+/** What an authentication hook sees of a connecting client. */
+export interface ConnectInfo {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+  remoteAddress: string;
+  protocolVersion: 3 | 4 | 5;
+}
+
+/** What an authorization hook sees of a connected client. */
+export interface ClientInfo {
+  clientId: string;
+  username: string | undefined;
+  remoteAddress: string;
+}
+
+/**
+ * Authentication result: true accepts, false refuses (bad user name or password), a number is a
+ * CONNACK reason code (5.0 numbering, mapped to 3.1.1 return codes for older clients).
+ */
+export type AuthResult = boolean | number;
+
+export interface BrokerHooks {
+  /** Decide whether a CONNECT is accepted. Default: accept everyone. */
+  authenticate?(info: ConnectInfo): AuthResult | Promise<AuthResult>;
+  /** Decide whether a client may publish to a topic. Default: allow. */
+  authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
+  /**
+   * Decide whether a client may subscribe to a filter: false denies, true grants the requested
+   * QoS, a QoS number grants at most that QoS. Default: allow.
+   */
+  authorizeSubscribe?(client: ClientInfo, topicFilter: string, qos: QoS): boolean | QoS | Promise<boolean | QoS>;
+  /** Decide whether a (retained) message may be delivered to a client. Default: allow. */
+  authorizeRead?(client: ClientInfo, topic: string): boolean;
+}
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface BrokerOptions extends BrokerHooks {
+  /** Address of the default TCP listener. Default 127.0.0.1 (loopback only, as Mosquitto 2). */
+  host?: string;
+  /** Port of the default TCP listener. Default 1883; 0 picks a free port. */
+  port?: number;
+  /** Per-client maximum of unacknowledged outgoing QoS 1/2 messages. Default 20. */
+  maxInflightMessages?: number;
+  /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000. */
+  maxQueuedMessages?: number;
+  /** Largest packet accepted, in bytes, fixed header included. Default 268435455 (MQTT maximum). */
+  maxPacketSize?: number;
+  /** A socket that has not sent CONNECT after this many ms is closed. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Interval of $SYS updates in seconds; 0 disables them. Default 10. */
+  sysInterval?: number;
+  /** Accept an empty client id (with clean session) and assign one. Default true. */
+  allowZeroLengthClientId?: boolean;
+  /** Upper bound on client keepalive in seconds (5.0: announced as Server Keep Alive). Default 65535. */
+  maxKeepalive?: number;
+  /** Log level of the broker's logger. Default 'info'. */
+  logLevel?: LogLevel;
+  /** Pretty (human) logs instead of JSON lines. Default: when stdout is a terminal. */
+  logPretty?: boolean;
+}
+
+export interface ResolvedOptions extends BrokerHooks {
+  host: string;
+  port: number;
+  maxInflightMessages: number;
+  maxQueuedMessages: number;
+  maxPacketSize: number;
+  connectTimeoutMs: number;
+  sysInterval: number;
+  allowZeroLengthClientId: boolean;
+  maxKeepalive: number;
+  logLevel: LogLevel;
+  logPretty: boolean;
+}
+
+export const MQTT_MAX_PACKET_SIZE = 268_435_455 + 5;
+
+export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
+  return {
+    ...options,
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 1883,
+    maxInflightMessages: options.maxInflightMessages ?? 20,
+    maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    sysInterval: options.sysInterval ?? 10,
+    allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,
+    maxKeepalive: options.maxKeepalive ?? 65_535,
+    logLevel: options.logLevel ?? 'info',
+    logPretty: options.logPretty ?? process.stdout.isTTY === true,
+  };
+}

@@ -1,0 +1,6 @@
+/**
+ * Cicada's embeddable API: `import { createBroker } from 'cicada'`.
+ */
+export type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/api.js';
+export type { BrokerOptions, BrokerHooks, ClientInfo, ConnectInfo, AuthResult, LogLevel } from './broker/options.js';
+export { createBroker } from './server.js';
