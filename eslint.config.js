@@ -11,7 +11,7 @@ const layers = {
   transport: ['protocol', 'broker'],
   config: ['broker', 'protocol'],
   cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log'],
-  log: [],
+  log: ['broker'],
 };
 const all = Object.keys(layers);
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// Installs the system packages the tests talk to, when they are missing: Debian's mosquitto
+// broker and clients, and Python paho for /usr/bin/python3. Runs `apt-get update` once, then
+// `apt-get install -y` with only what is missing. Exits non-zero with one line if it cannot.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const need = [];
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+if (!has('mosquitto_pub') || !has('mosquitto_sub') || !has('mosquitto_passwd')) need.push('mosquitto-clients');
+if (!existsSync('/usr/sbin/mosquitto') && !has('mosquitto')) need.push('mosquitto');
+const paho = spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
+if (paho.status !== 0) need.push('python3-paho-mqtt');
+
+if (need.length > 0) {
+  process.stdout.write(`installing test dependencies: ${need.join(' ')}\n`);
+  try {
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...need], { stdio: 'inherit', env });
+  } catch {
+    process.stderr.write(`cannot install ${need.join(' ')} (apt-get failed; run as root or install them by hand)\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,308 @@
+/**
+ * Channel: the protocol state machine of one network connection. It takes decoded packets
+ * (`handle`) and transport events, and writes encoded packets to an Outbox; it never touches a
+ * socket, so tests can drive it with plain calls. Each packet type has its handler in
+ * ./handlers; this file holds the connection state they share and the ways a connection ends.
+ *
+ * States: 'new' (only CONNECT allowed [MQTT-3.1.0-1]) -> 'connected' -> 'closed'.
+ * While an asynchronous hook (authentication, authorization) is pending, later packets wait in
+ * `backlog` and are handled in order once it settles.
+ */
+import { CodecError, encode } from '../protocol/index.js';
+import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import type { BrokerCore } from './core.js';
+import { handleAck, handlePubrel } from './handlers/acks.js';
+import { handleConnect } from './handlers/connect.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+import { handlePublish } from './handlers/publish.js';
+import { handleSubscribe } from './handlers/subscribe.js';
+import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import type { Message } from './message.js';
+import type { ClientInfo } from './options.js';
+import { reasonName } from './reasons.js';
+import type { Session, SessionLink } from './session.js';
+
+/** Where a channel's bytes go; implemented by each transport. */
+export interface Outbox {
+  /** Queue bytes; the transport flushes them once per event-loop turn. */
+  write(bytes: Buffer): void;
+  /** Flush what is queued, then close the connection. */
+  end(): void;
+  /** Stop and resume reading from the connection (backpressure on the client). */
+  pauseInput(): void;
+  resumeInput(): void;
+  /** Bytes written but not yet taken by the kernel. */
+  readonly pendingBytes: number;
+}
+
+/** Most packets kept while an asynchronous hook is pending before input is paused. */
+const BACKLOG_PAUSE = 256;
+
+export class Channel implements SessionLink {
+  state: 'new' | 'connected' | 'closed' = 'new';
+  version: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  /** Keepalive in seconds; 0 disables the check [MQTT-3.1.2-23]. */
+  keepalive = 0;
+  lastReceived: number;
+  readonly openedAt: number;
+  session: Session | undefined;
+  will: Will | undefined;
+  receiveMaximum: number;
+  /** 5.0: largest packet the client accepts (Maximum Packet Size of its CONNECT). */
+  clientMaximumPacketSize = 0;
+  /** 5.0: inbound topic aliases (alias -> topic) and the maximum announced in CONNACK. */
+  topicAliases: Map<number, string> | undefined;
+  topicAliasMaximum = 0;
+  /** 5.0: send reason strings and user properties on acknowledgements. */
+  problemInformation = true;
+  private backlog: Packet[] | undefined;
+  private cachedInfo: ClientInfo | undefined;
+
+  constructor(
+    readonly core: BrokerCore,
+    readonly outbox: Outbox,
+    readonly remoteAddress: string,
+  ) {
+    this.openedAt = this.lastReceived = Date.now();
+    this.receiveMaximum = core.options.maxInflightMessages;
+  }
+
+  /** Handle one decoded packet from the client. */
+  handle(packet: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.backlog !== undefined) {
+      this.backlog.push(packet);
+      if (this.backlog.length === BACKLOG_PAUSE) this.outbox.pauseInput();
+      return;
+    }
+    this.dispatch(packet);
+  }
+
+  private dispatch(packet: Packet): void {
+    if (this.state === 'new' && packet.type !== 'connect') {
+      this.fail(`first packet was ${packet.type.toUpperCase()}, not CONNECT`, ReasonCode.ProtocolError); // [MQTT-3.1.0-1]
+      return;
+    }
+    switch (packet.type) {
+      case 'connect':
+        if (this.state !== 'new') {
+          this.fail('second CONNECT', ReasonCode.ProtocolError); // [MQTT-3.1.0-2]
+          return;
+        }
+        handleConnect(this, packet);
+        return;
+      case 'publish':
+        handlePublish(this, packet);
+        return;
+      case 'puback':
+      case 'pubrec':
+      case 'pubcomp':
+        handleAck(this, packet);
+        return;
+      case 'pubrel':
+        handlePubrel(this, packet);
+        return;
+      case 'subscribe':
+        handleSubscribe(this, packet);
+        return;
+      case 'unsubscribe':
+        handleUnsubscribe(this, packet);
+        return;
+      case 'pingreq':
+        this.send({ type: 'pingresp' }); // [MQTT-3.12.4-1]
+        return;
+      case 'disconnect':
+        handleDisconnect(this, packet);
+        return;
+      case 'auth':
+        this.fail('AUTH without an authentication method', ReasonCode.ProtocolError);
+        return;
+      default:
+        // CONNACK, SUBACK, UNSUBACK, PINGRESP are only sent by servers.
+        this.fail(`${packet.type.toUpperCase()} is not a packet a client may send`, ReasonCode.ProtocolError);
+    }
+  }
+
+  /**
+   * Run handlers after an asynchronous step: packets arriving meanwhile wait in the backlog.
+   * `then` runs when the promise settles, unless the channel closed in between.
+   */
+  defer<T>(promise: Promise<T>, then: (value: T) => void): void {
+    this.backlog ??= [];
+    promise.then(
+      (value) => {
+        if (this.state === 'closed') return;
+        then(value);
+        this.resume();
+      },
+      (error: unknown) => {
+        this.core.log.error({ err: error, clientId: this.clientId }, 'hook failed');
+        this.fail('a broker hook failed', ReasonCode.UnspecifiedError);
+      },
+    );
+  }
+
+  private resume(): void {
+    const backlog = this.backlog;
+    this.backlog = undefined;
+    if (backlog === undefined) return;
+    for (let i = 0; i < backlog.length; i++) {
+      if (this.state === 'closed') return;
+      const again = this.backlog as Packet[] | undefined;
+      if (again !== undefined) {
+        // A handler deferred again: keep the rest in order behind it.
+        again.push(...backlog.slice(i));
+        return;
+      }
+      this.dispatch(backlog[i] as Packet);
+    }
+    if (backlog.length >= BACKLOG_PAUSE) this.outbox.pauseInput();
+    this.outbox.resumeInput();
+  }
+
+  send(packet: Packet): void {
+    this.outbox.write(encode(packet, this.version));
+  }
+
+  // SessionLink: the session's deliveries leave through here.
+  sendPublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    packetId: number,
+    dup: boolean,
+  ): void {
+    let bytes: Buffer;
+    if (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0)) {
+      bytes = this.encodePublish5(message, qos, retain, subscriptionIds, packetId, dup);
+    } else {
+      bytes = message.wireBytes(this.version, qos, retain, packetId);
+      if (dup) bytes[0] = (bytes[0] as number) | 0x08; // qos > 0: our own copy [MQTT-3.3.1-1]
+    }
+    const stats = this.core.stats;
+    stats.messagesSent++;
+    stats.bytesSent += bytes.length;
+    this.outbox.write(bytes);
+  }
+
+  /** A 5.0 PUBLISH whose properties differ per delivery (subscription ids, remaining expiry). */
+  private encodePublish5(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    packetId: number,
+    dup: boolean,
+  ): Buffer {
+    const properties = { ...message.properties };
+    if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = [...subscriptionIds];
+    if (message.expiresAt !== 0) {
+      // Subscribers get the remaining interval [MQTT-3.3.2-6].
+      properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000));
+    }
+    return encode(
+      {
+        type: 'publish',
+        topic: message.topic,
+        payload: message.payload,
+        qos,
+        retain,
+        dup,
+        ...(qos > 0 ? { packetId } : {}),
+        properties,
+      },
+      5,
+    );
+  }
+
+  sendPubrel(packetId: number): void {
+    this.send({ type: 'pubrel', packetId, ...(this.version === 5 ? { reasonCode: 0 } : {}) });
+  }
+
+  info(): ClientInfo {
+    return (this.cachedInfo ??= { clientId: this.clientId, username: this.username, remoteAddress: this.remoteAddress });
+  }
+
+  /** Keepalive [MQTT-3.1.2-24] and CONNECT time-out checks, run by the core's sweep. */
+  checkTimeouts(now: number): void {
+    if (this.state === 'new') {
+      if (now - this.openedAt > this.core.options.connectTimeoutMs) this.fail('no CONNECT in time', 0);
+    } else if (this.state === 'connected' && this.keepalive > 0) {
+      if (now - this.lastReceived > this.keepalive * 1500) this.fail('keepalive timeout', ReasonCode.KeepAliveTimeout);
+    }
+  }
+
+  /** The codec rejected the client's bytes: close with the codec's reason. */
+  codecError(error: CodecError): void {
+    this.fail(`${error.code}: ${error.message}`, error.reasonCode);
+  }
+
+  /**
+   * End the connection because of the client (protocol violation, time-out, hook failure): log
+   * why, tell a 5.0 client with DISCONNECT when a reason is given, publish the will.
+   */
+  fail(why: string, reasonCode: number): void {
+    if (this.state === 'closed') return;
+    this.core.log.info(
+      { clientId: this.clientId || undefined, remote: this.remoteAddress, reason: reasonName(reasonCode) },
+      `closing connection: ${why}`,
+    );
+    if (this.state === 'connected' && this.version === 5 && reasonCode >= 0x80) {
+      this.send({ type: 'disconnect', reasonCode });
+    }
+    this.terminate(why, true);
+  }
+
+  /** The server is shutting down: tell 5.0 clients (0x8B), publish wills as for any unclean close. */
+  shutdown(): void {
+    if (this.state === 'connected' && this.version === 5) {
+      this.send({ type: 'disconnect', reasonCode: ReasonCode.ServerShuttingDown });
+    }
+    this.terminate('server shutting down', true);
+  }
+
+  /** Another connection took over this client id [MQTT-3.1.4-2]. */
+  takenOver(): void {
+    if (this.version === 5) this.send({ type: 'disconnect', reasonCode: ReasonCode.SessionTakenOver });
+    this.terminate('session taken over', true);
+  }
+
+  /** The transport reports the connection gone (peer closed, socket error). */
+  transportClosed(error?: Error): void {
+    if (this.state === 'closed') return;
+    const why = error === undefined ? 'connection closed by client' : `socket error: ${error.message}`;
+    if (this.state === 'connected') this.core.log.debug({ clientId: this.clientId }, why);
+    this.terminate(why, true);
+  }
+
+  /**
+   * The single place a connection ends. Synchronous, so a taking-over connection finds the
+   * session already detached. The will is published unless a DISCONNECT discarded it
+   * [MQTT-3.1.2-8], [MQTT-3.1.2-10].
+   */
+  terminate(why: string, publishWill: boolean): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.backlog = undefined;
+    this.outbox.end();
+    const core = this.core;
+    core.closedChannel(this);
+    if (!wasConnected) return;
+    if (core.connected.get(this.clientId) === this) core.connected.delete(this.clientId);
+    core.stats.clientsConnected--;
+    const will = this.will;
+    this.will = undefined;
+    if (publishWill && will !== undefined) core.publishWill(this, will);
+    const session = this.session;
+    if (session !== undefined && session.link === this) {
+      session.detach();
+      core.scheduleSessionExpiry(session);
+    }
+    core.events.emit('clientDisconnected', this.info(), why);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The broker core: owns sessions, the router, retained messages, the keepalive sweep and $SYS.
+ * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
+ * it packets; the channel writes through the Outbox the transport gave it.
+ */
+import { EventEmitter } from 'node:events';
+import type { ProtocolVersion, Will } from '../protocol/packets.js';
+import { RetainedTree } from '../topics/index.js';
+import type { BrokerEvents, BrokerStats } from './api.js';
+import { Channel, type Outbox } from './channel.js';
+import type { Logger } from './logger.js';
+import { forwardedProperties, Message } from './message.js';
+import type { ResolvedOptions } from './options.js';
+import { Router } from './router.js';
+import { Session, type SessionHost } from './session.js';
+import { createStats } from './stats.js';
+import { SysPublisher } from './sys.js';
+
+/** Sweep period for keepalive and CONNECT time-outs, in ms. */
+const SWEEP_MS = 250;
+
+export class BrokerCore implements SessionHost {
+  readonly stats: BrokerStats = createStats();
+  readonly events = new EventEmitter<BrokerEvents>();
+  readonly router = new Router();
+  readonly retained = new RetainedTree<Message>();
+  /** Every session by client id, connected or not. */
+  readonly sessions = new Map<string, Session>();
+  /** The connected channel of each client id. */
+  readonly connected = new Map<string, Channel>();
+  /** Every open channel, connected or still before CONNECT. */
+  readonly channels = new Set<Channel>();
+  readonly startedAt = Date.now();
+  readonly maxQueued: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly sys: SysPublisher;
+  private droppedLogged = 0;
+  private clientIdCounter = 0;
+
+  constructor(
+    readonly options: ResolvedOptions,
+    readonly log: Logger,
+  ) {
+    this.maxQueued = options.maxQueuedMessages;
+    this.sys = new SysPublisher(this);
+  }
+
+  start(): void {
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+    this.sys.start(this.options.sysInterval);
+  }
+
+  /** Disconnect everyone (5.0: Server shutting down) and stop timers. */
+  stop(): void {
+    clearInterval(this.sweepTimer);
+    this.sys.stop();
+    for (const channel of [...this.channels]) channel.shutdown();
+    for (const session of this.sessions.values()) clearTimeout(session.expiryTimer);
+  }
+
+  now(): number {
+    return Date.now();
+  }
+
+  openChannel(outbox: Outbox, remoteAddress: string): Channel {
+    const channel = new Channel(this, outbox, remoteAddress);
+    this.channels.add(channel);
+    return channel;
+  }
+
+  closedChannel(channel: Channel): void {
+    this.channels.delete(channel);
+  }
+
+  /** A client id for a client that sent an empty one [MQTT-3.1.3-6]. */
+  assignClientId(): string {
+    return `cicada-${process.pid.toString(36)}-${Date.now().toString(36)}-${(++this.clientIdCounter).toString(36)}`;
+  }
+
+  /** Accept a message for delivery: retained store, routing, counters, events. */
+  publish(message: Message, publisher: Channel | undefined): void {
+    if (message.retain) this.storeRetained(message);
+    this.router.route(message);
+    if (this.events.listenerCount('message') > 0) {
+      this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
+    }
+  }
+
+  /** Retained messages: the last one per topic; an empty payload clears it [MQTT-3.3.1-10], [MQTT-3.3.1-11]. */
+  private storeRetained(message: Message): void {
+    if (message.payload.length === 0) this.retained.delete(message.topic);
+    else this.retained.set(message.topic, message);
+    this.stats.retainedMessages = this.retained.size;
+  }
+
+  /** Create a message from the broker itself (API publish, $SYS). */
+  publishAsBroker(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): void {
+    this.publish(new Message(topic, payload, qos, retain, undefined, undefined, 0), undefined);
+  }
+
+  /** Publish a client's will message (the channel decided it is due). */
+  publishWill(channel: Channel, will: Will): void {
+    this.log.debug({ clientId: channel.clientId, topic: will.topic }, 'publishing will');
+    const expiry = will.properties?.messageExpiryInterval;
+    const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);
+    const expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+    this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, channel.clientId, expiresAt), channel);
+  }
+
+  onDropped(session: Session, message: Message, why: 'queue-full' | 'expired' | 'offline-qos0'): void {
+    this.stats.messagesDropped++;
+    // Log the first drops and then every 1000th, so a flood cannot flood the log too.
+    if (this.droppedLogged < 10 || this.stats.messagesDropped % 1000 === 0) {
+      this.droppedLogged++;
+      this.log.warn(
+        { clientId: session.clientId, topic: message.topic, why, dropped: this.stats.messagesDropped },
+        'message dropped',
+      );
+    }
+  }
+
+  /** End a session: its subscriptions go, its queued messages are freed. */
+  removeSession(session: Session): void {
+    clearTimeout(session.expiryTimer);
+    for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry.filter);
+    session.subscriptions.clear();
+    session.queue.length = 0;
+    session.inflight.clear();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.stats.subscriptions = this.router.subscriptionCount;
+  }
+
+  /** Keep a disconnected session for its expiry interval, then end it. */
+  scheduleSessionExpiry(session: Session): void {
+    if (session.expiryInterval === 0) {
+      this.removeSession(session);
+      return;
+    }
+    if (session.expiryInterval >= 0xffffffff) return; // never expires
+    clearTimeout(session.expiryTimer);
+    session.expiryTimer = setTimeout(() => {
+      if (session.link === undefined) this.removeSession(session);
+    }, session.expiryInterval * 1000);
+    session.expiryTimer.unref();
+  }
+
+  protocolLabel(version: ProtocolVersion): string {
+    return version === 5 ? 'MQTT 5.0' : version === 4 ? 'MQTT 3.1.1' : 'MQTT 3.1';
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const channel of this.channels) channel.checkTimeouts(now);
+  }
+}

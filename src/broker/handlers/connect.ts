@@ -1,0 +1,132 @@
+/**
+ * CONNECT -> CONNACK (section 3.1 and 3.2): client identifier rules, authentication, session
+ * takeover and resumption. A pipeline of small checks, each returning a 5.0 reason code; codes
+ * are translated for 3.1/3.1.1 clients in one place (../reasons.ts).
+ */
+import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Channel } from '../channel.js';
+import type { AuthResult } from '../options.js';
+import { connackCode, reasonName } from '../reasons.js';
+import { Session } from '../session.js';
+
+/** Topic aliases a 5.0 client may use toward the broker. */
+const TOPIC_ALIAS_MAXIMUM = 64;
+
+export function handleConnect(channel: Channel, packet: ConnectPacket): void {
+  channel.version = packet.protocolVersion;
+  const reason = checkClientId(channel, packet);
+  if (reason !== ReasonCode.Success) {
+    refuse(channel, reason, 'client identifier rejected');
+    return;
+  }
+  const authenticate = channel.core.options.authenticate;
+  if (authenticate === undefined) {
+    accept(channel, packet);
+    return;
+  }
+  const result = authenticate({
+    clientId: packet.clientId,
+    username: packet.username,
+    password: packet.password,
+    remoteAddress: channel.remoteAddress,
+    protocolVersion: packet.protocolVersion,
+  });
+  if (result instanceof Promise) channel.defer(result, (value) => authenticated(channel, packet, value));
+  else authenticated(channel, packet, result);
+}
+
+/** [MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]: empty client identifiers. */
+function checkClientId(channel: Channel, packet: ConnectPacket): number {
+  if (packet.clientId.length > 0) return ReasonCode.Success;
+  const options = channel.core.options;
+  if (!options.allowZeroLengthClientId) return ReasonCode.ClientIdentifierNotValid;
+  // 3.1.1 requires Clean Session with an empty id [MQTT-3.1.3-7]; 3.1 requires an id (1-23 chars).
+  if (packet.protocolVersion === 3) return ReasonCode.ClientIdentifierNotValid;
+  if (packet.protocolVersion === 4 && !packet.clean) return ReasonCode.ClientIdentifierNotValid;
+  return ReasonCode.Success;
+}
+
+function authenticated(channel: Channel, packet: ConnectPacket, result: AuthResult): void {
+  if (result === true) accept(channel, packet);
+  else refuse(channel, result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed');
+}
+
+/** Answer CONNACK with a failure code and close [MQTT-3.2.2-5]. */
+function refuse(channel: Channel, reason: number, why: string): void {
+  channel.send({ type: 'connack', sessionPresent: false, reasonCode: connackCode(channel.version, reason) }); // [MQTT-3.2.2-4]
+  channel.core.log.info(
+    { clientId: channel.clientId || undefined, remote: channel.remoteAddress, reason: reasonName(reason) },
+    `connection refused: ${why}`,
+  );
+  channel.terminate(why, false);
+}
+
+function accept(channel: Channel, packet: ConnectPacket): void {
+  const core = channel.core;
+  const options = core.options;
+  const assigned = packet.clientId.length === 0 ? core.assignClientId() : undefined;
+  const clientId = assigned ?? packet.clientId;
+  channel.clientId = clientId;
+  channel.username = packet.username;
+  channel.will = packet.will;
+  channel.keepalive = Math.min(packet.keepalive, options.maxKeepalive);
+  const props = packet.properties;
+  if (packet.protocolVersion === 5) {
+    if (props?.receiveMaximum !== undefined) channel.receiveMaximum = Math.min(props.receiveMaximum, options.maxInflightMessages);
+    channel.clientMaximumPacketSize = props?.maximumPacketSize ?? 0;
+    channel.problemInformation = props?.requestProblemInformation !== 0;
+    channel.topicAliasMaximum = TOPIC_ALIAS_MAXIMUM;
+  }
+
+  // Session takeover: the existing connection of this client id is closed [MQTT-3.1.4-2].
+  const previous = core.connected.get(clientId);
+  if (previous !== undefined) {
+    core.log.info({ clientId, remote: channel.remoteAddress }, 'client id in use: taking over the session');
+    previous.takenOver();
+  }
+
+  let session = core.sessions.get(clientId);
+  if (session !== undefined && packet.clean) {
+    // Clean Session / Clean Start discards any existing session [MQTT-3.1.2-6].
+    core.removeSession(session);
+    session = undefined;
+  }
+  const sessionPresent = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
+  if (session === undefined) {
+    session = new Session(clientId, core);
+    core.sessions.set(clientId, session);
+  }
+  clearTimeout(session.expiryTimer);
+  session.expiryInterval =
+    packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : 0xffffffff;
+  channel.session = session;
+  channel.state = 'connected';
+  core.connected.set(clientId, channel);
+  core.stats.clientsConnected++;
+  core.stats.clientsTotal++;
+
+  const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
+  if (packet.protocolVersion === 5) connack.properties = connackProperties(channel, packet, assigned);
+  channel.send(connack);
+  core.log.info(
+    { clientId, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
+    'client connected',
+  );
+  session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
+  core.events.emit('clientConnected', channel.info());
+}
+
+/** What a 5.0 CONNACK announces of this server (section 3.2.2.3). */
+function connackProperties(channel: Channel, packet: ConnectPacket, assigned: string | undefined): Properties {
+  const options = channel.core.options;
+  const properties: Properties = {
+    receiveMaximum: options.maxInflightMessages,
+    topicAliasMaximum: channel.topicAliasMaximum,
+    maximumPacketSize: Math.min(options.maxPacketSize, 268_435_460),
+    sharedSubscriptionAvailable: 0,
+  };
+  if (assigned !== undefined) properties.assignedClientIdentifier = assigned; // [MQTT-3.2.2-16]
+  if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]
+  return properties;
+}

@@ -1,0 +1,85 @@
+/**
+ * PUBLISH from a client (section 3.3 and 4.3): topic alias resolution (5.0), authorization,
+ * routing, and the acknowledgement its QoS calls for. QoS 2 uses the standard's Method A:
+ * the message is routed when the PUBLISH arrives, and its packet id is remembered until PUBREL
+ * so a re-sent PUBLISH is not routed twice [MQTT-4.3.3-2].
+ */
+import type { PublishPacket } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Channel } from '../channel.js';
+import { forwardedProperties, Message } from '../message.js';
+
+export function handlePublish(channel: Channel, packet: PublishPacket): void {
+  const core = channel.core;
+  core.stats.messagesReceived++;
+  let topic = packet.topic;
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined) {
+    // [MQTT-3.3.2-9], [MQTT-3.3.2-10]: alias 0 or above the announced maximum is a protocol error.
+    if (alias === 0 || alias > channel.topicAliasMaximum) {
+      channel.fail(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
+      return;
+    }
+    const aliases = (channel.topicAliases ??= new Map());
+    if (topic.length > 0) aliases.set(alias, topic);
+    else {
+      const known = aliases.get(alias);
+      if (known === undefined) {
+        channel.fail(`unknown topic alias ${alias}`, ReasonCode.ProtocolError);
+        return;
+      }
+      topic = known;
+    }
+  }
+  const authorize = core.options.authorizePublish;
+  if (authorize === undefined) {
+    accept(channel, packet, topic);
+    return;
+  }
+  const allowed = authorize(channel.info(), topic, packet.qos, packet.retain);
+  if (allowed instanceof Promise) channel.defer(allowed, (ok) => decided(channel, packet, topic, ok));
+  else decided(channel, packet, topic, allowed);
+}
+
+function decided(channel: Channel, packet: PublishPacket, topic: string, allowed: boolean): void {
+  if (allowed) {
+    accept(channel, packet, topic);
+    return;
+  }
+  channel.core.log.info({ clientId: channel.clientId, topic }, 'publish not authorized: dropped');
+  // 3.1.1 has no way to refuse a PUBLISH: it is acknowledged and dropped. 5.0 says 0x87.
+  acknowledge(channel, packet, channel.version === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success);
+}
+
+function accept(channel: Channel, packet: PublishPacket, topic: string): void {
+  if (packet.qos === 2) {
+    const session = channel.session;
+    if (session !== undefined && session.awaitingRelease.has(packet.packetId as number)) {
+      // A re-sent PUBLISH before PUBREL: acknowledge again, do not deliver twice [MQTT-4.3.3-2].
+      acknowledge(channel, packet, ReasonCode.Success);
+      return;
+    }
+    session?.awaitingRelease.add(packet.packetId as number);
+  }
+  const props = packet.properties;
+  const expiry = props?.messageExpiryInterval;
+  const message = new Message(
+    topic,
+    packet.payload,
+    packet.qos,
+    packet.retain,
+    props === undefined ? undefined : forwardedProperties(props),
+    channel.clientId,
+    expiry === undefined ? 0 : Date.now() + expiry * 1000,
+  );
+  channel.core.publish(message, channel);
+  acknowledge(channel, packet, ReasonCode.Success);
+}
+
+/** PUBACK for QoS 1 [MQTT-4.3.2-2], PUBREC for QoS 2 [MQTT-4.3.3-2], nothing for QoS 0. */
+function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 0) return;
+  const packetId = packet.packetId as number;
+  const type = packet.qos === 1 ? 'puback' : 'pubrec';
+  channel.send(channel.version === 5 ? { type, packetId, reasonCode } : { type, packetId });
+}

@@ -1,0 +1,81 @@
+/**
+ * SUBSCRIBE -> SUBACK (section 3.8 and 3.9): authorize each filter, add or replace the
+ * subscription, answer with one return code per filter in order [MQTT-3.8.4-1], [MQTT-3.9.3-1],
+ * then send the retained messages that match [MQTT-3.3.1-6].
+ */
+import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import type { Channel } from '../channel.js';
+import { subackFailure } from '../reasons.js';
+import { minQos } from '../router.js';
+import type { SubscriptionEntry } from '../session.js';
+
+type Grant = boolean | QoS;
+
+export function handleSubscribe(channel: Channel, packet: SubscribePacket): void {
+  const authorize = channel.core.options.authorizeSubscribe;
+  if (authorize === undefined) {
+    subscribeAll(channel, packet, undefined);
+    return;
+  }
+  const info = channel.info();
+  const grants: Array<Grant | Promise<Grant>> = packet.subscriptions.map((s) => authorize(info, s.topicFilter, s.qos));
+  if (grants.some((g) => g instanceof Promise)) {
+    channel.defer(Promise.all(grants), (resolved) => subscribeAll(channel, packet, resolved));
+  } else subscribeAll(channel, packet, grants as Grant[]);
+}
+
+function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonly Grant[] | undefined): void {
+  const session = channel.session;
+  if (session === undefined) return;
+  const core = channel.core;
+  const reasonCodes: number[] = [];
+  const retainedFor: Array<[SubscriptionEntry, boolean]> = [];
+  const subscriptionId = packet.properties?.subscriptionIdentifiers?.[0] ?? 0;
+  for (let i = 0; i < packet.subscriptions.length; i++) {
+    const sub = packet.subscriptions[i] as Subscription;
+    const grant = grants === undefined ? true : (grants[i] as Grant);
+    if (grant === false) {
+      core.log.info({ clientId: channel.clientId, filter: sub.topicFilter }, 'subscribe not authorized');
+      reasonCodes.push(subackFailure(channel.version, ReasonCode.NotAuthorized));
+      continue;
+    }
+    const qos = grant === true ? sub.qos : minQos(sub.qos, grant);
+    const entry: SubscriptionEntry = {
+      session,
+      filter: sub.topicFilter,
+      rawFilter: sub.topicFilter,
+      qos,
+      noLocal: sub.noLocal ?? false,
+      retainAsPublished: sub.retainAsPublished ?? false,
+      retainHandling: sub.retainHandling ?? 0,
+      subscriptionId,
+    };
+    const isNew = core.router.subscribe(entry);
+    session.subscriptions.set(entry.filter, entry);
+    reasonCodes.push(qos);
+    retainedFor.push([entry, isNew]);
+    core.events.emit('subscribed', channel.info(), sub.topicFilter, qos);
+  }
+  core.stats.subscriptions = core.router.subscriptionCount;
+  channel.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  for (const [entry, isNew] of retainedFor) sendRetained(channel, entry, isNew);
+}
+
+/**
+ * Retained messages matching a new (or replaced [MQTT-3.8.4-3]) subscription, with RETAIN set
+ * [MQTT-3.3.1-8]. 5.0 Retain Handling: 0 always, 1 only for a new subscription, 2 never.
+ */
+function sendRetained(channel: Channel, entry: SubscriptionEntry, isNew: boolean): void {
+  if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !isNew)) return;
+  const core = channel.core;
+  const session = entry.session;
+  const authorizeRead = core.options.authorizeRead;
+  const now = Date.now();
+  const subIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
+  for (const message of core.retained.match(entry.filter)) {
+    if (message.isExpired(now)) continue;
+    if (authorizeRead !== undefined && !authorizeRead(channel.info(), message.topic)) continue;
+    session.deliver(message, minQos(message.qos, entry.qos), true, subIds);
+  }
+}

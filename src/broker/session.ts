@@ -1,0 +1,168 @@
+/**
+ * A session: the state the standard says outlives a connection when Clean Session is 0
+ * (section 4.1): subscriptions, QoS 1/2 messages sent but not completely acknowledged, QoS 1/2
+ * messages waiting to be sent, and QoS 2 packet ids received but not yet released.
+ *
+ * Invariants:
+ * - `inflight` holds at most `link.receiveMaximum` entries while a link is attached; every other
+ *   QoS 1/2 delivery waits in `queue`, in arrival order, so order per topic is kept [MQTT-4.6.0-6].
+ * - `queue` never holds more than `maxQueued` entries; an overflowing delivery is dropped and
+ *   reported to the host (counted and logged there).
+ * - A packet id is in use exactly while it is a key of `inflight` (outgoing) or of
+ *   `awaitingRelease` (incoming QoS 2).
+ * - QoS 0 deliveries are never queued: sent when a link is attached, dropped otherwise.
+ */
+import type { ProtocolVersion, QoS } from '../protocol/packets.js';
+import type { Message } from './message.js';
+
+/** One subscription of a session (value stored in the router's index). */
+export interface SubscriptionEntry {
+  readonly session: Session;
+  readonly filter: string;
+  /** Filter as the client sent it ($share/... included). */
+  readonly rawFilter: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionId: number;
+}
+
+/** A delivery waiting to be sent, or sent and awaiting acknowledgement. */
+export interface Delivery {
+  readonly message: Message;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly subscriptionIds: readonly number[] | undefined;
+  /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
+  state: 'publish' | 'pubrel';
+}
+
+/** What a session needs of the connection it is attached to (implemented by Channel). */
+export interface SessionLink {
+  readonly version: ProtocolVersion;
+  /** Most unacknowledged QoS 1/2 PUBLISHes the client accepts at once. */
+  readonly receiveMaximum: number;
+  sendPublish(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    packetId: number,
+    dup: boolean,
+  ): void;
+  sendPubrel(packetId: number): void;
+}
+
+/** What a session needs of the broker. */
+export interface SessionHost {
+  readonly maxQueued: number;
+  now(): number;
+  onDropped(session: Session, message: Message, why: 'queue-full' | 'expired' | 'offline-qos0'): void;
+}
+
+export class Session {
+  readonly subscriptions = new Map<string, SubscriptionEntry>();
+  readonly inflight = new Map<number, Delivery>();
+  readonly queue: Delivery[] = [];
+  /** Incoming QoS 2 packet ids: PUBLISH received and routed, PUBREL not yet [MQTT-4.3.3-2]. */
+  readonly awaitingRelease = new Set<number>();
+  link: SessionLink | undefined;
+  /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
+  expiryInterval = 0;
+  /** Timer that ends a disconnected session whose expiry interval is finite. */
+  expiryTimer: NodeJS.Timeout | undefined;
+  private nextPacketId = 1;
+
+  // Router scratch fields: set while one message is routed, so overlapping subscriptions of one
+  // session produce one delivery at the highest QoS without allocating a map per message.
+  routeEpoch = 0;
+  routeQos: QoS = 0;
+  routeRetain = false;
+  routeSubIds: number[] | undefined;
+
+  constructor(
+    readonly clientId: string,
+    private readonly host: SessionHost,
+  ) {}
+
+  /** Hand a message to this session at the given QoS. */
+  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined): void {
+    const link = this.link;
+    if (qos === 0) {
+      if (link !== undefined) link.sendPublish(message, 0, retain, subscriptionIds, 0, false);
+      return;
+    }
+    const delivery: Delivery = { message, qos, retain, subscriptionIds, state: 'publish' };
+    if (link !== undefined && this.queue.length === 0 && this.inflight.size < link.receiveMaximum) {
+      this.sendNew(link, delivery);
+      return;
+    }
+    if (this.queue.length >= this.host.maxQueued) {
+      this.host.onDropped(this, message, 'queue-full');
+      return;
+    }
+    this.queue.push(delivery);
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completed a delivery. Returns false for an unknown id. */
+  complete(packetId: number): boolean {
+    if (!this.inflight.delete(packetId)) return false;
+    this.drain();
+    return true;
+  }
+
+  /** PUBREC for an outgoing QoS 2 message: from now on only the PUBREL remains [MQTT-4.3.3-1]. */
+  received(packetId: number): boolean {
+    const delivery = this.inflight.get(packetId);
+    if (delivery === undefined || delivery.qos !== 2) return false;
+    delivery.state = 'pubrel';
+    return true;
+  }
+
+  /**
+   * Attach a connection and resume: unacknowledged PUBLISHes are re-sent with DUP set and PUBRELs
+   * re-sent, in their original order [MQTT-4.4.0-1], then the queue drains.
+   */
+  attach(link: SessionLink): void {
+    this.link = link;
+    for (const [packetId, delivery] of this.inflight) {
+      if (delivery.state === 'pubrel') link.sendPubrel(packetId);
+      else link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true);
+    }
+    this.drain();
+  }
+
+  detach(): void {
+    this.link = undefined;
+  }
+
+  /** Move queued deliveries into the inflight window while it has room. */
+  drain(): void {
+    const link = this.link;
+    if (link === undefined) return;
+    const now = this.host.now();
+    while (this.queue.length > 0 && this.inflight.size < link.receiveMaximum) {
+      const delivery = this.queue.shift() as Delivery;
+      if (delivery.message.isExpired(now)) {
+        this.host.onDropped(this, delivery.message, 'expired');
+        continue;
+      }
+      this.sendNew(link, delivery);
+    }
+  }
+
+  private sendNew(link: SessionLink, delivery: Delivery): void {
+    const packetId = this.allocatePacketId();
+    this.inflight.set(packetId, delivery);
+    link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false);
+  }
+
+  private allocatePacketId(): number {
+    // At most 65535 ids exist and the inflight window is far smaller, so this loop ends quickly.
+    let id = this.nextPacketId;
+    while (this.inflight.has(id)) id = id === 65535 ? 1 : id + 1;
+    this.nextPacketId = id === 65535 ? 1 : id + 1;
+    return id;
+  }
+}

@@ -1,0 +1,16 @@
+/** Broker-wide counters, plain numbers bumped on the hot path (no maps, no closures). */
+import type { BrokerStats } from './api.js';
+
+export function createStats(): BrokerStats {
+  return {
+    clientsConnected: 0,
+    clientsTotal: 0,
+    messagesReceived: 0,
+    messagesSent: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+    subscriptions: 0,
+    retainedMessages: 0,
+    messagesDropped: 0,
+  };
+}

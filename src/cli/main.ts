@@ -1,0 +1,102 @@
+/**
+ * The `cicada` command. `cicada` and `cicada broker` start the broker; later subcommands
+ * (pub, sub, passwd, bench) plug in here.
+ */
+import { parseArgs } from 'node:util';
+import { createBroker } from '../server.js';
+import type { BrokerOptions } from '../broker/options.js';
+import { ConfigError, readConfigFile } from '../config/config-file.js';
+
+const USAGE = `Usage: cicada [broker] [options]
+
+Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
+
+Options:
+  -p, --port PORT     TCP port to listen on (default 1883)
+      --host ADDRESS  address to bind (default 127.0.0.1: loopback only)
+  -c, --config FILE   read options from FILE (mosquitto.conf syntax)
+  -v, --verbose       log every connection and packet-level event (debug level)
+  -h, --help          print this help
+`;
+
+class UsageError extends Error {}
+
+function brokerOptions(argv: string[]): BrokerOptions | undefined {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        verbose: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values;
+  if (values.help === true) return undefined;
+  const options: BrokerOptions = values.config !== undefined ? readConfigFile(values.config) : {};
+  if (values.port !== undefined) {
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port: ${values.port}`);
+    options.port = Number(values.port);
+  }
+  if (values.host !== undefined) options.host = values.host;
+  if (values.verbose === true) options.logLevel = 'debug';
+  return options;
+}
+
+async function runBroker(argv: string[]): Promise<number> {
+  const options = brokerOptions(argv);
+  if (options === undefined) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const broker = createBroker(options);
+  try {
+    await broker.listen();
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 1883}`;
+    throw new Error(e.code === 'EADDRINUSE' ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${e.message}`);
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      broker.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
+/** Entry point: returns the exit code. Errors print one line and exit non-zero. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command.startsWith('-')) return await runBroker(argv);
+    if (command === 'broker') return await runBroker(rest);
+    if (command === 'help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    throw new UsageError(`unknown command: ${command}`);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`cicada: ${error.message}\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`cicada: ${error.message}\n`);
+      return 3;
+    }
+    process.stderr.write(`cicada: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
