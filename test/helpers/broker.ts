@@ -1,0 +1,142 @@
+/**
+ * Starts the broker under test: Cicada (default) or, with CICADA_TEST_BROKER=mosquitto, Debian's
+ * Mosquitto with an equivalent configuration, so that every black-box test can first be
+ * validated against a mature implementation. Each test starts its own broker on a free port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Broker, BrokerOptions } from '../../src/index.js';
+import { sleep, withTimeout } from './wait.js';
+
+export type BrokerKind = 'cicada' | 'mosquitto';
+
+/** Which broker this run tests, from CICADA_TEST_BROKER. */
+export const brokerKind: BrokerKind = process.env.CICADA_TEST_BROKER === 'mosquitto' ? 'mosquitto' : 'cicada';
+
+/** Test option for Cicada-only behaviour: skipped (with the reason) only when testing Mosquitto. */
+export function cicadaOnly(reason: string): { skip: string | false } {
+  return { skip: brokerKind === 'mosquitto' ? `Cicada only: ${reason}` : false };
+}
+
+/** Test option where Mosquitto 2.0 legitimately (or knowingly) differs: skipped only for Mosquitto. */
+export function mosquittoDiffers(reason: string): { skip: string | false } {
+  return { skip: brokerKind === 'mosquitto' ? `Mosquitto differs: ${reason}` : false };
+}
+
+export interface TestBroker {
+  port: number;
+  url: string;
+  kind: BrokerKind;
+  /** The embedded Cicada broker (stats, events, publish); undefined for Mosquitto. */
+  broker: Broker | undefined;
+  /** What the broker logged (Mosquitto: its log output; Cicada runs silent: empty). */
+  logs(): string;
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
+  return brokerKind === 'mosquitto' ? startMosquitto(options) : startCicada(options);
+}
+
+async function startCicada(options: BrokerOptions): Promise<TestBroker> {
+  const { createBroker } = await import('../../src/index.js');
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, ...options });
+  await withTimeout(broker.listen(), 5000, 'cicada listen');
+  const port = broker.port;
+  return {
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
+    kind: 'cicada',
+    broker,
+    logs: () => '',
+    close: () => withTimeout(broker.close(), 5000, 'cicada close'),
+  };
+}
+
+/** BrokerOptions that have a Mosquitto equivalent, as mosquitto.conf lines. */
+function mosquittoConfig(port: number, options: BrokerOptions): string {
+  const hooks = ['authenticate', 'authorizePublish', 'authorizeSubscribe', 'authorizeRead'] as const;
+  for (const hook of hooks) {
+    if (options[hook] !== undefined) throw new Error(`startBroker: hook ${hook} has no Mosquitto equivalent (mark the test cicadaOnly)`);
+  }
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    'set_tcp_nodelay true',
+    'log_dest stdout',
+    'log_type all',
+    'log_timestamp false',
+    `sys_interval ${options.sysInterval ?? 0}`,
+  ];
+  if (options.maxInflightMessages !== undefined) lines.push(`max_inflight_messages ${options.maxInflightMessages}`);
+  if (options.maxQueuedMessages !== undefined) lines.push(`max_queued_messages ${options.maxQueuedMessages}`);
+  if (options.maxPacketSize !== undefined) lines.push(`max_packet_size ${options.maxPacketSize}`);
+  if (options.maxKeepalive !== undefined) lines.push(`max_keepalive ${options.maxKeepalive}`);
+  if (options.allowZeroLengthClientId !== undefined) lines.push(`allow_zero_length_clientid ${options.allowZeroLengthClientId}`);
+  // connectTimeoutMs: Mosquitto's is fixed; tests of it are skipped for Mosquitto.
+  return `${lines.join('\n')}\n`;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function startMosquitto(options: BrokerOptions): Promise<TestBroker> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'cicada-mosquitto-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  await writeFile(conf, mosquittoConfig(port, options));
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer): void => {
+    if (output.length < 1_000_000) output += chunk.toString();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const close = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    try {
+      await withTimeout(exited(child), 3000, 'mosquitto exit');
+    } catch {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 5000;
+  while (!(await canConnect(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await close();
+      throw new Error(`mosquitto did not start on port ${port}:\n${output}`);
+    }
+    await sleep(20);
+  }
+  return { port, url: `mqtt://127.0.0.1:${port}`, kind: 'mosquitto', broker: undefined, logs: () => output, close };
+}

@@ -1,0 +1,70 @@
+/**
+ * Child processes for interop tests (mosquitto_pub, mosquitto_sub, Debian's python3 with paho):
+ * every process has a time limit and is killed when the test ends.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitFor, withTimeout } from './wait.js';
+
+/** Debian's interpreter, which has python3-paho-mqtt (the pyenv python3 on PATH has not). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+export interface ProcessResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A running child process whose output is collected. */
+export class Spawned {
+  stdout = '';
+  stderr = '';
+  readonly done: Promise<ProcessResult>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.done = new Promise((resolve) => {
+      child.once('error', (error) => {
+        this.stderr += String(error);
+        resolve({ code: -1, signal: null, stdout: this.stdout, stderr: this.stderr });
+      });
+      child.once('close', (code, signal) => resolve({ code, signal, stdout: this.stdout, stderr: this.stderr }));
+    });
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Wait until stdout contains `text`. */
+  async waitForOutput(text: string, timeoutMs: number): Promise<void> {
+    await waitFor(() => this.stdout.includes(text), timeoutMs, `output ${JSON.stringify(text)} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+  }
+
+  /** Wait for the process to exit; kill it (SIGKILL) and fail if it takes longer than `timeoutMs`. */
+  async exit(timeoutMs: number): Promise<ProcessResult> {
+    try {
+      return await withTimeout(this.done, timeoutMs, `${String(this.child.spawnfile)} exit (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+    } finally {
+      this.kill('SIGKILL');
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.running) this.child.kill(signal);
+  }
+}
+
+export function spawnProcess(command: string, args: string[]): Spawned {
+  return new Spawned(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Run a command to completion within `timeoutMs`. */
+export async function runProcess(command: string, args: string[], timeoutMs: number): Promise<ProcessResult> {
+  return spawnProcess(command, args).exit(timeoutMs);
+}
