@@ -32,3 +32,13 @@ export class CodecError extends Error {
     super(message);
   }
 }
+
+/** A Malformed Packet error (reason code 0x81) with a catalog code. */
+export function malformed(message: string, code: CodecErrorCodeName = CodecErrorCode.Malformed): CodecError {
+  return new CodecError(code, 0x81, message);
+}
+
+/** A Protocol Error (reason code 0x82) with a catalog code. */
+export function protocolError(message: string, code: CodecErrorCodeName = CodecErrorCode.ProtocolError): CodecError {
+  return new CodecError(code, 0x82, message);
+}

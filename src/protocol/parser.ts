@@ -1,0 +1,160 @@
+/**
+ * Incremental MQTT parser: bytes in any chunking -> packets, in order.
+ *
+ * State machine over three stages, kept in fields (no closures, no per-packet allocation beyond
+ * the packet object):
+ *   Header: the first byte; its type and flags are checked at once (decode.ts checkFixedHeader).
+ *   Length: the Remaining Length, a Variable Byte Integer of at most 4 bytes [MQTT-1.5.5]. Once
+ *           known, the whole packet size is checked against maxPacketSize (0x95) before any
+ *           body byte is buffered.
+ *   Body:   when the whole body is inside the current chunk, it is decoded in place, so binary
+ *           fields are views of the chunk (zero copy). Otherwise one buffer of exactly the
+ *           remaining length is allocated and filled across pushes, then decoded.
+ *
+ * Invariants:
+ * - Packets are delivered in stream order; a packet is delivered only when complete.
+ * - After a CodecError (or an exception from the handler) the parser is dead: later pushes are
+ *   ignored. Packets before the bad one were already delivered.
+ * - After stop() (typically called inside onPacket), push returns once the current packet's
+ *   handler returns and every later byte is ignored.
+ * - Without an explicit version (server side) packets are decoded with 3.1.1 rules until the
+ *   first CONNECT, whose protocol level then becomes `version`.
+ */
+import type { Packet, ProtocolVersion } from './packets.js';
+import { checkFixedHeader, decodeBody } from './decode.js';
+import { CodecError, CodecErrorCode, malformed } from './errors.js';
+import { Reader } from './reader.js';
+
+export interface PacketHandler {
+  onPacket(packet: Packet): void;
+}
+
+export interface ParserOptions {
+  /** Protocol version; when absent it is learned from the first CONNECT (3.1.1 rules before). */
+  version?: ProtocolVersion;
+  /** Largest accepted packet in bytes, fixed header included (default: no limit). */
+  maxPacketSize?: number;
+}
+
+const enum Stage {
+  Header,
+  Length,
+  Body,
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Parser {
+  /** Protocol version used to decode; learned from CONNECT when not given. */
+  version: ProtocolVersion;
+  /** Largest accepted packet in bytes, fixed header included. May be changed between pushes. */
+  maxPacketSize: number;
+
+  private learnVersion: boolean;
+  private readonly reader = new Reader();
+  private stage = Stage.Header;
+  private first = 0;
+  private remaining = 0;
+  private multiplier = 1;
+  private lengthBytes = 0;
+  private body: Buffer = EMPTY;
+  private filled = 0;
+  private halted = false;
+  private busy = false;
+
+  constructor(options: ParserOptions = {}) {
+    this.version = options.version ?? 4;
+    this.learnVersion = options.version === undefined;
+    this.maxPacketSize = options.maxPacketSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Ignore all further input; push returns after the packet being delivered. */
+  stop(): void {
+    this.halted = true;
+  }
+
+  /** Decodes every complete packet in `chunk`, keeping a partial one for the next push. */
+  push(chunk: Buffer, handler: PacketHandler): void {
+    if (this.halted) return;
+    if (this.busy) {
+      // The previous push threw (CodecError or handler): the stream is out of step.
+      this.halted = true;
+      return;
+    }
+    this.busy = true;
+    const end = chunk.length;
+    let pos = 0;
+    if (this.stage === Stage.Body) {
+      const body = this.body;
+      const n = Math.min(body.length - this.filled, end);
+      chunk.copy(body, this.filled, 0, n);
+      this.filled += n;
+      pos = n;
+      if (this.filled < body.length) {
+        this.busy = false;
+        return;
+      }
+      this.body = EMPTY;
+      this.stage = Stage.Header;
+      this.deliver(body, 0, body.length, handler);
+    }
+    while (pos < end && !this.halted) {
+      if (this.stage === Stage.Header) {
+        const first = chunk[pos++]!;
+        checkFixedHeader(first, this.version);
+        this.first = first;
+        this.remaining = 0;
+        this.multiplier = 1;
+        this.lengthBytes = 0;
+        this.stage = Stage.Length;
+      }
+      // Stage.Length: one byte at a time, resumable.
+      let known = false;
+      while (pos < end) {
+        const b = chunk[pos++]!;
+        this.lengthBytes++;
+        this.remaining += (b & 0x7f) * this.multiplier;
+        if (b < 0x80) {
+          known = true;
+          break;
+        }
+        if (this.lengthBytes === 4) {
+          throw malformed('remaining length longer than 4 bytes [MQTT-1.5.5]', CodecErrorCode.MalformedRemainingLength);
+        }
+        this.multiplier *= 128;
+      }
+      if (!known) break;
+      const rl = this.remaining;
+      if (1 + this.lengthBytes + rl > this.maxPacketSize) {
+        throw new CodecError(CodecErrorCode.PacketTooLarge, 0x95, `packet of ${1 + this.lengthBytes + rl} bytes exceeds the maximum`);
+      }
+      if (end - pos >= rl) {
+        this.stage = Stage.Header;
+        const start = pos;
+        pos += rl;
+        this.deliver(chunk, start, pos, handler);
+      } else {
+        // Spans chunks: gather once into an exactly-sized buffer.
+        const body = Buffer.allocUnsafe(rl);
+        chunk.copy(body, 0, pos, end);
+        this.body = body;
+        this.filled = end - pos;
+        this.stage = Stage.Body;
+        pos = end;
+      }
+    }
+    this.busy = false;
+  }
+
+  private deliver(buf: Buffer, start: number, end: number, handler: PacketHandler): void {
+    const r = this.reader;
+    r.reset(buf, start, end);
+    const packet = decodeBody(r, this.first, this.version);
+    r.release();
+    if (this.learnVersion && packet.type === 'connect') {
+      this.version = packet.protocolVersion;
+      this.learnVersion = false;
+    }
+    handler.onPacket(packet);
+  }
+}
