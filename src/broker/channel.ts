@@ -8,9 +8,9 @@
  * While an asynchronous hook (authentication, authorization) is pending, later packets wait in
  * `backlog` and are handled in order once it settles.
  */
-import { CodecError, encode } from '../protocol/index.js';
+import { CodecError, CodecErrorCode, encode } from '../protocol/index.js';
 import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js';
-import { ReasonCode } from '../protocol/reason-codes.js';
+import { ConnectReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import type { BrokerCore } from './core.js';
 import { handleAck, handlePubrel } from './handlers/acks.js';
 import { handleConnect } from './handlers/connect.js';
@@ -238,6 +238,11 @@ export class Channel implements SessionLink {
 
   /** The codec rejected the client's bytes: close with the codec's reason. */
   codecError(error: CodecError): void {
+    if (this.state === 'new' && error.code === CodecErrorCode.UnsupportedProtocolVersion) {
+      // Right protocol name, unknown level: CONNACK return code 1, then close [MQTT-3.1.2-2].
+      this.version = 4;
+      this.send({ type: 'connack', sessionPresent: false, reasonCode: ConnectReturnCode.UnacceptableProtocolVersion });
+    }
     this.fail(`${error.code}: ${error.message}`, error.reasonCode);
   }
 
@@ -275,7 +280,6 @@ export class Channel implements SessionLink {
   transportClosed(error?: Error): void {
     if (this.state === 'closed') return;
     const why = error === undefined ? 'connection closed by client' : `socket error: ${error.message}`;
-    if (this.state === 'connected') this.core.log.debug({ clientId: this.clientId }, why);
     this.terminate(why, true);
   }
 
@@ -303,6 +307,7 @@ export class Channel implements SessionLink {
       session.detach();
       core.scheduleSessionExpiry(session);
     }
+    core.log.info({ clientId: this.clientId, reason: why }, 'client disconnected');
     core.events.emit('clientDisconnected', this.info(), why);
   }
 }

@@ -349,8 +349,7 @@ function decodeUnsubscribe(r: Reader, version: ProtocolVersion): UnsubscribePack
 function decodeUnsuback(r: Reader, version: ProtocolVersion): UnsubackPacket {
   const packet: UnsubackPacket = { type: 'unsuback', packetId: packetId(r) };
   if (version === 5) {
-    const props = readProperties(r, packetBit(T.Unsuback));
-    if (props !== undefined) packet.properties = props;
+    readPropertiesInto(r, T.Unsuback, packet);
     packet.reasonCodes = readCodes(r);
   }
   return packet;
