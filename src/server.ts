@@ -3,7 +3,6 @@
  * listeners together and exposes the public Broker interface. Nothing else imports all layers.
  */
 import type { Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/api.js';
 import { BrokerCore } from './broker/core.js';
 import { silentLogger, type Logger } from './broker/logger.js';
@@ -35,7 +34,7 @@ class CicadaBroker implements Broker {
 
   get port(): number {
     const address = this.servers[0]?.address();
-    return address !== null && typeof address === 'object' ? (address as AddressInfo).port : this.core.options.port;
+    return address !== null && typeof address === 'object' ? address.port : this.core.options.port;
   }
 
   get stats(): Readonly<BrokerStats> {

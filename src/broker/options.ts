@@ -29,16 +29,16 @@ export type AuthResult = boolean | number;
 
 export interface BrokerHooks {
   /** Decide whether a CONNECT is accepted. Default: accept everyone. */
-  authenticate?(info: ConnectInfo): AuthResult | Promise<AuthResult>;
+  authenticate?: (info: ConnectInfo) => AuthResult | Promise<AuthResult>;
   /** Decide whether a client may publish to a topic. Default: allow. */
-  authorizePublish?(client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
+  authorizePublish?: (client: ClientInfo, topic: string, qos: QoS, retain: boolean) => boolean | Promise<boolean>;
   /**
    * Decide whether a client may subscribe to a filter: false denies, true grants the requested
    * QoS, a QoS number grants at most that QoS. Default: allow.
    */
-  authorizeSubscribe?(client: ClientInfo, topicFilter: string, qos: QoS): boolean | QoS | Promise<boolean | QoS>;
+  authorizeSubscribe?: (client: ClientInfo, topicFilter: string, qos: QoS) => boolean | QoS | Promise<boolean | QoS>;
   /** Decide whether a (retained) message may be delivered to a client. Default: allow. */
-  authorizeRead?(client: ClientInfo, topic: string): boolean;
+  authorizeRead?: (client: ClientInfo, topic: string) => boolean;
 }
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

@@ -36,7 +36,7 @@ function brokerOptions(argv: string[]): BrokerOptions | undefined {
       allowPositionals: false,
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError((error as Error).message, { cause: error });
   }
   const values = parsed.values;
   if (values.help === true) return undefined;
@@ -62,7 +62,8 @@ async function runBroker(argv: string[]): Promise<number> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 1883}`;
-    throw new Error(e.code === 'EADDRINUSE' ? `cannot listen on ${where}: address already in use` : `cannot listen on ${where}: ${e.message}`);
+    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
+    throw new Error(`cannot listen on ${where}: ${why}`, { cause: error });
   }
   await new Promise<void>((resolve) => {
     const stop = (): void => {

@@ -36,8 +36,9 @@ const directives: Record<string, Setter> = {
     options.port = integer(args, fail, 0, 65535);
   },
   bind_address(options, args, fail) {
-    if (args.length !== 1) fail('expects one address');
-    options.host = args[0] as string;
+    const [address] = args;
+    if (args.length !== 1 || address === undefined) return fail('expects one address');
+    options.host = address;
   },
   max_inflight_messages(options, args, fail) {
     options.maxInflightMessages = integer(args, fail, 1, 65535);
@@ -69,7 +70,7 @@ export function parseConfig(text: string, file: string): BrokerOptions {
   for (let i = 0; i < lines.length; i++) {
     const line = (lines[i] as string).trim();
     if (line === '' || line.startsWith('#')) continue;
-    const [name, ...args] = line.split(/\s+/) as [string, ...string[]];
+    const [name = '', ...args] = line.split(/\s+/);
     const fail = (msg: string): never => {
       throw new ConfigError(`${file}:${i + 1}: ${name}: ${msg}`);
     };

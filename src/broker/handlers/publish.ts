@@ -20,7 +20,7 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
       channel.fail(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
       return;
     }
-    const aliases = (channel.topicAliases ??= new Map());
+    const aliases = (channel.topicAliases ??= new Map<number, string>());
     if (topic.length > 0) aliases.set(alias, topic);
     else {
       const known = aliases.get(alias);

@@ -21,7 +21,7 @@ export function handleSubscribe(channel: Channel, packet: SubscribePacket): void
   const info = channel.info();
   const grants: Array<Grant | Promise<Grant>> = packet.subscriptions.map((s) => authorize(info, s.topicFilter, s.qos));
   if (grants.some((g) => g instanceof Promise)) {
-    channel.defer(Promise.all(grants), (resolved) => subscribeAll(channel, packet, resolved));
+    channel.defer(Promise.all(grants.map((g) => Promise.resolve(g))), (resolved) => subscribeAll(channel, packet, resolved));
   } else subscribeAll(channel, packet, grants as Grant[]);
 }
 
