@@ -33,3 +33,42 @@ export function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
   out.push(buf.subarray(prev));
   return out;
 }
+
+/** A byte part for `packet`: hex text, or bytes. */
+export type Part = string | Buffer;
+
+/** A UTF-8 string (or raw bytes) with its two-byte length prefix. */
+export function str(s: string | Buffer): Buffer {
+  const body = typeof s === 'string' ? Buffer.from(s) : s;
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(body.length);
+  return Buffer.concat([len, body]);
+}
+
+/** A Variable Byte Integer. */
+export function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let d = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) d |= 0x80;
+    out.push(d);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function bytesOf(parts: Part[]): Buffer {
+  return Buffer.concat(parts.map((p) => (typeof p === 'string' ? hex(p) : p)));
+}
+
+/** A whole packet: first byte, computed remaining length, then the parts. */
+export function packet(first: number, ...parts: Part[]): Buffer {
+  const body = bytesOf(parts);
+  return Buffer.concat([Buffer.from([first]), varint(body.length), body]);
+}
+
+/** A 5.0 property block: computed length, then the parts. */
+export function props(...parts: Part[]): Buffer {
+  const body = bytesOf(parts);
+  return Buffer.concat([varint(body.length), body]);
+}
