@@ -61,8 +61,8 @@ void test('parser: a packet spanning chunks is gathered into one exactly-sized b
   const [p] = parseChunks(chunks, 4) as PublishPacket[];
   assert.deepEqual(p, big);
   // The body buffer is allocated once with the remaining length (large buffers are not pooled).
-  assert.equal(p!.payload.buffer.byteLength, bytes.length - 4);
-  assert.notEqual(p!.payload.buffer, bytes.buffer);
+  assert.equal(p.payload.buffer.byteLength, bytes.length - 4);
+  assert.notEqual(p.payload.buffer, bytes.buffer);
 });
 
 void test('parser: stop() inside onPacket ends delivery and ignores further input', () => {
