@@ -108,7 +108,7 @@ function encodeAck(packet: AckPacket, version: ProtocolVersion): Buffer {
   // Reason code alone when there are no properties (Property Length omitted, rl 3).
   const rl = propSize === 0 ? 3 : 3 + propertyBlockSize(propSize);
   const buf = allocPacket(first, rl);
-  let off = writeU16(buf, 2, packet.packetId);
+  let off = writeU16(buf, buf.length - rl, packet.packetId);
   buf[off++] = reasonCode;
   if (propSize !== 0) writePropertyBlock(buf, off, packet.properties, propSize);
   return buf;
@@ -156,9 +156,10 @@ function encodeConnack(packet: ConnackPacket, version: ProtocolVersion): Buffer 
   const propSize = propertiesSizeFor(packet.properties, version);
   const rl = 2 + propertyBlockSize(propSize);
   const buf = allocPacket(0x20, rl);
-  buf[2] = packet.sessionPresent ? 1 : 0;
-  buf[3] = packet.reasonCode;
-  writePropertyBlock(buf, 4, packet.properties, propSize);
+  const off = buf.length - rl;
+  buf[off] = packet.sessionPresent ? 1 : 0;
+  buf[off + 1] = packet.reasonCode;
+  writePropertyBlock(buf, off + 2, packet.properties, propSize);
   return buf;
 }
 
