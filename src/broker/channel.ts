@@ -176,6 +176,10 @@ export class Channel implements SessionLink {
     packetId: number,
     dup: boolean,
   ): void {
+    if (qos === 0 && this.outbox.pendingBytes > this.core.options.maxOutgoingBytes) {
+      this.core.onSlowConsumer(this, message);
+      return;
+    }
     let bytes: Buffer;
     if (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0)) {
       bytes = this.encodePublish5(message, qos, retain, subscriptionIds, packetId, dup);

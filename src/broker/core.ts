@@ -12,7 +12,7 @@ import type { Logger } from './logger.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { Router } from './router.js';
-import { Session, type SessionHost } from './session.js';
+import { Session, type DropReason, type SessionHost } from './session.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
 
@@ -34,7 +34,8 @@ export class BrokerCore implements SessionHost {
   readonly maxQueued: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
-  private droppedLogged = 0;
+  private droppedSinceLog = 0;
+  private lastDropLog = 0;
   private clientIdCounter = 0;
 
   constructor(
@@ -108,16 +109,23 @@ export class BrokerCore implements SessionHost {
     this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, channel.clientId, expiresAt), channel);
   }
 
-  onDropped(session: Session, message: Message, why: 'queue-full' | 'expired' | 'offline-qos0'): void {
+  /** A QoS 0 message for a client whose unsent bytes exceed maxOutgoingBytes. */
+  onSlowConsumer(channel: Channel, message: Message): void {
+    if (channel.session !== undefined) this.onDropped(channel.session, message, 'slow-consumer');
+  }
+
+  onDropped(session: Session, message: Message, why: DropReason): void {
     this.stats.messagesDropped++;
-    // Log the first drops and then every 1000th, so a flood cannot flood the log too.
-    if (this.droppedLogged < 10 || this.stats.messagesDropped % 1000 === 0) {
-      this.droppedLogged++;
-      this.log.warn(
-        { clientId: session.clientId, topic: message.topic, why, dropped: this.stats.messagesDropped },
-        'message dropped',
-      );
-    }
+    this.droppedSinceLog++;
+    // At most one log line per second, so a flood cannot flood the log too.
+    const now = Date.now();
+    if (now - this.lastDropLog < 1000) return;
+    this.log.warn(
+      { clientId: session.clientId, topic: message.topic, why, droppedSinceLastLog: this.droppedSinceLog, droppedTotal: this.stats.messagesDropped },
+      'messages dropped',
+    );
+    this.lastDropLog = now;
+    this.droppedSinceLog = 0;
   }
 
   /** End a session: its subscriptions go, its queued messages are freed. */

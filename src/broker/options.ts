@@ -62,6 +62,12 @@ export interface BrokerOptions extends BrokerHooks {
   allowZeroLengthClientId?: boolean;
   /** Upper bound on client keepalive in seconds (5.0: announced as Server Keep Alive). Default 65535. */
   maxKeepalive?: number;
+  /**
+   * Bytes that may wait to be written to one client. Beyond it, QoS 0 messages to that client
+   * are dropped and counted (a slow consumer never makes the broker grow without bound; QoS 1/2
+   * are bounded by the inflight window and queue). Default 8 MiB.
+   */
+  maxOutgoingBytes?: number;
   /** Log level of the broker's logger. Default 'info'. */
   logLevel?: LogLevel;
   /** Pretty (human) logs instead of JSON lines. Default: when stdout is a terminal. */
@@ -78,6 +84,7 @@ export interface ResolvedOptions extends BrokerHooks {
   sysInterval: number;
   allowZeroLengthClientId: boolean;
   maxKeepalive: number;
+  maxOutgoingBytes: number;
   logLevel: LogLevel;
   logPretty: boolean;
 }
@@ -96,6 +103,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     sysInterval: options.sysInterval ?? 10,
     allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,
     maxKeepalive: options.maxKeepalive ?? 65_535,
+    maxOutgoingBytes: options.maxOutgoingBytes ?? 8 * 1024 * 1024,
     logLevel: options.logLevel ?? 'info',
     logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };

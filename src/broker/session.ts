@@ -54,11 +54,13 @@ export interface SessionLink {
   sendPubrel(packetId: number): void;
 }
 
+export type DropReason = 'queue-full' | 'expired' | 'slow-consumer';
+
 /** What a session needs of the broker. */
 export interface SessionHost {
   readonly maxQueued: number;
   now(): number;
-  onDropped(session: Session, message: Message, why: 'queue-full' | 'expired' | 'offline-qos0'): void;
+  onDropped(session: Session, message: Message, why: DropReason): void;
 }
 
 export class Session {

@@ -1,8 +1,8 @@
 /**
  * The glue between a Node stream socket and a Channel: bytes in go through the incremental
  * parser into the channel; bytes out are queued per connection and flushed once per event-loop
- * turn (all connections written during one turn are flushed together in one setImmediate), with
- * cork/uncork so several packets leave in one writev.
+ * turn (all connections written during one turn are flushed together in one setImmediate), as
+ * one buffer per socket.
  */
 import type { Socket } from 'node:net';
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
@@ -41,6 +41,7 @@ export class Connection implements Outbox, PacketHandler {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: Error) => this.channel.transportClosed(error));
     socket.on('close', () => this.channel.transportClosed());
+    socket.on('drain', () => this.flush());
   }
 
   private onData(chunk: Buffer): void {
@@ -83,28 +84,36 @@ export class Connection implements Outbox, PacketHandler {
     }
   }
 
+  /**
+   * Hand the queued bytes to the socket as ONE buffer, and only when the socket has taken the
+   * previous one (otherwise 'drain' calls flush again). Measured: giving Node's stream thousands
+   * of small chunks per turn under a fan-in flood made delivery collapse to ~2k msg/s with 1 GB
+   * queued inside the stream; one concatenated write per turn keeps it at the socket's pace.
+   */
   flush(): void {
     this.isDirty = false;
     const queued = this.queued;
     if (queued.length === 0) return;
-    this.queued = [];
-    this.queuedBytes = 0;
     const socket = this.socket;
-    if (socket.destroyed) return;
-    if (queued.length === 1) {
-      socket.write(queued[0] as Buffer);
+    if (socket.destroyed) {
+      this.queued = [];
+      this.queuedBytes = 0;
       return;
     }
-    socket.cork();
-    for (let i = 0; i < queued.length; i++) socket.write(queued[i] as Buffer);
-    socket.uncork();
+    if (socket.writableLength > 0) return; // wait for 'drain'
+    const bytes = queued.length === 1 ? (queued[0] as Buffer) : Buffer.concat(queued, this.queuedBytes);
+    this.queued = [];
+    this.queuedBytes = 0;
+    socket.write(bytes);
   }
 
   end(): void {
     if (this.ended) return;
-    this.flush();
     this.ended = true;
     const socket = this.socket;
+    if (this.queued.length > 0 && !socket.destroyed) socket.write(Buffer.concat(this.queued, this.queuedBytes));
+    this.queued = [];
+    this.queuedBytes = 0;
     socket.end();
     setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
   }
