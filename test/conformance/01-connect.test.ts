@@ -8,7 +8,7 @@ import { brokerKind, cicadaOnly } from '../helpers/broker.js';
 import { setup } from '../helpers/harness.js';
 import { connack, connect, hex, pingreq, pingresp, publish, subscribe, suback, disconnect, type ConnectOptions } from '../helpers/packets.js';
 
-void describe('CONNECT: first packet and protocol', () => {
+describe('CONNECT: first packet and protocol', () => {
   // [MQTT-3.1.0-1] "After a Network Connection is established by a Client to a Server, the first
   // Packet sent from the Client to the Server MUST be a CONNECT Packet."
   const notConnect: Array<[string, Buffer]> = [
@@ -18,7 +18,7 @@ void describe('CONNECT: first packet and protocol', () => {
     ['DISCONNECT', disconnect()],
   ];
   for (const [name, bytes] of notConnect) {
-    void test(`[MQTT-3.1.0-1] first packet ${name} instead of CONNECT: connection closed, nothing answered`, async (t) => {
+    test(`[MQTT-3.1.0-1] first packet ${name} instead of CONNECT: connection closed, nothing answered`, async (t) => {
       const h = await setup(t);
       const c = await h.raw();
       c.send(bytes);
@@ -29,7 +29,7 @@ void describe('CONNECT: first packet and protocol', () => {
 
   // [MQTT-3.1.0-2] "The Server MUST process a second CONNECT Packet sent from a Client as a protocol
   // violation and disconnect the Client."
-  void test('[MQTT-3.1.0-2] a second CONNECT on the same connection closes it', async (t) => {
+  test('[MQTT-3.1.0-2] a second CONNECT on the same connection closes it', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'twice' });
     c.send(connect({ clientId: 'twice' }));
@@ -42,7 +42,7 @@ void describe('CONNECT: first packet and protocol', () => {
   // latter case, the Server MUST NOT continue to process the CONNECT packet in line with this
   // specification". Cicada implements no other specification: it must close without accepting.
   for (const name of ['MQTX', 'mqtt', 'MQIsdp4']) {
-    void test(`[MQTT-3.1.2-1] protocol name ${JSON.stringify(name)}: closed, not accepted`, async (t) => {
+    test(`[MQTT-3.1.2-1] protocol name ${JSON.stringify(name)}: closed, not accepted`, async (t) => {
       const h = await setup(t);
       const c = await h.raw();
       c.send(connect({ clientId: 'badname', protocolName: name, protocolLevel: 4 }));
@@ -66,7 +66,7 @@ void describe('CONNECT: first packet and protocol', () => {
     ['MQIsdp', 4],
   ];
   for (const [name, level] of badLevels) {
-    void test(`[MQTT-3.1.2-2][MQTT-3.2.2-4][MQTT-3.2.2-5] ${name} level ${level}: CONNACK 0x01, then closed`, async (t) => {
+    test(`[MQTT-3.1.2-2][MQTT-3.2.2-4][MQTT-3.2.2-5] ${name} level ${level}: CONNACK 0x01, then closed`, async (t) => {
       const h = await setup(t);
       const c = await h.raw();
       c.send(connect({ clientId: 'badlevel', clean: false, protocolName: name, protocolLevel: level }));
@@ -75,7 +75,7 @@ void describe('CONNECT: first packet and protocol', () => {
     });
   }
 
-  void test('MQTT 3.1: protocol name "MQIsdp" with level 3 is accepted and served', async (t) => {
+  test('MQTT 3.1: protocol name "MQIsdp" with level 3 is accepted and served', async (t) => {
     const h = await setup(t);
     const c = await h.raw();
     c.send(connect({ clientId: 'v31client', protocolName: 'MQIsdp', protocolLevel: 3 }));
@@ -90,7 +90,7 @@ void describe('CONNECT: first packet and protocol', () => {
 
   // [MQTT-3.1.2-3] "The Server MUST validate that the reserved flag in the CONNECT Control Packet is
   // set to zero and disconnect the Client if it is not zero."
-  void test('[MQTT-3.1.2-3] CONNECT reserved flag set: closed without CONNACK', async (t) => {
+  test('[MQTT-3.1.2-3] CONNECT reserved flag set: closed without CONNACK', async (t) => {
     const h = await setup(t);
     const c = await h.raw();
     c.send(connect({ clientId: 'reserved', extraFlags: 0x01 }));
@@ -99,7 +99,7 @@ void describe('CONNECT: first packet and protocol', () => {
   });
 });
 
-void describe('CONNECT: malformed CONNECT packets are closed without CONNACK [MQTT-3.1.4-1]', () => {
+describe('CONNECT: malformed CONNECT packets are closed without CONNACK [MQTT-3.1.4-1]', () => {
   // [MQTT-3.1.4-1] "The Server MUST validate that the CONNECT Packet conforms to section 3.1 and
   // close the Network Connection without sending a CONNACK if it does not conform."
   const cases: Array<[string, Buffer]> = [
@@ -131,7 +131,7 @@ void describe('CONNECT: malformed CONNECT packets are closed without CONNACK [MQ
     ['[MQTT-3.1.3-3] payload without client id', hex('10 0a 00 04 4d 51 54 54 04 02 00 3c')],
   ];
   for (const [name, bytes] of cases) {
-    void test(`[MQTT-3.1.4-1] ${name}`, async (t) => {
+    test(`[MQTT-3.1.4-1] ${name}`, async (t) => {
       const h = await setup(t);
       const w = await h.witness();
       const c = await h.raw();
@@ -143,12 +143,12 @@ void describe('CONNECT: malformed CONNECT packets are closed without CONNACK [MQ
   }
 });
 
-void describe('CONNECT: client identifier', () => {
+describe('CONNECT: client identifier', () => {
   // [MQTT-3.1.3-6] "A Server MAY allow a Client to supply a ClientId that has a length of zero bytes.
   // However if it does so the Server MUST treat this as a special case and assign a unique ClientId
   // to that Client. It MUST then process the CONNECT packet as if the Client had provided that
   // unique ClientId."
-  void test('[MQTT-3.1.3-6] empty client id with clean session: accepted, each gets its own identity', async (t) => {
+  test('[MQTT-3.1.3-6] empty client id with clean session: accepted, each gets its own identity', async (t) => {
     const h = await setup(t);
     const a = await h.rawConnect({ clientId: '', clean: true });
     const b = await h.rawConnect({ clientId: '', clean: true });
@@ -165,7 +165,7 @@ void describe('CONNECT: client identifier', () => {
   // [MQTT-3.1.3-8] "If the Client supplies a zero-byte ClientId with CleanSession set to 0, the
   // Server MUST respond to the CONNECT Packet with a CONNACK return code 0x02 (Identifier rejected)
   // and then close the Network Connection."
-  void test('[MQTT-3.1.3-8][MQTT-3.2.2-4][MQTT-3.2.2-5] empty client id without clean session: CONNACK 0x02, closed', async (t) => {
+  test('[MQTT-3.1.3-8][MQTT-3.2.2-4][MQTT-3.2.2-5] empty client id without clean session: CONNACK 0x02, closed', async (t) => {
     const h = await setup(t);
     const c = await h.raw();
     c.send(connect({ clientId: '', clean: false }));
@@ -175,7 +175,7 @@ void describe('CONNECT: client identifier', () => {
 
   // [MQTT-3.1.4-5] "If the Server rejects the CONNECT, it MUST NOT process any data sent by the
   // Client after the CONNECT Packet."
-  void test('[MQTT-3.1.4-5] data after a rejected CONNECT is not processed', async (t) => {
+  test('[MQTT-3.1.4-5] data after a rejected CONNECT is not processed', async (t) => {
     const h = await setup(t);
     const c = await h.raw();
     c.send(Buffer.concat([connect({ clientId: '', clean: false }), publish({ topic: 'rejected/retained', payload: 'must not exist', retain: true })]));
@@ -189,15 +189,15 @@ void describe('CONNECT: client identifier', () => {
 
   // [MQTT-3.1.3-5] "The Server MUST allow ClientIds which are between 1 and 23 UTF-8 encoded bytes in
   // length, and that contain only the characters 0-9a-zA-Z".
-  void test('[MQTT-3.1.3-5] 1- and 23-byte alphanumeric client ids are accepted', async (t) => {
+  test('[MQTT-3.1.3-5] 1- and 23-byte alphanumeric client ids are accepted', async (t) => {
     const h = await setup(t);
     await h.rawConnect({ clientId: 'z' });
     await h.rawConnect({ clientId: 'AZaz09AZaz09AZaz09AZaz0' });
   });
 });
 
-void describe('CONNECT: timeout and session present', () => {
-  void test('no CONNECT within connectTimeoutMs (500 ms): connection closed', cicadaOnly("Mosquitto's connect timeout is fixed"), async (t) => {
+describe('CONNECT: timeout and session present', () => {
+  test('no CONNECT within connectTimeoutMs (500 ms): connection closed', cicadaOnly("Mosquitto's connect timeout is fixed"), async (t) => {
     const h = await setup(t, { connectTimeoutMs: 500 });
     const c = await h.raw();
     const started = Date.now();
@@ -216,7 +216,7 @@ void describe('CONNECT: timeout and session present', () => {
   // CONNACK packet."
   // [MQTT-3.2.2-3] "If the Server does not have stored Session state, it MUST set Session Present to
   // 0 in the CONNACK packet."
-  void test('[MQTT-3.2.2-1][MQTT-3.2.2-2][MQTT-3.2.2-3] session present flag follows the stored session', async (t) => {
+  test('[MQTT-3.2.2-1][MQTT-3.2.2-2][MQTT-3.2.2-3] session present flag follows the stored session', async (t) => {
     const h = await setup(t);
     const first = await h.rawConnect(connectWith({ clean: false }), false); // [MQTT-3.2.2-3]: no session yet
     first.send(subscribe(1, [['sp/t', 1]]));
@@ -236,7 +236,7 @@ void describe('CONNECT: timeout and session present', () => {
 
   // [MQTT-3.1.2-4] "If CleanSession is set to 0, the Server MUST resume communications with the Client
   // based on state from the current Session (as identified by the Client identifier)."
-  void test('[MQTT-3.1.2-4] a resumed session keeps its subscriptions', async (t) => {
+  test('[MQTT-3.1.2-4] a resumed session keeps its subscriptions', async (t) => {
     const h = await setup(t);
     const first = await h.rawConnect({ clientId: 'resume', clean: false });
     first.send(subscribe(1, [['resume/t', 1]]));
@@ -250,5 +250,5 @@ void describe('CONNECT: timeout and session present', () => {
     assert.equal(m.payload.toString(), 'still subscribed');
   });
 
-  void test(`broker kind under test: ${brokerKind}`, () => undefined);
+  test(`broker kind under test: ${brokerKind}`, () => undefined);
 });

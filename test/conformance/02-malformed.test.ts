@@ -92,9 +92,9 @@ const cases: Array<[string, Buffer, string?]> = [
   ['[MQTT-3.10.3-2] UNSUBSCRIBE with no payload', packet(T.UNSUBSCRIBE, 2, u16(1))],
 ];
 
-void describe('malformed packets close the connection; other clients are still served [MQTT-4.8.0-1]', () => {
+describe('malformed packets close the connection; other clients are still served [MQTT-4.8.0-1]', () => {
   for (const [name, bytes, mosquitto] of cases) {
-    void test(name, mosquitto === undefined ? {} : mosquittoDiffers(mosquitto), async (t) => {
+    test(name, mosquitto === undefined ? {} : mosquittoDiffers(mosquitto), async (t) => {
       const h = await setup(t);
       const witness = await h.witness();
       const victim = await h.rawConnect({ clientId: 'victim' });
@@ -104,7 +104,7 @@ void describe('malformed packets close the connection; other clients are still s
     });
   }
 
-  void test('[MQTT-4.8.0-1] a malformed packet in the same chunk as valid ones: the valid ones before it are served, then closed', async (t) => {
+  test('[MQTT-4.8.0-1] a malformed packet in the same chunk as valid ones: the valid ones before it are served, then closed', async (t) => {
     const h = await setup(t);
     const witness = await h.witness();
     const victim = await h.rawConnect({ clientId: 'victim' });

@@ -14,11 +14,11 @@ import { sleep } from '../helpers/wait.js';
 // after about 5.6 s), so the timing tests are skipped for it.
 const coarseKeepalive = mosquittoDiffers('checks keepalive only every ~5 s (1 s keepalive closed after ~5.6 s)');
 
-void describe('keep alive', { concurrency: true }, () => {
+describe('keep alive', { concurrency: true }, () => {
   // [MQTT-3.1.2-24] "If the Keep Alive value is non-zero and the Server does not receive a Control
   // Packet from the Client within one and a half times the Keep Alive time period, it MUST disconnect
   // the Network Connection to the Client as if the network had failed."
-  void test('[MQTT-3.1.2-24] keepalive 1 s and silence: closed after about 1.5 s, not before 1 s', coarseKeepalive, async (t) => {
+  test('[MQTT-3.1.2-24] keepalive 1 s and silence: closed after about 1.5 s, not before 1 s', coarseKeepalive, async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'silent', keepalive: 1 });
     const started = Date.now();
@@ -29,7 +29,7 @@ void describe('keep alive', { concurrency: true }, () => {
   });
 
   // [MQTT-3.12.4-1] "The Server MUST send a PINGRESP Packet in response to a PINGREQ packet."
-  void test('[MQTT-3.12.4-1][MQTT-3.1.2-24] PINGREQ is answered with PINGRESP and keeps the connection alive', async (t) => {
+  test('[MQTT-3.12.4-1][MQTT-3.1.2-24] PINGREQ is answered with PINGRESP and keeps the connection alive', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'pinger', keepalive: 1 });
     for (let i = 0; i < 5; i++) {
@@ -44,7 +44,7 @@ void describe('keep alive', { concurrency: true }, () => {
   // [MQTT-3.1.2-8] "... The Will Message MUST be published when the Network Connection is
   // subsequently closed unless the Will Message has been deleted by the Server on receipt of a
   // DISCONNECT Packet". A keepalive timeout closes the connection "as if the network had failed".
-  void test('[MQTT-3.1.2-24][MQTT-3.1.2-8] a keepalive timeout publishes the will', coarseKeepalive, async (t) => {
+  test('[MQTT-3.1.2-24][MQTT-3.1.2-8] a keepalive timeout publishes the will', coarseKeepalive, async (t) => {
     const h = await setup(t);
     const sub = await h.mqtt({ clientId: 'will-watcher' });
     await sub.subscribeAsync('ka/will', { qos: 1 });
@@ -57,7 +57,7 @@ void describe('keep alive', { concurrency: true }, () => {
 
   // Keep Alive 0 turns the mechanism off (section 3.1.2.10): the Server does not disconnect the
   // silent client for inactivity.
-  void test('keepalive 0: a silent client is not disconnected', async (t) => {
+  test('keepalive 0: a silent client is not disconnected', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'forever', keepalive: 0 });
     await c.expectSilence(2500);

@@ -17,7 +17,7 @@ async function rawSubscriber(h: Harness, clientId: string, filter: string, qos: 
   return c;
 }
 
-void describe('QoS 2 from a client: exactly once', () => {
+describe('QoS 2 from a client: exactly once', () => {
   // [MQTT-4.3.3-2] "In the QoS 2 delivery protocol, the Receiver MUST respond with a PUBREC
   // containing the Packet Identifier from the incoming PUBLISH Packet, having accepted ownership of
   // the Application Message. Until it has received the corresponding PUBREL packet, the Receiver
@@ -26,7 +26,7 @@ void describe('QoS 2 from a client: exactly once', () => {
   // case. MUST respond to a PUBREL packet by sending a PUBCOMP packet containing the same Packet
   // Identifier as the PUBREL. After it has sent a PUBCOMP, the receiver MUST treat any subsequent
   // PUBLISH packet that contains that Packet Identifier as being a new publication."
-  void test('[MQTT-4.3.3-2] re-sent PUBLISH before PUBREL: PUBREC again, delivered once; PUBREL gets PUBCOMP', async (t) => {
+  test('[MQTT-4.3.3-2] re-sent PUBLISH before PUBREL: PUBREC again, delivered once; PUBREL gets PUBCOMP', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q2sub', 'q2/t', 2);
     const pub = await h.rawConnect({ clientId: 'q2pub' });
@@ -48,7 +48,7 @@ void describe('QoS 2 from a client: exactly once', () => {
 
   // Mosquitto 2.0.11 closes the connection ("protocol error") on the second re-send of the same
   // QoS 2 PUBLISH; the rule says "any subsequent PUBLISH packet with the same Packet Identifier".
-  void test('[MQTT-4.3.3-2] several re-sends before PUBREL: a PUBREC each, still delivered once', mosquittoDiffers('closes on the second DUP re-send (2.0.11)'), async (t) => {
+  test('[MQTT-4.3.3-2] several re-sends before PUBREL: a PUBREC each, still delivered once', mosquittoDiffers('closes on the second DUP re-send (2.0.11)'), async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q2sub', 'q2/t', 1);
     const pub = await h.rawConnect({ clientId: 'q2pub' });
@@ -64,7 +64,7 @@ void describe('QoS 2 from a client: exactly once', () => {
     await sub.expectSilence(300);
   });
 
-  void test('[MQTT-4.3.3-2] after PUBCOMP the same packet id is a new publication', async (t) => {
+  test('[MQTT-4.3.3-2] after PUBCOMP the same packet id is a new publication', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q2sub', 'q2/t', 0);
     const pub = await h.rawConnect({ clientId: 'q2pub' });
@@ -83,7 +83,7 @@ void describe('QoS 2 from a client: exactly once', () => {
   // the Application Message. After it has sent a PUBACK Packet the Receiver MUST treat any incoming
   // PUBLISH packet that contains the same Packet Identifier as being a new publication, irrespective
   // of the setting of its DUP flag."
-  void test('[MQTT-4.3.2-2] QoS 1: PUBACK with the packet id; the same id again is a new publication', async (t) => {
+  test('[MQTT-4.3.2-2] QoS 1: PUBACK with the packet id; the same id again is a new publication', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q1sub', 'q1/t', 0);
     const pub = await h.rawConnect({ clientId: 'q1pub' });
@@ -96,11 +96,11 @@ void describe('QoS 2 from a client: exactly once', () => {
   });
 });
 
-void describe('delivery to a subscriber', () => {
+describe('delivery to a subscriber', () => {
   // [MQTT-4.3.1-1] "In the QoS 0 delivery protocol, the Sender MUST send a PUBLISH packet with QoS=0,
   // DUP=0." [MQTT-3.3.1-2] "The DUP flag MUST be set to 0 for all QoS 0 messages"
   // [MQTT-2.3.1-5] "A PUBLISH Packet MUST NOT contain a Packet Identifier if its QoS value is set to 0."
-  void test('[MQTT-4.3.1-1][MQTT-3.3.1-2][MQTT-2.3.1-5] QoS 0 delivery: DUP 0, no packet id', async (t) => {
+  test('[MQTT-4.3.1-1][MQTT-3.3.1-2][MQTT-2.3.1-5] QoS 0 delivery: DUP 0, no packet id', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q0sub', 'q0/t', 0);
     const pub = await h.rawConnect({ clientId: 'q0pub' });
@@ -116,7 +116,7 @@ void describe('delivery to a subscriber', () => {
   // [MQTT-3.3.1-3] "The DUP flag in the outgoing PUBLISH packet is set independently to the incoming
   // PUBLISH packet, its value MUST be determined solely by whether the outgoing PUBLISH packet is a
   // retransmission."
-  void test('[MQTT-4.3.2-1][MQTT-3.3.1-3][MQTT-2.3.1-1] QoS 1 delivery: DUP 0 even if the publisher set DUP, unused non-zero ids', async (t) => {
+  test('[MQTT-4.3.2-1][MQTT-3.3.1-3][MQTT-2.3.1-1] QoS 1 delivery: DUP 0 even if the publisher set DUP, unused non-zero ids', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q1sub', 'q1/t', 1);
     const pub = await h.rawConnect({ clientId: 'q1pub' });
@@ -140,7 +140,7 @@ void describe('delivery to a subscriber', () => {
   // receives a PUBREC packet from the receiver. This PUBREL packet MUST contain the same Packet
   // Identifier as the original PUBLISH packet. ... MUST NOT re-send the PUBLISH once it has sent the
   // corresponding PUBREL packet."
-  void test('[MQTT-4.3.3-1][MQTT-3.6.1-1] QoS 2 delivery: PUBLISH DUP 0, PUBREC answered by PUBREL (flags 0010) with the same id', async (t) => {
+  test('[MQTT-4.3.3-1][MQTT-3.6.1-1] QoS 2 delivery: PUBLISH DUP 0, PUBREC answered by PUBREL (flags 0010) with the same id', async (t) => {
     const h = await setup(t);
     const sub = await rawSubscriber(h, 'q2sub', 'q2/t', 2);
     const pub = await h.mqtt({ clientId: 'q2pub' });
@@ -159,7 +159,7 @@ void describe('delivery to a subscriber', () => {
   // addition it MUST send PUBLISH packets to consumers (for the same Topic and QoS) in the order that
   // they were received from any given Client." [MQTT-4.6.0-5]: every topic is Ordered by default.
   for (const qos of [0, 1, 2] as const) {
-    void test(`[MQTT-4.6.0-5][MQTT-4.6.0-6] QoS ${qos}: messages of one publisher arrive in publish order`, async (t) => {
+    test(`[MQTT-4.6.0-5][MQTT-4.6.0-6] QoS ${qos}: messages of one publisher arrive in publish order`, async (t) => {
       const h = await setup(t);
       const sub = await rawSubscriber(h, 'osub', 'order/t', qos);
       const pub = await h.rawConnect({ clientId: 'opub' });
@@ -185,14 +185,14 @@ void describe('delivery to a subscriber', () => {
   }
 });
 
-void describe('re-delivery to a persistent session [MQTT-4.4.0-1]', () => {
+describe('re-delivery to a persistent session [MQTT-4.4.0-1]', () => {
   // [MQTT-4.4.0-1] "When a Client reconnects with CleanSession set to 0, both the Client and Server
   // MUST re-send any unacknowledged PUBLISH Packets (where QoS > 0) and PUBREL Packets using their
   // original Packet Identifiers."
   // [MQTT-3.3.1-1] "The DUP flag MUST be set to 1 by the Client or Server when it attempts to
   // re-deliver a PUBLISH Packet."
   for (const qos of [1, 2] as const) {
-    void test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS ${qos} PUBLISH re-sent on reconnect with DUP 1 and the same id`, async (t) => {
+    test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS ${qos} PUBLISH re-sent on reconnect with DUP 1 and the same id`, async (t) => {
       const h = await setup(t);
       const first = await rawSubscriber(h, 'persist', 'redo/t', qos, false);
       const pub = await h.mqtt({ clientId: 'redopub' });
@@ -218,7 +218,7 @@ void describe('re-delivery to a persistent session [MQTT-4.4.0-1]', () => {
     });
   }
 
-  void test('[MQTT-4.4.0-1] an unacknowledged PUBREL is re-sent on reconnect with the original id', async (t) => {
+  test('[MQTT-4.4.0-1] an unacknowledged PUBREL is re-sent on reconnect with the original id', async (t) => {
     const h = await setup(t);
     const first = await rawSubscriber(h, 'persist', 'redo/t', 2, false);
     const pub = await h.mqtt({ clientId: 'redopub' });

@@ -7,7 +7,7 @@ import { cicadaOnly } from '../helpers/broker.js';
 import { setup } from '../helpers/harness.js';
 import { publish, subscribe, suback, unsubscribe, unsuback } from '../helpers/packets.js';
 
-void describe('SUBSCRIBE and SUBACK', () => {
+describe('SUBSCRIBE and SUBACK', () => {
   // [MQTT-3.8.4-1] "When the Server receives a SUBSCRIBE Packet from a Client, the Server MUST respond
   // with a SUBACK Packet." [MQTT-3.8.4-2] "The SUBACK Packet MUST have the same Packet Identifier as
   // the SUBSCRIBE Packet." [MQTT-3.8.4-5] "The SUBACK Packet sent by the Server to the Client MUST
@@ -18,7 +18,7 @@ void describe('SUBSCRIBE and SUBACK', () => {
   // contains multiple Topic Filters it MUST handle that packet as if it had received a sequence of
   // multiple SUBSCRIBE packets, except that it combines their responses into a single SUBACK
   // response."
-  void test('[MQTT-3.8.4-1][MQTT-3.8.4-2][MQTT-3.8.4-4][MQTT-3.8.4-5][MQTT-3.9.3-1] one SUBACK, same id, one code per filter in order', async (t) => {
+  test('[MQTT-3.8.4-1][MQTT-3.8.4-2][MQTT-3.8.4-4][MQTT-3.8.4-5][MQTT-3.9.3-1] one SUBACK, same id, one code per filter in order', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'multi' });
     c.send(subscribe(0xbeef, [['s/two', 2], ['s/zero', 0], ['s/one', 1], ['s/+/x', 2], ['#', 0]]));
@@ -32,7 +32,7 @@ void describe('SUBSCRIBE and SUBACK', () => {
 
   // [MQTT-3.9.3-2] "SUBACK return codes other than 0x00, 0x01, 0x02 and 0x80 are reserved and MUST
   // NOT be used." A refused subscription is reported as 0x80 (failure) in place, the others granted.
-  void test('[MQTT-3.9.3-2][MQTT-3.8.4-5] a refused filter gets 0x80, the others are granted', cicadaOnly('needs the authorizeSubscribe hook'), async (t) => {
+  test('[MQTT-3.9.3-2][MQTT-3.8.4-5] a refused filter gets 0x80, the others are granted', cicadaOnly('needs the authorizeSubscribe hook'), async (t) => {
     const h = await setup(t, { authorizeSubscribe: (_client, filter) => !filter.startsWith('secret/') });
     const c = await h.rawConnect({ clientId: 'denied' });
     c.send(subscribe(5, [['open/a', 1], ['secret/b', 1], ['open/c', 2]]));
@@ -45,11 +45,11 @@ void describe('SUBSCRIBE and SUBACK', () => {
   });
 });
 
-void describe('UNSUBSCRIBE and UNSUBACK', () => {
+describe('UNSUBSCRIBE and UNSUBACK', () => {
   // [MQTT-3.10.4-4] "The Server MUST send an UNSUBACK packet. The UNSUBACK Packet MUST have the same
   // Packet Identifier as the UNSUBSCRIBE Packet." [MQTT-3.10.4-2] "... The Server MUST stop adding
   // any new messages for delivery to the Client."
-  void test('[MQTT-3.10.4-2][MQTT-3.10.4-4] UNSUBACK with the same id; no more messages afterwards', async (t) => {
+  test('[MQTT-3.10.4-2][MQTT-3.10.4-4] UNSUBACK with the same id; no more messages afterwards', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'unsub' });
     c.send(subscribe(1, [['u/t', 0]]));
@@ -63,7 +63,7 @@ void describe('UNSUBSCRIBE and UNSUBACK', () => {
 
   // [MQTT-3.10.4-5] "Even where no Topic Filters are deleted, the Server MUST respond with an
   // UNSUBACK."
-  void test('[MQTT-3.10.4-5] UNSUBACK even when nothing was subscribed', async (t) => {
+  test('[MQTT-3.10.4-5] UNSUBACK even when nothing was subscribed', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'nothing' });
     c.send(unsubscribe(77, ['never/subscribed', 'nor/+/this']));
@@ -74,7 +74,7 @@ void describe('UNSUBSCRIBE and UNSUBACK', () => {
   // UNSUBSCRIBE packet MUST be compared byte-for-byte with the current set of Topic Filters held by
   // the Server for the Client. If any filter matches exactly then it is deleted, otherwise no
   // additional processing occurs."
-  void test('[MQTT-3.10.4-1] unsubscribing a/b does not remove the a/+ subscription', async (t) => {
+  test('[MQTT-3.10.4-1] unsubscribing a/b does not remove the a/+ subscription', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'bytes' });
     c.send(subscribe(1, [['a/+', 0]]));
@@ -89,7 +89,7 @@ void describe('UNSUBSCRIBE and UNSUBACK', () => {
   // [MQTT-3.10.4-6] "If a Server receives an UNSUBSCRIBE packet that contains multiple Topic Filters
   // it MUST handle that packet as if it had received a sequence of multiple UNSUBSCRIBE packets,
   // except that it sends just one UNSUBACK response."
-  void test('[MQTT-3.10.4-6] several filters in one UNSUBSCRIBE: all removed, one UNSUBACK', async (t) => {
+  test('[MQTT-3.10.4-6] several filters in one UNSUBSCRIBE: all removed, one UNSUBACK', async (t) => {
     const h = await setup(t);
     const c = await h.rawConnect({ clientId: 'several' });
     c.send(subscribe(1, [['m/1', 0], ['m/2', 0], ['m/3', 0]]));

@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Broker, BrokerOptions } from '../../src/index.js';
+import type { Logger } from '../../src/broker/logger.js';
 import { sleep, withTimeout } from './wait.js';
 
 export type BrokerKind = 'cicada' | 'mosquitto';
@@ -32,7 +33,7 @@ export interface TestBroker {
   kind: BrokerKind;
   /** The embedded Cicada broker (stats, events, publish); undefined for Mosquitto. */
   broker: Broker | undefined;
-  /** What the broker logged (Mosquitto: its log output; Cicada runs silent: empty). */
+  /** What the broker logged: Mosquitto's log output, or one line per Cicada log call. */
   logs(): string;
   close(): Promise<void>;
 }
@@ -41,9 +42,31 @@ export async function startBroker(options: BrokerOptions = {}): Promise<TestBrok
   return brokerKind === 'mosquitto' ? startMosquitto(options) : startCicada(options);
 }
 
+/** A Logger that keeps `level msg {fields}` lines (bounded) for logs(). */
+function capturingLogger(lines: string[], bindings: Record<string, unknown> = {}): Logger {
+  const at =
+    (level: string) =>
+    (objOrMsg: object | string, msg?: string): void => {
+      if (lines.length >= 10_000) return;
+      const fields = typeof objOrMsg === 'string' ? bindings : { ...bindings, ...objOrMsg };
+      const text = typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '');
+      lines.push(`${level} ${text} ${JSON.stringify(fields, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+    };
+  return {
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    child: (more) => capturingLogger(lines, { ...bindings, ...more }),
+  };
+}
+
 async function startCicada(options: BrokerOptions): Promise<TestBroker> {
   const { createBroker } = await import('../../src/index.js');
-  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, ...options });
+  const lines: string[] = [];
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, ...options }, capturingLogger(lines));
   await withTimeout(broker.listen(), 5000, 'cicada listen');
   const port = broker.port;
   return {
@@ -51,7 +74,7 @@ async function startCicada(options: BrokerOptions): Promise<TestBroker> {
     url: `mqtt://127.0.0.1:${port}`,
     kind: 'cicada',
     broker,
-    logs: () => '',
+    logs: () => lines.join('\n'),
     close: () => withTimeout(broker.close(), 5000, 'cicada close'),
   };
 }

@@ -15,9 +15,9 @@ const versions: Array<[string, IClientOptions]> = [
 ];
 
 for (const [version, base] of versions) {
-  void describe(`MQTT.js ${version}`, () => {
+  describe(`MQTT.js ${version}`, () => {
     for (const qos of [0, 1, 2] as const) {
-      void test(`QoS ${qos} publish and subscribe, both directions`, async (t) => {
+      test(`QoS ${qos} publish and subscribe, both directions`, async (t) => {
         const h = await setup(t);
         const a = await h.mqtt({ ...base, clientId: `a${qos}` });
         const b = await h.mqtt({ ...base, clientId: `b${qos}` });
@@ -37,7 +37,7 @@ for (const [version, base] of versions) {
     // [MQTT-3.8.4-6] "The QoS of Payload Messages sent in response to a Subscription MUST be the
     // minimum of the QoS of the originally published message and the maximum QoS granted by the
     // Server."
-    void test('[MQTT-3.8.4-6] delivered QoS is min(published QoS, granted QoS)', async (t) => {
+    test('[MQTT-3.8.4-6] delivered QoS is min(published QoS, granted QoS)', async (t) => {
       const h = await setup(t);
       const pub = await h.mqtt({ ...base, clientId: 'pub' });
       const subs = [];
@@ -62,13 +62,13 @@ for (const [version, base] of versions) {
   });
 }
 
-void describe('subscriptions', () => {
+describe('subscriptions', () => {
   // Section 3.3.5: "When Clients make subscriptions with Topic Filters that include wildcards, it is
   // possible for a Client's subscriptions to overlap so that a published message might match
   // multiple filters. In this case the Server MUST deliver the message to the Client respecting the
   // maximum QoS of all the matching subscriptions." Cicada sends one copy; Mosquitto sends one per
   // matching subscription, which 3.1.1 allows ("MAY deliver further copies").
-  void test('overlapping subscriptions in one session: one copy, at the maximum QoS', mosquittoDiffers('one copy per matching subscription'), async (t) => {
+  test('overlapping subscriptions in one session: one copy, at the maximum QoS', mosquittoDiffers('one copy per matching subscription'), async (t) => {
     const h = await setup(t);
     const s = await h.mqtt({ clientId: 'overlap' });
     await s.subscribeAsync({ 'ov/#': { qos: 0 }, 'ov/+/c': { qos: 2 }, 'ov/b/c': { qos: 1 } });
@@ -84,7 +84,7 @@ void describe('subscriptions', () => {
   // Subscription. The Topic Filter in the new Subscription will be identical to that in the previous
   // Subscription, although its maximum QoS value could be different. Any existing retained messages
   // matching the Topic Filter are re-sent, but the flow of publications is not interrupted."
-  void test('[MQTT-3.8.4-3] re-subscribing replaces the QoS and re-sends retained messages', async (t) => {
+  test('[MQTT-3.8.4-3] re-subscribing replaces the QoS and re-sends retained messages', async (t) => {
     const h = await setup(t);
     const pub = await h.mqtt({ clientId: 'pub' });
     await pub.publishAsync('re/t', 'kept', { qos: 1, retain: true });
@@ -119,7 +119,7 @@ void describe('subscriptions', () => {
   ];
   for (const [filter, yes, no] of matching) {
     const label = filter.startsWith('#') || filter.startsWith('+') ? '[MQTT-4.7.2-1] ' : '';
-    void test(`${label}filter ${filter} matches ${JSON.stringify(yes)}, not ${JSON.stringify(no)}`, async (t) => {
+    test(`${label}filter ${filter} matches ${JSON.stringify(yes)}, not ${JSON.stringify(no)}`, async (t) => {
       const h = await setup(t);
       const s = await h.mqtt({ clientId: 'matcher' });
       await s.subscribeAsync(filter, { qos: 1 });
@@ -135,7 +135,7 @@ void describe('subscriptions', () => {
   // normalization of Topic Names or Topic Filters, or any modification or substitution of
   // unrecognized characters". [MQTT-1.5.3-3]: a BOM (U+FEFF) "MUST NOT be skipped over or stripped
   // off by a packet receiver."
-  void test('[MQTT-4.7.3-4][MQTT-1.5.3-3] matching is exact: case, U+FEFF and non-ASCII are kept', async (t) => {
+  test('[MQTT-4.7.3-4][MQTT-1.5.3-3] matching is exact: case, U+FEFF and non-ASCII are kept', async (t) => {
     const h = await setup(t);
     const s = await h.mqtt({ clientId: 'exact' });
     await s.subscribeAsync('caf\u00e9/\ufeffx', { qos: 1 });

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup } from '../helpers/harness.js';
 
-void describe('retained messages', () => {
+describe('retained messages', () => {
   // [MQTT-3.3.1-5] "If the RETAIN flag is set to 1, in a PUBLISH Packet sent by a Client to a Server,
   // the Server MUST store the Application Message and its QoS, so that it can be delivered to future
   // subscribers whose subscriptions match its topic name."
@@ -13,7 +13,7 @@ void describe('retained messages', () => {
   // each matching topic name MUST be sent to the subscriber."
   // [MQTT-3.3.1-8] "When sending a PUBLISH Packet to a Client the Server MUST set the RETAIN flag to 1
   // if a message is sent as a result of a new subscription being made by a Client."
-  void test('[MQTT-3.3.1-5][MQTT-3.3.1-6][MQTT-3.3.1-8] the last retained message per topic reaches new subscribers with RETAIN 1', async (t) => {
+  test('[MQTT-3.3.1-5][MQTT-3.3.1-6][MQTT-3.3.1-8] the last retained message per topic reaches new subscribers with RETAIN 1', async (t) => {
     const h = await setup(t);
     const pub = await h.mqtt({ clientId: 'pub' });
     await pub.publishAsync('ret/a', 'a1', { qos: 1, retain: true });
@@ -37,7 +37,7 @@ void describe('retained messages', () => {
   // [MQTT-3.3.1-9] "It MUST set the RETAIN flag to 0 when a PUBLISH Packet is sent to a Client
   // because it matches an established subscription regardless of how the flag was set in the
   // message it received."
-  void test('[MQTT-3.3.1-9] live deliveries of retained publishes carry RETAIN 0', async (t) => {
+  test('[MQTT-3.3.1-9] live deliveries of retained publishes carry RETAIN 0', async (t) => {
     const h = await setup(t);
     const s = await h.mqtt({ clientId: 'early' });
     await s.subscribeAsync('live/t', { qos: 1 });
@@ -53,7 +53,7 @@ void describe('retained messages', () => {
   // and any future subscribers for the topic will not receive a retained message."
   // [MQTT-3.3.1-11] "A zero byte retained message MUST NOT be stored as a retained message on the
   // Server."
-  void test('[MQTT-3.3.1-10][MQTT-3.3.1-11] an empty retained payload is delivered and clears the retained message', async (t) => {
+  test('[MQTT-3.3.1-10][MQTT-3.3.1-11] an empty retained payload is delivered and clears the retained message', async (t) => {
     const h = await setup(t);
     const pub = await h.mqtt({ clientId: 'pub' });
     await pub.publishAsync('clear/t', 'old', { qos: 1, retain: true });
@@ -72,7 +72,7 @@ void describe('retained messages', () => {
   // discard any message previously retained for that topic."
   // [MQTT-3.3.1-12] "If the RETAIN flag is 0, in a PUBLISH Packet sent by a Client to a Server, the
   // Server MUST NOT store the message and MUST NOT remove or replace any existing retained message."
-  void test('[MQTT-3.3.1-7][MQTT-3.3.1-12] a QoS 0 retained publish replaces; a non-retained one does not', async (t) => {
+  test('[MQTT-3.3.1-7][MQTT-3.3.1-12] a QoS 0 retained publish replaces; a non-retained one does not', async (t) => {
     const h = await setup(t);
     const pub = await h.mqtt({ clientId: 'pub' });
     await pub.publishAsync('q0r/t', 'qos1 retained', { qos: 1, retain: true });
@@ -87,7 +87,7 @@ void describe('retained messages', () => {
 
   // [MQTT-3.1.2.7] "Retained messages do not form part of the Session state in the Server, they MUST
   // NOT be deleted when the Session ends."
-  void test('[MQTT-3.1.2-7] retained messages outlive the session that published them', async (t) => {
+  test('[MQTT-3.1.2-7] retained messages outlive the session that published them', async (t) => {
     const h = await setup(t);
     const pub = await h.mqtt({ clientId: 'gone', clean: true });
     await pub.publishAsync('outlive/t', 'still here', { qos: 1, retain: true });

@@ -9,10 +9,10 @@ import { setup } from '../helpers/harness.js';
 import { puback, subscribe, suback } from '../helpers/packets.js';
 import { waitFor } from '../helpers/wait.js';
 
-void describe('sessions', () => {
+describe('sessions', () => {
   // [MQTT-3.1.4-2] "If the ClientId represents a Client already connected to the Server then the
   // Server MUST disconnect the existing Client."
-  void test('[MQTT-3.1.4-2] a new connection with the same client id closes the old one', async (t) => {
+  test('[MQTT-3.1.4-2] a new connection with the same client id closes the old one', async (t) => {
     const h = await setup(t);
     const old = await h.mqtt({ clientId: 'same' });
     let oldClosed = false;
@@ -33,7 +33,7 @@ void describe('sessions', () => {
   // [MQTT-3.1.2-5] "After the disconnection of a Session that had CleanSession set to 0, the Server
   // MUST store further QoS 1 and QoS 2 messages that match any subscriptions that the client had at
   // the time of disconnection as part of the Session state."
-  void test('[MQTT-3.1.2-4][MQTT-3.1.2-5] clean session 0 keeps subscriptions and queues QoS 1 and 2 while offline', async (t) => {
+  test('[MQTT-3.1.2-4][MQTT-3.1.2-5] clean session 0 keeps subscriptions and queues QoS 1 and 2 while offline', async (t) => {
     const h = await setup(t);
     const s = await h.mqtt({ clientId: 'durable', clean: false });
     await s.subscribeAsync('durable/+', { qos: 2 });
@@ -56,7 +56,7 @@ void describe('sessions', () => {
   // [MQTT-3.1.2-6] "If CleanSession is set to 1, the Client and Server MUST discard any previous
   // Session and start a new one. This Session lasts as long as the Network Connection. State data
   // associated with this Session MUST NOT be reused in any subsequent Session"
-  void test('[MQTT-3.1.2-6] clean session 1 discards the previous session and is not kept', async (t) => {
+  test('[MQTT-3.1.2-6] clean session 1 discards the previous session and is not kept', async (t) => {
     const h = await setup(t);
     const s = await h.mqtt({ clientId: 'fleeting', clean: false });
     await s.subscribeAsync('fleeting/t', { qos: 1 });
@@ -74,7 +74,7 @@ void describe('sessions', () => {
     await later.inbox.expectNone(300);
   });
 
-  void test('offline queue bound: maxQueuedMessages 5 keeps the first 5 in order, drops the rest', async (t) => {
+  test('offline queue bound: maxQueuedMessages 5 keeps the first 5 in order, drops the rest', async (t) => {
     const h = await setup(t, { maxQueuedMessages: 5 });
     const s = await h.mqtt({ clientId: 'bounded', clean: false });
     await s.subscribeAsync('bound/t', { qos: 1 });
@@ -91,7 +91,7 @@ void describe('sessions', () => {
   // not acknowledge; order per topic is kept [MQTT-4.6.0-6] and each message is sent once.
   // Mosquitto 2.0.11 keeps the window until the first PUBACK, then lets 3 be unacknowledged at once
   // (m2, m3, m4 after acking m1).
-  void test('[MQTT-4.6.0-6] inflight window: maxInflightMessages 2 sends 2 until acknowledged, in order', mosquittoDiffers('window exceeded after the first PUBACK (2.0.11)'), async (t) => {
+  test('[MQTT-4.6.0-6] inflight window: maxInflightMessages 2 sends 2 until acknowledged, in order', mosquittoDiffers('window exceeded after the first PUBACK (2.0.11)'), async (t) => {
     const h = await setup(t, { maxInflightMessages: 2 });
     const sub = await h.rawConnect({ clientId: 'slow' });
     sub.send(subscribe(1, [['window/t', 1]]));

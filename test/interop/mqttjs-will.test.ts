@@ -16,12 +16,12 @@ async function watcher(h: Harness, filter = 'will/#'): Promise<TestClient> {
 
 const will = (topic: string, qos: 0 | 1 | 2 = 1, retain = false) => ({ will: { topic, payload: Buffer.from(`${topic} gone`), qos, retain } });
 
-void describe('will messages', { concurrency: true }, () => {
+describe('will messages', { concurrency: true }, () => {
   // [MQTT-3.1.2-8] "If the Will Flag is set to 1 this indicates that, if the Connect request is
   // accepted, a Will Message MUST be stored on the Server and associated with the Network
   // Connection. The Will Message MUST be published when the Network Connection is subsequently
   // closed unless the Will Message has been deleted by the Server on receipt of a DISCONNECT Packet"
-  void test('[MQTT-3.1.2-8] published when the socket closes without DISCONNECT', async (t) => {
+  test('[MQTT-3.1.2-8] published when the socket closes without DISCONNECT', async (t) => {
     const h = await setup(t);
     const w = await watcher(h);
     const c = await h.mqtt({ clientId: 'abrupt', ...will('will/abrupt') });
@@ -30,7 +30,7 @@ void describe('will messages', { concurrency: true }, () => {
     assert.deepEqual([m?.topic, m?.payload, m?.qos, m?.retain], ['will/abrupt', 'will/abrupt gone', 1, false]);
   });
 
-  void test('[MQTT-3.1.2-8][MQTT-4.8.0-1] published when the server closes the connection for a protocol violation', async (t) => {
+  test('[MQTT-3.1.2-8][MQTT-4.8.0-1] published when the server closes the connection for a protocol violation', async (t) => {
     const h = await setup(t);
     const w = await watcher(h);
     const c = await h.mqtt({ clientId: 'violator', ...will('will/violation') });
@@ -43,7 +43,7 @@ void describe('will messages', { concurrency: true }, () => {
   // [MQTT-3.1.4-2] "If the ClientId represents a Client already connected to the Server then the
   // Server MUST disconnect the existing Client." The existing connection is closed without its
   // DISCONNECT, so its will is published [MQTT-3.1.2-8].
-  void test('[MQTT-3.1.4-2][MQTT-3.1.2-8] published when a new connection with the same client id takes over', async (t) => {
+  test('[MQTT-3.1.4-2][MQTT-3.1.2-8] published when a new connection with the same client id takes over', async (t) => {
     const h = await setup(t);
     const w = await watcher(h);
     await h.mqtt({ clientId: 'twin', ...will('will/takeover') });
@@ -56,7 +56,7 @@ void describe('will messages', { concurrency: true }, () => {
   // it has been published or the Server has received a DISCONNECT packet from the Client."
   // [MQTT-3.14.4-3] "On receipt of DISCONNECT the Server MUST discard any Will Message associated with
   // the current connection without publishing it".
-  void test('[MQTT-3.1.2-10][MQTT-3.14.4-3] not published after DISCONNECT', async (t) => {
+  test('[MQTT-3.1.2-10][MQTT-3.14.4-3] not published after DISCONNECT', async (t) => {
     const h = await setup(t);
     const w = await watcher(h);
     const c = await h.mqtt({ clientId: 'polite', ...will('will/polite') });
@@ -66,7 +66,7 @@ void describe('will messages', { concurrency: true }, () => {
 
   // [MQTT-3.1.2-12] "If the Will Flag is set to 0, a Will Message MUST NOT be published when this
   // Network Connection ends."
-  void test('[MQTT-3.1.2-12] no will flag: nothing published on an abrupt close', async (t) => {
+  test('[MQTT-3.1.2-12] no will flag: nothing published on an abrupt close', async (t) => {
     const h = await setup(t);
     const w = await watcher(h, '#');
     const c = await h.mqtt({ clientId: 'nowill' });
@@ -78,7 +78,7 @@ void describe('will messages', { concurrency: true }, () => {
   // publish the Will Message as a non-retained message." [MQTT-3.1.2-17] "If the Will Flag is set to
   // 1 and If Will Retain is set to 1, the Server MUST publish the Will Message as a retained message."
   for (const qos of [0, 1, 2] as const) {
-    void test(`[MQTT-3.1.2-16][MQTT-3.1.2-17] will QoS ${qos} and retain are honoured`, async (t) => {
+    test(`[MQTT-3.1.2-16][MQTT-3.1.2-17] will QoS ${qos} and retain are honoured`, async (t) => {
       const h = await setup(t);
       const w = await watcher(h);
       const kept = await h.mqtt({ clientId: 'kept', ...will('will/kept', qos, true) });
