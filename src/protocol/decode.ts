@@ -340,7 +340,7 @@ function decodeSuback(r: Reader, version: ProtocolVersion): SubackPacket {
 function decodeUnsubscribe(r: Reader, version: ProtocolVersion): UnsubscribePacket {
   const packet: UnsubscribePacket = { type: 'unsubscribe', packetId: packetId(r), topicFilters: [] };
   if (version === 5) readPropertiesInto(r, T.Unsubscribe, packet);
-  if (false) throw protocolError('UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]');
+  if (r.pos === r.end) throw protocolError('UNSUBSCRIBE without topic filters [MQTT-3.10.3-2]');
   while (r.pos < r.end) packet.topicFilters.push(readFilter(r));
   return packet;
 }
