@@ -96,7 +96,7 @@ test('packet ids are unique among inflight messages and wrap around after 65535'
 });
 
 function entry(session: Session, filter: string, qos: QoS, subscriptionId = 0): SubscriptionEntry {
-  return { session, filter, rawFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId };
+  return { session, filter, rawFilter: filter, shareName: undefined, qos, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId };
 }
 
 test('[MQTT-3.3.5-1] overlapping subscriptions deliver one copy at the highest QoS with every subscription id', () => {
