@@ -11,7 +11,7 @@ import { Channel, type Outbox } from './channel.js';
 import type { Logger } from './logger.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ResolvedOptions } from './options.js';
-import { Router } from './router.js';
+import { deliverShared, Router } from './router.js';
 import { Session, type DropReason, type SessionHost } from './session.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
@@ -131,8 +131,12 @@ export class BrokerCore implements SessionHost {
   /** End a session: its subscriptions go, its queued messages are freed. */
   removeSession(session: Session): void {
     clearTimeout(session.expiryTimer);
-    for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry.filter);
+    for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
     session.subscriptions.clear();
+    for (const delivery of session.takeShared()) {
+      const group = delivery.group;
+      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
+    }
     session.queue.length = 0;
     session.inflight.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);

@@ -11,22 +11,59 @@ import type { QoS } from '../protocol/packets.js';
 import { SubscriptionIndex } from '../topics/index.js';
 import type { Message } from './message.js';
 import type { Session, SubscriptionEntry } from './session.js';
+import { ShareGroup } from './share-group.js';
+
+/** What the index holds: a session's own subscription, or a shared subscription group. */
+type Target = SubscriptionEntry | ShareGroup;
 
 export class Router {
-  private readonly index = new SubscriptionIndex<Session, SubscriptionEntry>();
+  private readonly index = new SubscriptionIndex<Session | ShareGroup, Target>();
+  private readonly groups = new Map<string, ShareGroup>();
   private epoch = 0;
+  private members = 0;
 
+  /** Subscriptions, shared ones counted per member. */
   get subscriptionCount(): number {
-    return this.index.size;
+    return this.index.size - this.groups.size + this.members;
   }
 
-  /** Add or replace a session's subscription [MQTT-3.8.4-3]. Returns true when it is new. */
+  /**
+   * Add or replace a session's subscription [MQTT-3.8.4-3]; a member of a share group joins the
+   * group (entry.group). Returns true when it is new.
+   */
   subscribe(entry: SubscriptionEntry): boolean {
-    return this.index.add(entry.filter, entry.session, entry);
+    const name = entry.shareName;
+    if (name === undefined) return this.index.add(entry.filter, entry.session, entry);
+    const key = ShareGroup.key(name, entry.filter);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new ShareGroup(name, entry.filter);
+      this.groups.set(key, group);
+      this.index.add(entry.filter, group, group);
+    }
+    const added = group.add(entry);
+    if (added) this.members++;
+    return added;
   }
 
-  unsubscribe(session: Session, filter: string): boolean {
-    return this.index.remove(filter, session);
+  /** Remove a subscription (entry as stored in the session). Returns whether it existed. */
+  unsubscribe(session: Session, entry: SubscriptionEntry): boolean {
+    const name = entry.shareName;
+    if (name === undefined) return this.index.remove(entry.filter, session);
+    const key = ShareGroup.key(name, entry.filter);
+    const group = this.groups.get(key);
+    if (group === undefined || !group.remove(session)) return false;
+    this.members--;
+    if (group.members.length === 0) {
+      this.groups.delete(key);
+      this.index.remove(entry.filter, group);
+    }
+    return true;
+  }
+
+  /** The share group of a member subscription, if it still exists. */
+  group(name: string, filter: string): ShareGroup | undefined {
+    return this.groups.get(ShareGroup.key(name, filter));
   }
 
   /** Deliver a message to every session with a matching subscription; returns how many. */
@@ -35,7 +72,9 @@ export class Router {
     const count = matches.length;
     if (count === 0) return 0;
     if (count === 1) {
-      const entry = matches[0] as SubscriptionEntry;
+      const target = matches[0] as Target;
+      if (target instanceof ShareGroup) return deliverShared(target, message);
+      const entry = target;
       if (entry.noLocal && entry.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
       entry.session.deliver(
         message,
@@ -46,8 +85,14 @@ export class Router {
       return 1;
     }
     const epoch = ++this.epoch;
+    let delivered = 0;
     for (let i = 0; i < count; i++) {
-      const entry = matches[i] as SubscriptionEntry;
+      const target = matches[i] as Target;
+      if (target instanceof ShareGroup) {
+        delivered += deliverShared(target, message);
+        continue;
+      }
+      const entry = target;
       if (entry.noLocal && entry.session.clientId === message.origin) continue;
       const session = entry.session;
       const qos = minQos(message.qos, entry.qos);
@@ -63,9 +108,10 @@ export class Router {
         if (entry.subscriptionId > 0) (session.routeSubIds ??= []).push(entry.subscriptionId);
       }
     }
-    let delivered = 0;
     for (let i = 0; i < count; i++) {
-      const session = (matches[i] as SubscriptionEntry).session;
+      const target = matches[i] as Target;
+      if (target instanceof ShareGroup) continue;
+      const session = target.session;
       if (session.routeEpoch !== epoch) continue;
       session.routeEpoch = -epoch; // delivered: skip its other matches
       session.deliver(message, session.routeQos, session.routeRetain, session.routeSubIds);
@@ -73,6 +119,20 @@ export class Router {
     }
     return delivered;
   }
+}
+
+/** One member of a share group receives the message (MQTT 5.0 section 4.8.2). */
+export function deliverShared(group: ShareGroup, message: Message, except?: Session): number {
+  const member = group.pick(except);
+  if (member === undefined) return 0;
+  member.session.deliver(
+    message,
+    minQos(message.qos, member.qos),
+    member.retainAsPublished && message.retain,
+    member.subscriptionId > 0 ? [member.subscriptionId] : undefined,
+    group,
+  );
+  return 1;
 }
 
 export function minQos(a: QoS, b: QoS): QoS {

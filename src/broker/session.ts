@@ -14,13 +14,16 @@
  */
 import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
+import type { ShareGroup } from './share-group.js';
 
 /** One subscription of a session (value stored in the router's index). */
 export interface SubscriptionEntry {
   readonly session: Session;
   readonly filter: string;
-  /** Filter as the client sent it ($share/... included). */
+  /** Filter as the client sent it ($share/... included): the key in Session.subscriptions. */
   readonly rawFilter: string;
+  /** Share name of a shared subscription `$share/{name}/{filter}`, else undefined. */
+  readonly shareName: string | undefined;
   qos: QoS;
   noLocal: boolean;
   retainAsPublished: boolean;
@@ -34,6 +37,8 @@ export interface Delivery {
   readonly qos: QoS;
   readonly retain: boolean;
   readonly subscriptionIds: readonly number[] | undefined;
+  /** The share group this delivery came through, so it can move if this session ends. */
+  readonly group: ShareGroup | undefined;
   /** 'publish': PUBLISH sent, awaiting PUBACK/PUBREC; 'pubrel': PUBREL sent, awaiting PUBCOMP. */
   state: 'publish' | 'pubrel';
 }
@@ -89,13 +94,19 @@ export class Session {
   ) {}
 
   /** Hand a message to this session at the given QoS. */
-  deliver(message: Message, qos: QoS, retain: boolean, subscriptionIds: readonly number[] | undefined): void {
+  deliver(
+    message: Message,
+    qos: QoS,
+    retain: boolean,
+    subscriptionIds: readonly number[] | undefined,
+    group?: ShareGroup,
+  ): void {
     const link = this.link;
     if (qos === 0) {
       if (link !== undefined) link.sendPublish(message, 0, retain, subscriptionIds, 0, false);
       return;
     }
-    const delivery: Delivery = { message, qos, retain, subscriptionIds, state: 'publish' };
+    const delivery: Delivery = { message, qos, retain, subscriptionIds, group, state: 'publish' };
     if (link !== undefined && this.queue.length === 0 && this.inflight.size < link.receiveMaximum) {
       this.sendNew(link, delivery);
       return;
@@ -137,6 +148,20 @@ export class Session {
 
   detach(): void {
     this.link = undefined;
+  }
+
+  /**
+   * The session ends: hand over what came through share groups and can still go elsewhere.
+   * Queued deliveries were never sent; a sent QoS 1 message SHOULD go to another member; a sent
+   * QoS 2 message MUST NOT [MQTT-4.8.2-5]. Returns the deliveries to re-route.
+   */
+  takeShared(): Delivery[] {
+    const moved: Delivery[] = [];
+    for (const delivery of this.queue) if (delivery.group !== undefined) moved.push(delivery);
+    for (const delivery of this.inflight.values()) {
+      if (delivery.group !== undefined && delivery.qos === 1) moved.push(delivery);
+    }
+    return moved;
   }
 
   /** Move queued deliveries into the inflight window while it has room. */

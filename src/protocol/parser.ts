@@ -8,8 +8,10 @@
  *           known, the whole packet size is checked against maxPacketSize (0x95) before any
  *           body byte is buffered.
  *   Body:   when the whole body is inside the current chunk, it is decoded in place, so binary
- *           fields are views of the chunk (zero copy). Otherwise one buffer of exactly the
- *           remaining length is allocated and filled across pushes, then decoded.
+ *           fields are views of the chunk (zero copy). Otherwise a body of up to 64 KiB is
+ *           gathered into one buffer of exactly the remaining length; a larger one is kept as
+ *           the list of received slices and joined once complete, so memory follows the bytes
+ *           that actually arrived (a 5-byte header announcing 256 MB allocates nothing).
  *
  * Invariants:
  * - Packets are delivered in stream order; a packet is delivered only when complete.
@@ -43,6 +45,8 @@ const enum Stage {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bodies up to this size are gathered into a buffer allocated up front. */
+const EAGER_BODY = 64 * 1024;
 
 export class Parser {
   /** Protocol version used to decode; learned from CONNECT when not given. */
@@ -58,6 +62,8 @@ export class Parser {
   private multiplier = 1;
   private lengthBytes = 0;
   private body: Buffer = EMPTY;
+  /** Received slices of a large body (when `body` is not allocated up front). */
+  private parts: Buffer[] | undefined;
   private filled = 0;
   private halted = false;
   private busy = false;
@@ -85,18 +91,22 @@ export class Parser {
     const end = chunk.length;
     let pos = 0;
     if (this.stage === Stage.Body) {
-      const body = this.body;
-      const n = Math.min(body.length - this.filled, end);
-      chunk.copy(body, this.filled, 0, n);
+      const rl = this.remaining;
+      const n = Math.min(rl - this.filled, end);
+      const parts = this.parts;
+      if (parts === undefined) chunk.copy(this.body, this.filled, 0, n);
+      else parts.push(Buffer.from(chunk.subarray(0, n)));
       this.filled += n;
       pos = n;
-      if (this.filled < body.length) {
+      if (this.filled < rl) {
         this.busy = false;
         return;
       }
+      const body = parts === undefined ? this.body : Buffer.concat(parts, rl);
       this.body = EMPTY;
+      this.parts = undefined;
       this.stage = Stage.Header;
-      this.deliver(body, 0, body.length, handler);
+      this.deliver(body, 0, rl, handler);
     }
     while (pos < end && !this.halted) {
       if (this.stage === Stage.Header) {
@@ -134,10 +144,14 @@ export class Parser {
         pos += rl;
         this.deliver(chunk, start, pos, handler);
       } else {
-        // Spans chunks: gather once into an exactly-sized buffer.
-        const body = Buffer.allocUnsafe(rl);
-        chunk.copy(body, 0, pos, end);
-        this.body = body;
+        // Spans chunks: gather once into an exactly-sized buffer, or keep slices of a large one.
+        if (rl <= EAGER_BODY) {
+          const body = Buffer.allocUnsafe(rl);
+          chunk.copy(body, 0, pos, end);
+          this.body = body;
+        } else {
+          this.parts = [Buffer.from(chunk.subarray(pos, end))];
+        }
         this.filled = end - pos;
         this.stage = Stage.Body;
         pos = end;

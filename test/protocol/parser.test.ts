@@ -176,3 +176,20 @@ void test('decode: a buffer that is not exactly one packet is malformed', () => 
   assert.throws(() => decode(hex('c0'), 4), CodecError);
   assert.throws(() => decode(packet(0x30, str('t')).subarray(0, 3), 4), CodecError);
 });
+
+test('a large packet arriving in small chunks is kept as received slices and decoded whole', () => {
+  const payload = Buffer.alloc(300_000, 7);
+  const bytes = encode(publish('big/t', payload, { qos: 1, packetId: 9 }), 4);
+  const parser = new Parser();
+  const out: Packet[] = [];
+  const heapBefore = process.memoryUsage().arrayBuffers;
+  parser.push(bytes.subarray(0, 10), { onPacket: (p) => out.push(p) });
+  // Only the bytes received are held, not the announced size.
+  assert.ok(process.memoryUsage().arrayBuffers - heapBefore < 200_000);
+  for (let i = 10; i < bytes.length; i += 1000) parser.push(bytes.subarray(i, Math.min(i + 1000, bytes.length)), { onPacket: (p) => out.push(p) });
+  assert.equal(out.length, 1);
+  const got = out[0] as PublishPacket;
+  assert.equal(got.topic, 'big/t');
+  assert.equal(got.packetId, 9);
+  assert.ok(got.payload.equals(payload));
+});

@@ -124,7 +124,6 @@ function connackProperties(channel: Channel, packet: ConnectPacket, assigned: st
     receiveMaximum: options.maxInflightMessages,
     topicAliasMaximum: channel.topicAliasMaximum,
     maximumPacketSize: Math.min(options.maxPacketSize, 268_435_460),
-    sharedSubscriptionAvailable: 0,
   };
   if (assigned !== undefined) properties.assignedClientIdentifier = assigned; // [MQTT-3.2.2-16]
   if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]

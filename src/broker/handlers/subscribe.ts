@@ -5,6 +5,7 @@
  */
 import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
+import { parseSharedFilter } from '../../protocol/validate.js';
 import type { Channel } from '../channel.js';
 import { subackFailure } from '../reasons.js';
 import { minQos } from '../router.js';
@@ -40,11 +41,18 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
       reasonCodes.push(subackFailure(channel.version, ReasonCode.NotAuthorized));
       continue;
     }
+    const shared = parseSharedFilter(sub.topicFilter);
+    if (shared !== undefined && sub.noLocal === true) {
+      // No Local on a shared subscription is a Protocol Error [MQTT-3.8.3-4].
+      channel.fail(`No Local set on shared subscription ${sub.topicFilter}`, ReasonCode.ProtocolError);
+      return;
+    }
     const qos = grant === true ? sub.qos : minQos(sub.qos, grant);
     const entry: SubscriptionEntry = {
       session,
-      filter: sub.topicFilter,
+      filter: shared?.filter ?? sub.topicFilter,
       rawFilter: sub.topicFilter,
+      shareName: shared?.group,
       qos,
       noLocal: sub.noLocal ?? false,
       retainAsPublished: sub.retainAsPublished ?? false,
@@ -52,9 +60,10 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
       subscriptionId,
     };
     const isNew = core.router.subscribe(entry);
-    session.subscriptions.set(entry.filter, entry);
+    session.subscriptions.set(entry.rawFilter, entry);
     reasonCodes.push(qos);
-    retainedFor.push([entry, isNew]);
+    // Retained messages are not sent for a shared subscription (MQTT 5.0 section 4.8.2).
+    if (shared === undefined) retainedFor.push([entry, isNew]);
     core.events.emit('subscribed', channel.info(), sub.topicFilter, qos);
   }
   core.stats.subscriptions = core.router.subscriptionCount;

@@ -11,7 +11,7 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
   for (const filter of packet.topicFilters) {
     const entry = session.subscriptions.get(filter);
     // The subscription is deleted and no new messages are added for it [MQTT-3.10.4-2].
-    const existed = entry !== undefined && core.router.unsubscribe(session, entry.filter);
+    const existed = entry !== undefined && core.router.unsubscribe(session, entry);
     session.subscriptions.delete(filter);
     reasonCodes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
     if (existed) core.events.emit('unsubscribed', channel.info(), filter);
