@@ -191,16 +191,20 @@ describe('re-delivery to a persistent session [MQTT-4.4.0-1]', () => {
   // original Packet Identifiers."
   // [MQTT-3.3.1-1] "The DUP flag MUST be set to 1 by the Client or Server when it attempts to
   // re-deliver a PUBLISH Packet."
-  for (const qos of [1, 2] as const) {
-    test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS ${qos} PUBLISH re-sent on reconnect with DUP 1 and the same id`, async (t) => {
+  // Either after the old connection is gone, or by taking over the still open one [MQTT-3.1.4-2].
+  for (const [qos, takeover] of [[1, false], [2, false], [1, true], [2, true]] as const) {
+    const how = takeover ? 'taking over the open connection' : 'after the old connection closed';
+    test(`[MQTT-4.4.0-1][MQTT-3.3.1-1] unacknowledged QoS ${qos} PUBLISH re-sent with DUP 1 and the same id, reconnecting ${how}`, async (t) => {
       const h = await setup(t);
       const first = await rawSubscriber(h, 'persist', 'redo/t', qos, false);
       const pub = await h.mqtt({ clientId: 'redopub' });
       await pub.publishAsync('redo/t', 'unacked', { qos });
       const original = await first.readPublish();
       assert.equal(original.dup, false);
-      first.close(); // no PUBACK / PUBREC, no DISCONNECT
-      await first.expectClose();
+      if (!takeover) {
+        first.close(); // no PUBACK / PUBREC, no DISCONNECT
+        await first.expectClose();
+      }
       const again = await h.raw();
       again.send(connect({ clientId: 'persist', clean: false }));
       await again.expect(connack(0, true));
