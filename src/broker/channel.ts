@@ -56,6 +56,9 @@ export class Channel implements SessionLink {
   /** 5.0: inbound topic aliases (alias -> topic) and the maximum announced in CONNACK. */
   topicAliases: Map<number, string> | undefined;
   topicAliasMaximum = 0;
+  /** 5.0: outbound topic aliases (topic -> alias), at most the client's Topic Alias Maximum. */
+  outAliases: Map<string, number> | undefined;
+  outAliasMaximum = 0;
   /** 5.0: send reason strings and user properties on acknowledgements. */
   problemInformation = true;
   private backlog: Packet[] | undefined;
@@ -175,25 +178,36 @@ export class Channel implements SessionLink {
     subscriptionIds: readonly number[] | undefined,
     packetId: number,
     dup: boolean,
-  ): void {
-    if (qos === 0 && this.outbox.pendingBytes > this.core.options.maxOutgoingBytes) {
-      this.core.onSlowConsumer(this, message);
-      return;
+  ): boolean {
+    const core = this.core;
+    if (qos === 0 && this.outbox.pendingBytes > core.options.maxOutgoingBytes) {
+      core.onSlowConsumer(this, message);
+      return true;
     }
     let bytes: Buffer;
-    if (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0)) {
+    if (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0 || this.outAliasMaximum > 0)) {
       bytes = this.encodePublish5(message, qos, retain, subscriptionIds, packetId, dup);
     } else {
       bytes = message.wireBytes(this.version, qos, retain, packetId);
       if (dup) bytes[0] = (bytes[0] as number) | 0x08; // qos > 0: our own copy [MQTT-3.3.1-1]
     }
-    const stats = this.core.stats;
+    if (this.clientMaximumPacketSize > 0 && bytes.length > this.clientMaximumPacketSize) {
+      // Too large for this client: not sent, and treated as delivered [MQTT-3.1.2-24], [MQTT-3.1.2-25].
+      core.log.debug({ clientId: this.clientId, topic: message.topic, size: bytes.length }, 'message larger than the client accepts: not sent');
+      if (this.session !== undefined) core.onDropped(this.session, message, 'too-large');
+      return false;
+    }
+    const stats = core.stats;
     stats.messagesSent++;
     stats.bytesSent += bytes.length;
     this.outbox.write(bytes);
+    return true;
   }
 
-  /** A 5.0 PUBLISH whose properties differ per delivery (subscription ids, remaining expiry). */
+  /**
+   * A 5.0 PUBLISH whose properties differ per delivery: subscription ids, the remaining expiry
+   * interval, and the outbound topic alias.
+   */
   private encodePublish5(
     message: Message,
     qos: QoS,
@@ -208,17 +222,22 @@ export class Channel implements SessionLink {
       // Subscribers get the remaining interval [MQTT-3.3.2-6].
       properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000));
     }
+    let topic = message.topic;
+    if (this.outAliasMaximum > 0) {
+      const aliases = (this.outAliases ??= new Map<string, number>());
+      const alias = aliases.get(topic);
+      if (alias !== undefined) {
+        properties.topicAlias = alias;
+        topic = '';
+      } else if (aliases.size < this.outAliasMaximum && this.clientMaximumPacketSize === 0) {
+        // First use: send the topic with a new alias; later messages send only the alias.
+        // (Not when the client limits packet size: a dropped packet must not carry a new alias.)
+        properties.topicAlias = aliases.size + 1;
+        aliases.set(topic, aliases.size + 1);
+      }
+    }
     return encode(
-      {
-        type: 'publish',
-        topic: message.topic,
-        payload: message.payload,
-        qos,
-        retain,
-        dup,
-        ...(qos > 0 ? { packetId } : {}),
-        properties,
-      },
+      { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), properties },
       5,
     );
   }
@@ -305,8 +324,8 @@ export class Channel implements SessionLink {
     core.stats.clientsConnected--;
     const will = this.will;
     this.will = undefined;
-    if (publishWill && will !== undefined) core.publishWill(this, will);
     const session = this.session;
+    if (publishWill && will !== undefined) core.willDue(this, will, session);
     if (session !== undefined && session.link === this) {
       session.detach();
       core.scheduleSessionExpiry(session);

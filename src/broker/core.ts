@@ -57,7 +57,10 @@ export class BrokerCore implements SessionHost {
     clearInterval(this.sweepTimer);
     this.sys.stop();
     for (const channel of [...this.channels]) channel.shutdown();
-    for (const session of this.sessions.values()) clearTimeout(session.expiryTimer);
+    for (const session of this.sessions.values()) {
+      clearTimeout(session.expiryTimer);
+      clearTimeout(session.pendingWill?.timer);
+    }
   }
 
   now(): number {
@@ -100,7 +103,34 @@ export class BrokerCore implements SessionHost {
     this.publish(new Message(topic, payload, qos, retain, undefined, undefined, 0), undefined);
   }
 
-  /** Publish a client's will message (the channel decided it is due). */
+  /**
+   * A connection ended without DISCONNECT: its will is due. 5.0 Will Delay Interval: publish
+   * when the delay passes or the session ends, whichever is first; a reconnection to the
+   * session before then cancels it [MQTT-3.1.3-9].
+   */
+  willDue(channel: Channel, will: Will, session: Session | undefined): void {
+    const delay = channel.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
+    if (delay === 0 || session === undefined || session.expiryInterval === 0) {
+      this.publishWill(channel, will);
+      return;
+    }
+    const seconds = Math.min(delay, session.expiryInterval);
+    const timer = setTimeout(() => {
+      session.pendingWill = undefined;
+      this.publishWill(channel, will);
+    }, seconds * 1000);
+    timer.unref();
+    session.pendingWill = { timer, publish: () => this.publishWill(channel, will) };
+  }
+
+  /** A client reconnected to its session: a delayed will is not sent [MQTT-3.1.3-9]. */
+  cancelWill(session: Session): void {
+    if (session.pendingWill === undefined) return;
+    clearTimeout(session.pendingWill.timer);
+    session.pendingWill = undefined;
+  }
+
+  /** Publish a client's will message. */
   publishWill(channel: Channel, will: Will): void {
     this.log.debug({ clientId: channel.clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
@@ -131,6 +161,13 @@ export class BrokerCore implements SessionHost {
   /** End a session: its subscriptions go, its queued messages are freed. */
   removeSession(session: Session): void {
     clearTimeout(session.expiryTimer);
+    const will = session.pendingWill;
+    if (will !== undefined) {
+      // The session ends before the will delay passed: the will goes now.
+      clearTimeout(will.timer);
+      session.pendingWill = undefined;
+      will.publish();
+    }
     for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
     session.subscriptions.clear();
     for (const delivery of session.takeShared()) {

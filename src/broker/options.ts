@@ -62,6 +62,17 @@ export interface BrokerOptions extends BrokerHooks {
   allowZeroLengthClientId?: boolean;
   /** Upper bound on client keepalive in seconds (5.0: announced as Server Keep Alive). Default 65535. */
   maxKeepalive?: number;
+  /** Retained messages supported (mosquitto.conf retain_available). Default true. */
+  retainAvailable?: boolean;
+  /** 5.0: topic aliases a client may use toward the broker (announced in CONNACK). Default 64. */
+  topicAliasMaximum?: number;
+  /** 5.0: the broker uses topic aliases toward clients that allow them. Default true. */
+  outboundTopicAliases?: boolean;
+  /**
+   * 5.0: Response Information given to a client that requests it: this prefix followed by the
+   * client id, a topic base for its responses. Default 'responses/'.
+   */
+  responseInformation?: string;
   /**
    * Bytes that may wait to be written to one client. Beyond it, QoS 0 messages to that client
    * are dropped and counted (a slow consumer never makes the broker grow without bound; QoS 1/2
@@ -85,6 +96,10 @@ export interface ResolvedOptions extends BrokerHooks {
   allowZeroLengthClientId: boolean;
   maxKeepalive: number;
   maxOutgoingBytes: number;
+  retainAvailable: boolean;
+  topicAliasMaximum: number;
+  outboundTopicAliases: boolean;
+  responseInformation: string;
   logLevel: LogLevel;
   logPretty: boolean;
 }
@@ -104,6 +119,10 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,
     maxKeepalive: options.maxKeepalive ?? 65_535,
     maxOutgoingBytes: options.maxOutgoingBytes ?? 8 * 1024 * 1024,
+    retainAvailable: options.retainAvailable ?? true,
+    topicAliasMaximum: options.topicAliasMaximum ?? 64,
+    outboundTopicAliases: options.outboundTopicAliases ?? true,
+    responseInformation: options.responseInformation ?? 'responses/',
     logLevel: options.logLevel ?? 'info',
     logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };

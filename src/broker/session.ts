@@ -48,6 +48,10 @@ export interface SessionLink {
   readonly version: ProtocolVersion;
   /** Most unacknowledged QoS 1/2 PUBLISHes the client accepts at once. */
   readonly receiveMaximum: number;
+  /**
+   * Send one PUBLISH. Returns false when the message may not go to this client (5.0: larger than
+   * its Maximum Packet Size): the delivery then counts as completed [MQTT-3.1.2-25].
+   */
   sendPublish(
     message: Message,
     qos: QoS,
@@ -55,11 +59,11 @@ export interface SessionLink {
     subscriptionIds: readonly number[] | undefined,
     packetId: number,
     dup: boolean,
-  ): void;
+  ): boolean;
   sendPubrel(packetId: number): void;
 }
 
-export type DropReason = 'queue-full' | 'expired' | 'slow-consumer';
+export type DropReason = 'queue-full' | 'expired' | 'slow-consumer' | 'too-large';
 
 /** What a session needs of the broker. */
 export interface SessionHost {
@@ -77,6 +81,8 @@ export class Session {
   link: SessionLink | undefined;
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
   expiryInterval = 0;
+  /** A will waiting for its Will Delay Interval (5.0). */
+  pendingWill: { timer: NodeJS.Timeout; publish: () => void } | undefined;
   /** Timer that ends a disconnected session whose expiry interval is finite. */
   expiryTimer: NodeJS.Timeout | undefined;
   private nextPacketId = 1;
@@ -111,6 +117,7 @@ export class Session {
       this.sendNew(link, delivery);
       return;
     }
+
     if (this.queue.length >= this.host.maxQueued) {
       this.host.onDropped(this, message, 'queue-full');
       return;
@@ -141,7 +148,9 @@ export class Session {
     this.link = link;
     for (const [packetId, delivery] of this.inflight) {
       if (delivery.state === 'pubrel') link.sendPubrel(packetId);
-      else link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true);
+      else if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) {
+        this.inflight.delete(packetId);
+      }
     }
     this.drain();
   }
@@ -182,7 +191,9 @@ export class Session {
   private sendNew(link: SessionLink, delivery: Delivery): void {
     const packetId = this.allocatePacketId();
     this.inflight.set(packetId, delivery);
-    link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false);
+    if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false)) {
+      this.inflight.delete(packetId);
+    }
   }
 
   private allocatePacketId(): number {

@@ -25,6 +25,7 @@ function fakeLink(receiveMaximum = 2): SessionLink & { sent: Sent[]; pubrels: nu
     pubrels,
     sendPublish(message, qos, _retain, subIds, packetId, dup) {
       sent.push({ topic: message.topic, qos, packetId, dup, subIds });
+      return true;
     },
     sendPubrel(packetId) {
       pubrels.push(packetId);

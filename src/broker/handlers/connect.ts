@@ -10,9 +10,6 @@ import type { AuthResult } from '../options.js';
 import { connackCode, reasonName } from '../reasons.js';
 import { Session } from '../session.js';
 
-/** Topic aliases a 5.0 client may use toward the broker. */
-const TOPIC_ALIAS_MAXIMUM = 64;
-
 export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   channel.version = packet.protocolVersion;
   const reason = checkClientId(channel, packet);
@@ -76,7 +73,8 @@ function accept(channel: Channel, packet: ConnectPacket): void {
     if (props?.receiveMaximum !== undefined) channel.receiveMaximum = Math.min(props.receiveMaximum, options.maxInflightMessages);
     channel.clientMaximumPacketSize = props?.maximumPacketSize ?? 0;
     channel.problemInformation = props?.requestProblemInformation !== 0;
-    channel.topicAliasMaximum = TOPIC_ALIAS_MAXIMUM;
+    channel.topicAliasMaximum = options.topicAliasMaximum;
+    channel.outAliasMaximum = options.outboundTopicAliases ? (props?.topicAliasMaximum ?? 0) : 0;
   }
 
   // Session takeover: the existing connection of this client id is closed [MQTT-3.1.4-2].
@@ -98,6 +96,7 @@ function accept(channel: Channel, packet: ConnectPacket): void {
     core.sessions.set(clientId, session);
   }
   clearTimeout(session.expiryTimer);
+  core.cancelWill(session);
   session.expiryInterval =
     packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : 0xffffffff;
   channel.session = session;
@@ -127,5 +126,9 @@ function connackProperties(channel: Channel, packet: ConnectPacket, assigned: st
   };
   if (assigned !== undefined) properties.assignedClientIdentifier = assigned; // [MQTT-3.2.2-16]
   if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]
+  if (!options.retainAvailable) properties.retainAvailable = 0;
+  if (packet.properties?.requestResponseInformation === 1) {
+    properties.responseInformation = `${options.responseInformation}${channel.clientId}`;
+  }
   return properties;
 }

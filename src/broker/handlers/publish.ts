@@ -7,11 +7,25 @@
 import type { PublishPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
+import { isUtf8 } from 'node:buffer';
 import { forwardedProperties, Message } from '../message.js';
+import { reasonName } from '../reasons.js';
 
 export function handlePublish(channel: Channel, packet: PublishPacket): void {
   const core = channel.core;
   core.stats.messagesReceived++;
+  if (packet.retain && !core.options.retainAvailable) {
+    channel.fail('retained message while retain is not available', ReasonCode.RetainNotSupported); // [MQTT-3.3.1-13]
+    return;
+  }
+  if (packet.qos === 2 && channel.version === 5) {
+    const session = channel.session;
+    // More unreleased QoS 2 messages than the Receive Maximum the broker announced [MQTT-3.3.4-9].
+    if (session !== undefined && session.awaitingRelease.size >= core.options.maxInflightMessages && !session.awaitingRelease.has(packet.packetId as number)) {
+      channel.fail('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
+      return;
+    }
+  }
   let topic = packet.topic;
   const alias = packet.properties?.topicAlias;
   if (alias !== undefined) {
@@ -52,6 +66,13 @@ function decided(channel: Channel, packet: PublishPacket, topic: string, allowed
 }
 
 function accept(channel: Channel, packet: PublishPacket, topic: string): void {
+  const props = packet.properties;
+  if (props?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
+    // Payload Format Indicator 1 promises UTF-8: refuse a payload that is not (0x99).
+    channel.core.log.info({ clientId: channel.clientId, topic }, 'payload is not valid UTF-8 despite its format indicator: dropped');
+    acknowledge(channel, packet, ReasonCode.PayloadFormatInvalid);
+    return;
+  }
   if (packet.qos === 2) {
     const session = channel.session;
     if (session !== undefined && session.awaitingRelease.has(packet.packetId as number)) {
@@ -61,7 +82,6 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
     }
     session?.awaitingRelease.add(packet.packetId as number);
   }
-  const props = packet.properties;
   const expiry = props?.messageExpiryInterval;
   const message = new Message(
     topic,
@@ -81,5 +101,11 @@ function acknowledge(channel: Channel, packet: PublishPacket, reasonCode: number
   if (packet.qos === 0) return;
   const packetId = packet.packetId as number;
   const type = packet.qos === 1 ? 'puback' : 'pubrec';
-  channel.send(channel.version === 5 ? { type, packetId, reasonCode } : { type, packetId });
+  if (channel.version !== 5) {
+    channel.send({ type, packetId });
+    return;
+  }
+  // A reason string only when the client did not turn problem information off [MQTT-3.1.2-29].
+  const reasonString = reasonCode >= 0x80 && channel.problemInformation ? reasonName(reasonCode) : undefined;
+  channel.send(reasonString === undefined ? { type, packetId, reasonCode } : { type, packetId, reasonCode, properties: { reasonString } });
 }
