@@ -10,7 +10,9 @@ const layers = {
   broker: ['protocol', 'topics'],
   transport: ['protocol', 'broker'],
   config: ['broker', 'protocol'],
-  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log'],
+  client: ['protocol'],
+  auth: ['broker', 'protocol', 'topics'],
+  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth'],
   log: ['broker'],
 };
 const all = Object.keys(layers);

@@ -13,6 +13,7 @@ import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/packets.js'
 import { ConnectReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import type { BrokerCore } from './core.js';
 import { handleAck, handlePubrel } from './handlers/acks.js';
+import { handleAuth, type AuthState } from './handlers/auth.js';
 import { handleConnect } from './handlers/connect.js';
 import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
@@ -59,6 +60,8 @@ export class Channel implements SessionLink {
   /** 5.0: outbound topic aliases (topic -> alias), at most the client's Topic Alias Maximum. */
   outAliases: Map<string, number> | undefined;
   outAliasMaximum = 0;
+  /** 5.0: enhanced authentication method and exchange in progress. */
+  auth: AuthState | undefined;
   /** 5.0: send reason strings and user properties on acknowledgements. */
   problemInformation = true;
   private backlog: Packet[] | undefined;
@@ -85,13 +88,14 @@ export class Channel implements SessionLink {
   }
 
   private dispatch(packet: Packet): void {
-    if (this.state === 'new' && packet.type !== 'connect') {
+    // Before CONNACK, only AUTH of an exchange in progress may follow CONNECT (5.0 section 4.12).
+    if (this.state === 'new' && packet.type !== 'connect' && !(packet.type === 'auth' && this.auth !== undefined)) {
       this.fail(`first packet was ${packet.type.toUpperCase()}, not CONNECT`, ReasonCode.ProtocolError); // [MQTT-3.1.0-1]
       return;
     }
     switch (packet.type) {
       case 'connect':
-        if (this.state !== 'new') {
+        if (this.state !== 'new' || this.auth !== undefined) {
           this.fail('second CONNECT', ReasonCode.ProtocolError); // [MQTT-3.1.0-2]
           return;
         }
@@ -121,7 +125,7 @@ export class Channel implements SessionLink {
         handleDisconnect(this, packet);
         return;
       case 'auth':
-        this.fail('AUTH without an authentication method', ReasonCode.ProtocolError);
+        handleAuth(this, packet);
         return;
       default:
         // CONNACK, SUBACK, UNSUBACK, PINGRESP are only sent by servers.

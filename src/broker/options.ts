@@ -27,7 +27,29 @@ export interface ClientInfo {
  */
 export type AuthResult = boolean | number;
 
+/**
+ * One step of an enhanced authentication exchange (MQTT 5.0 section 4.12): 'continue' sends
+ * AUTH (0x18) with `data` and waits for the client's next AUTH; 'success' accepts (CONNACK, or
+ * AUTH 0x00 on re-authentication) with optional final `data`; 'failure' refuses.
+ */
+export type AuthStep =
+  | { result: 'continue'; data: Buffer }
+  | { result: 'success'; data?: Buffer; username?: string }
+  | { result: 'failure'; reasonCode?: number; reason?: string };
+
+/** A running exchange for one connection. */
+export interface AuthExchange {
+  step(data: Buffer | undefined): AuthStep | Promise<AuthStep>;
+}
+
+/** An enhanced authentication method, e.g. SCRAM-SHA-256 (src/auth/scram.ts). */
+export interface AuthMethod {
+  start(info: ConnectInfo): AuthExchange;
+}
+
 export interface BrokerHooks {
+  /** Enhanced authentication methods by name (5.0 Authentication Method property). */
+  authMethods?: Record<string, AuthMethod>;
   /** Decide whether a CONNECT is accepted. Default: accept everyone. */
   authenticate?: (info: ConnectInfo) => AuthResult | Promise<AuthResult>;
   /** Decide whether a client may publish to a topic. Default: allow. */

@@ -28,8 +28,8 @@ export interface PublishResult {
 export interface OutgoingFlow {
   packet: PublishPacket;
   stage: 'puback' | 'pubrec' | 'pubcomp';
-  resolve(result: PublishResult): void;
-  reject(error: MqttClientError): void;
+  resolve: (result: PublishResult) => void;
+  reject: (error: MqttClientError) => void;
 }
 
 export class PacketIds {

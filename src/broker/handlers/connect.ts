@@ -6,7 +6,8 @@
 import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
-import type { AuthResult } from '../options.js';
+import type { AuthResult, ConnectInfo } from '../options.js';
+import { startEnhancedAuth } from './auth.js';
 import { connackCode, reasonName } from '../reasons.js';
 import { Session } from '../session.js';
 
@@ -17,18 +18,17 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
     refuse(channel, reason, 'client identifier rejected');
     return;
   }
+  const method = packet.properties?.authenticationMethod;
+  if (method !== undefined) {
+    startEnhancedAuth(channel, packet, method); // 5.0 enhanced authentication (section 4.12)
+    return;
+  }
   const authenticate = channel.core.options.authenticate;
   if (authenticate === undefined) {
     accept(channel, packet);
     return;
   }
-  const result = authenticate({
-    clientId: packet.clientId,
-    username: packet.username,
-    password: packet.password,
-    remoteAddress: channel.remoteAddress,
-    protocolVersion: packet.protocolVersion,
-  });
+  const result = authenticate(connectInfo(channel, packet));
   if (result instanceof Promise) channel.defer(result, (value) => authenticated(channel, packet, value));
   else authenticated(channel, packet, result);
 }
@@ -44,13 +44,24 @@ function checkClientId(channel: Channel, packet: ConnectPacket): number {
   return ReasonCode.Success;
 }
 
+/** What the authentication hooks are told of a CONNECT. */
+export function connectInfo(channel: Channel, packet: ConnectPacket): ConnectInfo {
+  return {
+    clientId: packet.clientId,
+    username: packet.username,
+    password: packet.password,
+    remoteAddress: channel.remoteAddress,
+    protocolVersion: packet.protocolVersion,
+  };
+}
+
 function authenticated(channel: Channel, packet: ConnectPacket, result: AuthResult): void {
   if (result === true) accept(channel, packet);
   else refuse(channel, result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed');
 }
 
 /** Answer CONNACK with a failure code and close [MQTT-3.2.2-5]. */
-function refuse(channel: Channel, reason: number, why: string): void {
+export function refuse(channel: Channel, reason: number, why: string): void {
   channel.send({ type: 'connack', sessionPresent: false, reasonCode: connackCode(channel.version, reason) }); // [MQTT-3.2.2-4]
   channel.core.log.info(
     { clientId: channel.clientId || undefined, remote: channel.remoteAddress, reason: reasonName(reason) },
@@ -59,13 +70,14 @@ function refuse(channel: Channel, reason: number, why: string): void {
   channel.terminate(why, false);
 }
 
-function accept(channel: Channel, packet: ConnectPacket): void {
+/** Accept the connection; `auth` holds the 5.0 enhanced authentication result for CONNACK. */
+export function accept(channel: Channel, packet: ConnectPacket, auth?: Properties): void {
   const core = channel.core;
   const options = core.options;
   const assigned = packet.clientId.length === 0 ? core.assignClientId() : undefined;
   const clientId = assigned ?? packet.clientId;
   channel.clientId = clientId;
-  channel.username = packet.username;
+  channel.username ??= packet.username;
   channel.will = packet.will;
   channel.keepalive = Math.min(packet.keepalive, options.maxKeepalive);
   const props = packet.properties;
@@ -106,7 +118,7 @@ function accept(channel: Channel, packet: ConnectPacket): void {
   core.stats.clientsTotal++;
 
   const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
-  if (packet.protocolVersion === 5) connack.properties = connackProperties(channel, packet, assigned);
+  if (packet.protocolVersion === 5) connack.properties = { ...connackProperties(channel, packet, assigned), ...auth };
   channel.send(connack);
   core.log.info(
     { clientId, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
