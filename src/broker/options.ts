@@ -5,6 +5,44 @@
  */
 import type { QoS } from '../protocol/packets.js';
 
+/** TLS settings of a listener (mosquitto.conf names in comments). */
+export interface TlsOptions {
+  /** PEM certificate chain (certfile). */
+  cert: string | Buffer;
+  /** PEM private key (keyfile). */
+  key: string | Buffer;
+  /** PEM CA certificates to verify client certificates (cafile / capath). */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Ask for and verify a client certificate (require_certificate). */
+  requireCertificate?: boolean;
+  /** Use the client certificate's CN as the user name (use_identity_as_username). */
+  useIdentityAsUsername?: boolean;
+  /** Use the client certificate's subject as the user name (use_subject_as_username). */
+  useSubjectAsUsername?: boolean;
+  /** Minimum TLS version, e.g. 'TLSv1.2' (tls_version). */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** OpenSSL cipher list (ciphers). */
+  ciphers?: string;
+}
+
+/** One listener: a TCP/TLS port, a WebSocket port, or a unix socket. */
+export interface ListenerOptions {
+  /** Port (ignored for unix sockets). */
+  port: number;
+  /** Address to bind; default 127.0.0.1. */
+  host?: string;
+  /** Unix socket path instead of a TCP port (socket_domain unix / listener 0 PATH). */
+  path?: string;
+  /** 'mqtt' (default) or 'websockets'. */
+  protocol?: 'mqtt' | 'websockets';
+  /** TLS on this listener (mqtts:// or wss://). */
+  tls?: TlsOptions;
+  /** Most simultaneous connections on this listener (max_connections); -1 or undefined: no limit. */
+  maxConnections?: number;
+  /** Name used in logs and given to hooks (default `${protocol}:${port}`). */
+  name?: string;
+}
+
 /** What an authentication hook sees of a connecting client. */
 export interface ConnectInfo {
   clientId: string;
@@ -12,6 +50,10 @@ export interface ConnectInfo {
   password: Buffer | undefined;
   remoteAddress: string;
   protocolVersion: 3 | 4 | 5;
+  /** Name of the listener the client came through (for per-listener settings). */
+  listener?: string;
+  /** Subject and CN of a verified TLS client certificate. */
+  certificate?: { subject: string; commonName: string | undefined };
 }
 
 /** What an authorization hook sees of a connected client. */
@@ -70,6 +112,8 @@ export interface BrokerOptions extends BrokerHooks {
   host?: string;
   /** Port of the default TCP listener. Default 1883; 0 picks a free port. */
   port?: number;
+  /** Listeners; when given, they replace the default host:port listener. */
+  listeners?: ListenerOptions[];
   /** Per-client maximum of unacknowledged outgoing QoS 1/2 messages. Default 20. */
   maxInflightMessages?: number;
   /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000. */
@@ -110,6 +154,7 @@ export interface BrokerOptions extends BrokerHooks {
 export interface ResolvedOptions extends BrokerHooks {
   host: string;
   port: number;
+  listeners: ListenerOptions[];
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxPacketSize: number;
@@ -133,6 +178,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     ...options,
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 1883,
+    listeners: options.listeners ?? [{ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' }],
     maxInflightMessages: options.maxInflightMessages ?? 20,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
     maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
