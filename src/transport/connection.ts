@@ -39,8 +39,8 @@ export class Connection implements Outbox, PacketHandler {
     this.parser = new Parser({ maxPacketSize: core.options.maxPacketSize });
     this.channel = core.openChannel(this, `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error: Error) => this.channel.transportClosed(error));
-    socket.on('close', () => this.channel.transportClosed());
+    socket.on('error', (error: Error) => this.closed(error));
+    socket.on('close', () => this.closed(undefined));
     socket.on('drain', () => this.flush());
   }
 
@@ -56,6 +56,15 @@ export class Connection implements Outbox, PacketHandler {
         this.core.log.error({ err: error, clientId: channel.clientId }, 'internal error handling a packet');
         channel.fail('internal error', 0x83);
       }
+    }
+  }
+
+  /** The socket is gone. A bug below must not take the whole broker down: log it instead. */
+  private closed(error: Error | undefined): void {
+    try {
+      this.channel.transportClosed(error);
+    } catch (bug) {
+      this.core.log.error({ err: bug, clientId: this.channel.clientId }, 'internal error closing a connection');
     }
   }
 
