@@ -318,17 +318,19 @@ export function parseDisconnect5(p: Packet): Disconnect5 {
   return { reason: p.body[0]!, props: list };
 }
 
-/** Read packets until one of `type` arrives (failing on anything else but PUBLISH, which is skipped when `skipPublish`). */
+/** The next packet, which must be of `type`. */
 export async function readType(c: RawClient, type: number, timeoutMs?: number): Promise<Packet> {
   const p = await c.readPacket(timeoutMs);
   assert.equal(p.type, type, `expected packet type ${type}, got ${p.raw.toString('hex')}`);
   return p;
 }
 
-/** Expect a DISCONNECT with `reason` and then the connection closed [MQTT-4.13.1-1 style]. */
+/** Expect a DISCONNECT with `reason` from the broker, then the connection closed. */
 export async function expectDisconnect(c: RawClient, reason: number, timeoutMs = 3000): Promise<Disconnect5> {
   const d = parseDisconnect5(await readType(c, T.DISCONNECT, timeoutMs));
   assert.equal(d.reason, reason, `DISCONNECT reason 0x${d.reason.toString(16)}, expected 0x${reason.toString(16)}`);
+  // [MQTT-3.14.2-2]: the Server MUST NOT send a Session Expiry Interval in DISCONNECT.
+  assert.equal(prop(d.props, P.SESSION_EXPIRY), undefined, 'Session Expiry Interval on a server DISCONNECT');
   await c.expectClose(timeoutMs);
   return d;
 }
