@@ -374,3 +374,9 @@ export class Packets {
 export async function readPublish5(c: RawClient, timeoutMs?: number): Promise<Publish5> {
   return parsePublish5(await c.readPacket(timeoutMs));
 }
+
+/** Subscribe an already connected raw v5 client to `filter` with an options byte; SUBACK must grant `options & 3`. */
+export async function subscribeRaw(c: RawClient, filter: string, options: number, list: Props = []): Promise<void> {
+  c.send(subscribe5(1, [[filter, options]], list));
+  assert.deepEqual(parseAck5(await readType(c, T.SUBACK)).reasons, [options & 3]);
+}
