@@ -24,6 +24,15 @@ describe('v5 CONNACK properties', { concurrency: true }, () => {
     assert.equal(prop(connack.props, P.ASSIGNED_CLIENT_ID), undefined, 'no Assigned Client Identifier for a client that has one');
   });
 
+  // 3.2.2.3.6: an absent Maximum Packet Size means no limit beyond the protocol's. A value above
+  // 268,435,455 makes paho-mqtt 1.6 reject the CONNACK (its network thread dies).
+  test('default (no maxPacketSize): CONNACK has no Maximum Packet Size above the protocol limit 268435455', async (t) => {
+    const h = await setup(t);
+    const { connack } = await raw5(h, { clientId: 'mpsdefault' });
+    const max = prop(connack.props, P.MAXIMUM_PACKET_SIZE);
+    assert.ok(max === undefined || (typeof max === 'number' && max <= 268_435_455), `Maximum Packet Size ${String(max)}`);
+  });
+
   test('[MQTT-3.2.2-16] an empty Client Identifier gets an Assigned Client Identifier, unique per connection', async (t) => {
     const h = await setup(t);
     const { connack: a } = await raw5(h, { clientId: '' });
