@@ -6,10 +6,21 @@ import { parseArgs } from 'node:util';
 import { createBroker } from '../server.js';
 import type { BrokerOptions } from '../broker/options.js';
 import { ConfigError, readConfigFile } from '../config/config-file.js';
+import { runPub } from './pub.js';
+import { runSub } from './sub.js';
+import { runPasswd } from './passwd.js';
+import { runBench } from './bench.js';
 
 const USAGE = `Usage: cicada [broker] [options]
+       cicada pub|sub|passwd|bench [options]   (--help for each)
 
 Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
+
+Tools:
+  pub                 publish messages (flags as mosquitto_pub)
+  sub                 subscribe and print messages (flags as mosquitto_sub)
+  passwd              manage a password file (as mosquitto_passwd)
+  bench               load generator: bench pub|sub|conn (as emqtt-bench)
 
 Options:
   -p, --port PORT     TCP port to listen on (default 1883)
@@ -83,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (command === undefined || command.startsWith('-')) return await runBroker(argv);
     if (command === 'broker') return await runBroker(rest);
+    if (command === 'pub') return await runPub(rest);
+    if (command === 'sub') return await runSub(rest);
+    if (command === 'passwd') return await runPasswd(rest);
+    if (command === 'bench') return await runBench(rest);
     if (command === 'help') {
       process.stdout.write(USAGE);
       return 0;

@@ -169,7 +169,9 @@ export class MqttClient extends EventEmitter<ClientEvents> {
         this.sendPublish(item);
         return;
       }
-      if (this.queued.length >= this.options.offlineQueueLimit) {
+      // The bound is for publishes made while disconnected; while connected the queue only holds
+      // what waits for the server's Receive Maximum and drains as acknowledgements arrive.
+      if (this.state !== 'connected' && this.queued.length >= this.options.offlineQueueLimit) {
         reject(new NotConnectedError(`offline queue full (${this.options.offlineQueueLimit} publishes)`));
         return;
       }
@@ -244,7 +246,13 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private async open(): Promise<ConnackPacket> {
     const stream = await openTransport(this.endpoint, this.connectOptions);
     const connect: ConnectPacket = buildConnect(this.options, this.connectOptions, this.endpoint);
-    const { connection, connack } = await Connection.handshake(stream, connect, this.options.connectTimeout, this.connectOptions.maxPacketSize);
+    const { connection, connack } = await Connection.handshake(
+      stream,
+      connect,
+      this.options.connectTimeout,
+      this.connectOptions.maxPacketSize,
+      this.connectOptions.trace,
+    );
     if (this.state === 'closed') {
       connection.destroy(undefined);
       throw new NotConnectedError('client ended');

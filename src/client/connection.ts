@@ -13,6 +13,8 @@ import { CodecError, Parser, encode } from '../protocol/index.js';
 import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion } from '../protocol/index.js';
 import { ConnectionClosedError, ConnectionRefusedError, ProtocolViolationError, TimeoutError } from './errors.js';
 
+export type Trace = (direction: 'send' | 'receive', packet: Packet) => void;
+
 export interface ConnectionOwner {
   onPacket(packet: Packet): void;
   onClose(error: Error | undefined): void;
@@ -35,6 +37,7 @@ export class Connection {
     private readonly stream: Duplex,
     readonly version: ProtocolVersion,
     maxPacketSize: number | undefined,
+    private readonly trace: Trace | undefined,
   ) {
     this.parser = new Parser({ version, ...(maxPacketSize !== undefined ? { maxPacketSize } : {}) });
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -47,8 +50,14 @@ export class Connection {
    * Sends CONNECT on an open stream and waits for CONNACK. Resolves with the connection and the
    * CONNACK when accepted; rejects with ConnectionRefusedError (and closes) when refused.
    */
-  static handshake(stream: Duplex, connect: ConnectPacket, timeoutMs: number, maxPacketSize?: number): Promise<{ connection: Connection; connack: ConnackPacket }> {
-    const connection = new Connection(stream, connect.protocolVersion, maxPacketSize);
+  static handshake(
+    stream: Duplex,
+    connect: ConnectPacket,
+    timeoutMs: number,
+    maxPacketSize?: number,
+    trace?: Trace,
+  ): Promise<{ connection: Connection; connack: ConnackPacket }> {
+    const connection = new Connection(stream, connect.protocolVersion, maxPacketSize, trace);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => connection.destroy(new TimeoutError('CONNACK')), timeoutMs);
       connection.owner = {
@@ -78,17 +87,18 @@ export class Connection {
     });
   }
 
-  /** Hands the accepted connection to its owner and starts keepalive (seconds, 0 = off). */
+  /** Hands the accepted connection to its owner (next macrotask) and starts keepalive (seconds, 0 = off). */
   start(owner: ConnectionOwner, keepalive: number, pingTimeoutMs: number): void {
-    this.owner = owner;
-    const backlog = this.backlog;
-    this.backlog = [];
-    for (const packet of backlog) owner.onPacket(packet);
-    if (this.closed) {
-      owner.onClose(this.ended);
-      return;
-    }
     if (keepalive > 0) this.startKeepalive(keepalive * 1000, pingTimeoutMs);
+    // Packets are handed over one macrotask later, so that code running right after
+    // `await connect()` (attaching 'message' listeners) sees a resumed session's messages.
+    // Until then packets keep going to the backlog, so their order is kept.
+    setImmediate(() => {
+      const closed = this.closed;
+      if (!closed) this.owner = owner;
+      for (const packet of this.backlog.splice(0)) owner.onPacket(packet);
+      if (closed) owner.onClose(this.ended);
+    });
   }
 
   get isOpen(): boolean {
@@ -96,6 +106,7 @@ export class Connection {
   }
 
   send(packet: Packet): void {
+    this.trace?.('send', packet);
     this.write(encode(packet, this.version));
   }
 
@@ -140,7 +151,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     this.pingSentAt = 0;
     try {
-      this.parser.push(chunk, { onPacket: (packet) => this.owner?.onPacket(packet) });
+      this.parser.push(chunk, { onPacket: (packet) => this.receive(packet) });
     } catch (error) {
       if (error instanceof CodecError) {
         this.destroy(new ProtocolViolationError(`bad packet from server: ${error.message}`, error.reasonCode, { cause: error }));
@@ -148,6 +159,11 @@ export class Connection {
         this.destroy(error instanceof Error ? error : new Error(String(error)));
       }
     }
+  }
+
+  private receive(packet: Packet): void {
+    this.trace?.('receive', packet);
+    this.owner?.onPacket(packet);
   }
 
   private startKeepalive(keepaliveMs: number, pingTimeoutMs: number): void {

@@ -1,7 +1,7 @@
 /**
  * Client options, their defaults, and the broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`).
  */
-import type { Properties, ProtocolVersion, QoS } from '../protocol/index.js';
+import type { Packet, Properties, ProtocolVersion, QoS } from '../protocol/index.js';
 import { InvalidArgumentError } from './errors.js';
 
 export interface WillOptions {
@@ -61,6 +61,8 @@ export interface ConnectOptions extends TlsOptions {
   maxPacketSize?: number;
   /** WebSocket path when the URL has none (default `/mqtt`). */
   wsPath?: string;
+  /** Called with every packet sent and received (for tracing, e.g. `cicada pub -d`). */
+  trace?: (direction: 'send' | 'receive', packet: Packet) => void;
   /** Extra headers for the WebSocket upgrade request. */
   wsHeaders?: Record<string, string>;
 }

@@ -5,6 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
@@ -27,7 +28,9 @@ async function parkedSession(h: Harness, clientId: string, filter: string, expir
 async function publishQos1(h: Harness, clientId: string, topic: string, payload: string, list: Props = [], retain = false): Promise<void> {
   const { c } = await raw5(h, { clientId });
   c.send(publish5({ topic, payload, qos: 1, id: 1, props: list, retain }));
-  assert.deepEqual(parseAck5(await readType(c, T.PUBACK)).reasons, [0]);
+  // 0x10 (no matching subscribers) is as good as 0x00 here; v5-acks checks Cicada's 0x00.
+  const [reason] = parseAck5(await readType(c, T.PUBACK)).reasons;
+  assert.ok(reason === 0x00 || reason === 0x10, `PUBACK reason 0x${reason!.toString(16)}`);
   c.close();
 }
 
@@ -60,7 +63,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
     assert.deepEqual([m.topic, m.payload.toString(), m.qos], ['sei1k/t', 'kept', 1]);
   });
 
-  test('[MQTT-3.1.2-23] Session Expiry Interval 1 s: gone after it (Session Present 0, the queued message is not delivered)', async (t) => {
+  test('[MQTT-3.1.2-23] Session Expiry Interval 1 s: gone after it (Session Present 0, the queued message is not delivered)', mosquittoDiffers('2.0.11 expires sessions lazily'), async (t) => {
     const h = await setup(t);
     await parkedSession(h, 'sei1-gone', 'sei1g/t', 1);
     await publishQos1(h, 'sei1g-pub', 'sei1g/t', 'expired with the session');
@@ -69,7 +72,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
     await c.expectSilence(250);
   });
 
-  test('Session Expiry Interval 1 s also applies after a network failure (no DISCONNECT)', async (t) => {
+  test('Session Expiry Interval 1 s also applies after a network failure (no DISCONNECT)', mosquittoDiffers('2.0.11 expires sessions lazily'), async (t) => {
     const h = await setup(t);
     await parkedSession(h, 'sei1-drop', 'sei1d/t', 1, 'drop');
     await sleep(1600);
@@ -172,7 +175,7 @@ describe('v5 Will Delay Interval and will properties', { concurrency: true }, ()
     assert.ok(elapsed >= 900 && elapsed < 2500, `will sent after ${elapsed} ms, expected at the session end (1 s)`);
   });
 
-  test('session expiry 0 and will delay 30 s: the will is sent at once (the session ends with the connection)', async (t) => {
+  test('session expiry 0 and will delay 30 s: the will is sent at once (the session ends with the connection)', mosquittoDiffers('2.0.11 waits for the will delay'), async (t) => {
     const h = await setup(t);
     const { c, sub } = await withWill(h, 'wd-zero', { topic: 'wd/zero', payload: 'now', props: [[P.WILL_DELAY, 30]] }, 0);
     c.close();
@@ -218,7 +221,7 @@ describe('v5 Will Delay Interval and will properties', { concurrency: true }, ()
 
 describe('v5 Message Expiry Interval', { concurrency: true }, () => {
   // [MQTT-3.3.2-5]: a message whose expiry passed before onward delivery started MUST be deleted.
-  test('[MQTT-3.3.2-5] a message queued for an offline session expires (1 s) and is not delivered; a later one is', async (t) => {
+  test('[MQTT-3.3.2-5] a message queued for an offline session expires (1 s) and is not delivered; a later one is', mosquittoDiffers('2.0.11 delivers the expired queued message'), async (t) => {
     const h = await setup(t);
     await parkedSession(h, 'mei-q', 'meiq/t', 60);
     await publishQos1(h, 'meiq-pub1', 'meiq/t', 'stale', [[P.MESSAGE_EXPIRY, 1]]);
