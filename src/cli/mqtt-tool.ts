@@ -6,7 +6,7 @@
  * the CONNACK code when the connection is refused (3.1.1: 1-5, 5.0: 0x80-0xA2).
  */
 import type { Packet } from '../protocol/index.js';
-import { connect, ConnectionRefusedError, MqttClientError, type MqttClient } from '../client/index.js';
+import { connackReason, connect, ConnectionRefusedError, MqttClientError, reasonText, type MqttClient } from '../client/index.js';
 import { CliUsageError, type Target } from './mqtt-flags.js';
 
 export interface ToolIo {
@@ -28,12 +28,19 @@ export async function connectTool(target: Target, io: ToolIo, reconnect = false)
     return await connect(target.url, options);
   } catch (error) {
     if (error instanceof ConnectionRefusedError) {
-      if (!target.quiet) io.err(`Connection error: ${error.message}\n`);
+      if (!target.quiet) io.err(`Connection error: ${connackText(error.reasonCode ?? 0, error.protocolVersion)}\n`);
       throw new ToolExit(error.reasonCode ?? 1);
     }
     if (!target.quiet) io.err(`Error: ${(error as Error).message}\n`);
     throw new ToolExit(1);
   }
+}
+
+/** A refused CONNACK in mosquitto's words: "Connection Refused: not authorised." / "Not authorized". */
+export function connackText(code: number, version: number): string {
+  if (version < 5) return `Connection Refused: ${connackReason(code, version)}.`;
+  const text = reasonText(code);
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** Ends a tool run with this exit code (the message, if any, was printed already). */

@@ -39,12 +39,15 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Starts Debian's mosquitto with `listener PORT 127.0.0.1` plus `lines`, in `dir`. */
+/**
+ * Starts Debian's mosquitto with `listener PORT 127.0.0.1` plus `lines`, in `dir`. It logs to
+ * stderr, which is unbuffered, so output() is current (its stdout is block-buffered in a pipe).
+ */
 export async function startMosquitto(dir: string, lines: string[] = ['allow_anonymous true'], port?: number): Promise<Mosquitto> {
   const listenPort = port ?? (await freePort());
   const conf = join(dir, `mosquitto-${listenPort}.conf`);
   for (const name of readdirSync(dir)) chmodSync(join(dir, name), 0o644);
-  writeFileSync(conf, [`listener ${listenPort} 127.0.0.1`, 'log_dest stdout', 'log_type all', ...lines, ''].join('\n'));
+  writeFileSync(conf, [`listener ${listenPort} 127.0.0.1`, 'log_dest stderr', 'log_type all', ...lines, ''].join('\n'));
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
