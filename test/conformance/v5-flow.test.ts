@@ -8,7 +8,7 @@ import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { ack5, expectDisconnect, P, parseAck5, prop, publish5, raw5, rawSub5, readPublish5, readType, subscribeRaw, type Publish5 } from '../helpers/v5.js';
+import { ack5, expectDisconnect, P, parseAck5, prop, publish5, raw5, rawSub5, readPublish5, readType, type Publish5 } from '../helpers/v5.js';
 
 async function publisher(h: Harness, clientId: string): Promise<RawClient> {
   return (await raw5(h, { clientId })).c;
@@ -102,8 +102,7 @@ function resolver(max: number): (m: Publish5) => string {
 describe('v5 topic aliases toward the client', { concurrency: true }, () => {
   test('[MQTT-3.3.2-11] a client with Topic Alias Maximum 2 gets the topic once, then alias-only PUBLISHes (empty topic)', mosquittoDiffers('no outbound topic aliases'), async (t) => {
     const h = await setup(t);
-    const { c: sub } = await raw5(h, { clientId: 'tao-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 2]] });
-    await subscribeRaw(sub, 'tao/#', 0);
+    const sub = await rawSub5(h, { clientId: 'tao-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 2]] }, 'tao/#', 0);
     const pub = await publisher(h, 'tao-pub');
     for (const payload of ['a', 'b', 'c']) pub.send(publish5({ topic: 'tao/long/topic/name', payload }));
     const first = await readPublish5(sub);
@@ -121,8 +120,7 @@ describe('v5 topic aliases toward the client', { concurrency: true }, () => {
 
   test('[MQTT-3.3.2-11] more topics than the client allows aliases for: every alias within 1..2 and each resolves to its topic', async (t) => {
     const h = await setup(t);
-    const { c: sub } = await raw5(h, { clientId: 'tao3-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 2]] });
-    await subscribeRaw(sub, 'tao/#', 0);
+    const sub = await rawSub5(h, { clientId: 'tao3-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 2]] }, 'tao/#', 0);
     const pub = await publisher(h, 'tao3-pub');
     const sent = ['tao/x', 'tao/y', 'tao/z', 'tao/x', 'tao/z', 'tao/y', 'tao/x'];
     sent.forEach((topic, i) => pub.send(publish5({ topic, payload: String(i) })));
@@ -146,8 +144,7 @@ describe('v5 topic aliases toward the client', { concurrency: true }, () => {
 
   test('outboundTopicAliases: false: no alias even toward a client that allows them', cicadaOnly('outboundTopicAliases option'), async (t) => {
     const h = await setup(t, { outboundTopicAliases: false });
-    const { c: sub } = await raw5(h, { clientId: 'taoff-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 10]] });
-    await subscribeRaw(sub, 'tao/#', 0);
+    const sub = await rawSub5(h, { clientId: 'taoff-sub', props: [[P.TOPIC_ALIAS_MAXIMUM, 10]] }, 'tao/#', 0);
     const pub = await publisher(h, 'taoff-pub');
     for (let i = 0; i < 2; i++) pub.send(publish5({ topic: 'tao/off', payload: String(i) }));
     for (let i = 0; i < 2; i++) {
@@ -162,8 +159,7 @@ describe('v5 Receive Maximum', { concurrency: true }, () => {
   // [MQTT-3.3.4-9]: the Server MUST NOT send more than Receive Maximum unacknowledged QoS 1/2 PUBLISHes.
   test('[MQTT-3.3.4-9] receiveMaximum 2, QoS 1: never more than 2 unacknowledged; each PUBACK lets one more through, in order', mosquittoDiffers('2.0.11 exceeds the Receive Maximum after a PUBACK'), async (t) => {
     const h = await setup(t);
-    const { c: sub } = await raw5(h, { clientId: 'rm1-sub', props: [[P.RECEIVE_MAXIMUM, 2]] });
-    await subscribeRaw(sub, 'rm1/t', 1);
+    const sub = await rawSub5(h, { clientId: 'rm1-sub', props: [[P.RECEIVE_MAXIMUM, 2]] }, 'rm1/t', 1);
     const pub = await publisher(h, 'rm1-pub');
     for (let i = 0; i < 5; i++) pub.send(publish5({ topic: 'rm1/t', payload: `m${i}`, qos: 1, id: i + 1 }));
     const first = [await readPublish5(sub), await readPublish5(sub)];
@@ -184,8 +180,7 @@ describe('v5 Receive Maximum', { concurrency: true }, () => {
 
   test('[MQTT-3.3.4-9] receiveMaximum 1, QoS 2: a PUBREC does not free the slot, the PUBCOMP does', mosquittoDiffers('2.0.11 holds the next message after PUBCOMP'), async (t) => {
     const h = await setup(t);
-    const { c: sub } = await raw5(h, { clientId: 'rm2-sub', props: [[P.RECEIVE_MAXIMUM, 1]] });
-    await subscribeRaw(sub, 'rm2/t', 2);
+    const sub = await rawSub5(h, { clientId: 'rm2-sub', props: [[P.RECEIVE_MAXIMUM, 1]] }, 'rm2/t', 2);
     const pub = await publisher(h, 'rm2-pub');
     for (let i = 0; i < 2; i++) pub.send(publish5({ topic: 'rm2/t', payload: `q${i}`, qos: 2, id: i + 1 }));
     const m0 = await readPublish5(sub);
@@ -234,8 +229,7 @@ describe('v5 Maximum Packet Size toward the client', { concurrency: true }, () =
   test('[MQTT-3.1.2-24][MQTT-3.1.2-25] maximumPacketSize 100: a 500-byte message is not sent, a small one after it is', mosquittoDiffers('2.0.11 also drops the small message'), async (t) => {
     const h = await setup(t);
     // Receive Maximum 1 too: a discarded QoS 1 message must not hold the only inflight slot.
-    const { c: sub } = await raw5(h, { clientId: 'mpc-sub', props: [[P.MAXIMUM_PACKET_SIZE, 100], [P.RECEIVE_MAXIMUM, 1]] });
-    await subscribeRaw(sub, 'mpc/t', 1);
+    const sub = await rawSub5(h, { clientId: 'mpc-sub', props: [[P.MAXIMUM_PACKET_SIZE, 100], [P.RECEIVE_MAXIMUM, 1]] }, 'mpc/t', 1);
     const pub = await publisher(h, 'mpc-pub');
     pub.send(publish5({ topic: 'mpc/t', payload: Buffer.alloc(500, 0x62), qos: 1, id: 1 }));
     pub.send(publish5({ topic: 'mpc/t', payload: 'small', qos: 1, id: 2 }));
@@ -247,8 +241,7 @@ describe('v5 Maximum Packet Size toward the client', { concurrency: true }, () =
 
   test('[MQTT-3.1.2-24] maximumPacketSize 100: a PUBLISH of exactly 100 bytes is sent, one of 101 is not', mosquittoDiffers('2.0.11 counts the size differently'), async (t) => {
     const h = await setup(t);
-    const { c: sub } = await raw5(h, { clientId: 'mpx-sub', props: [[P.MAXIMUM_PACKET_SIZE, 100]] });
-    await subscribeRaw(sub, 'mpx/t', 0);
+    const sub = await rawSub5(h, { clientId: 'mpx-sub', props: [[P.MAXIMUM_PACKET_SIZE, 100]] }, 'mpx/t', 0);
     const pub = await publisher(h, 'mpx-pub');
     // QoS 0: 2 (fixed header) + 7 (topic "mpx/t") + 1 (no properties) + payload.
     pub.send(publish5({ topic: 'mpx/t', payload: Buffer.alloc(91, 0x63) }));

@@ -14,11 +14,17 @@ import { ack5, disconnect5, expectDisconnect, P, parseAck5, prop, propAll, publi
 
 const sei = (seconds: number): Props => [[P.SESSION_EXPIRY, seconds]];
 
-/** A v5 client with a session (Clean Start 1, the given expiry) subscribed at QoS 1 to `filter`, then gone. */
-async function parkedSession(h: Harness, clientId: string, filter: string, expiry: number, end: 'disconnect' | 'drop' = 'disconnect'): Promise<void> {
-  const { c } = await raw5(h, { clientId, props: sei(expiry) });
+/** A v5 client connected with `list` properties (and Clean Start `clean`), subscribed at QoS 1 to `filter`. */
+async function subscribed(h: Harness, clientId: string, filter: string, list: Props = [], clean = true): Promise<RawClient> {
+  const { c } = await raw5(h, { clientId, props: list, clean });
   c.send(subscribe5(1, [[filter, subOptions(1)]]));
   assert.deepEqual(parseAck5(await readType(c, T.SUBACK)).reasons, [1]);
+  return c;
+}
+
+/** A v5 client with a session (the given expiry) subscribed at QoS 1 to `filter`, then gone. */
+async function parkedSession(h: Harness, clientId: string, filter: string, expiry: number, end: 'disconnect' | 'drop' = 'disconnect'): Promise<void> {
+  const c = await subscribed(h, clientId, filter, sei(expiry));
   if (end === 'disconnect') c.send(disconnect5());
   await sleep(10);
   c.close();
@@ -44,9 +50,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
   // Expiry Interval is greater than 0.
   test('[MQTT-3.1.2-23] Session Expiry Interval 0 (absent): the session ends at disconnect, even with Clean Start 0', async (t) => {
     const h = await setup(t);
-    const { c } = await raw5(h, { clientId: 'sei0', clean: false });
-    c.send(subscribe5(1, [['sei0/t', subOptions(1)]]));
-    await readType(c, T.SUBACK);
+    const c = await subscribed(h, 'sei0', 'sei0/t', [], false);
     c.send(disconnect5());
     await c.expectClose();
     const again = await resume(h, 'sei0', false);
@@ -90,9 +94,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
 
   test('the Session Expiry Interval changed at DISCONNECT: 60 -> 0 ends the session at once', async (t) => {
     const h = await setup(t);
-    const { c } = await raw5(h, { clientId: 'seichg0', props: sei(60) });
-    c.send(subscribe5(1, [['seichg0/t', subOptions(1)]]));
-    await readType(c, T.SUBACK);
+    const c = await subscribed(h, 'seichg0', 'seichg0/t', sei(60));
     c.send(disconnect5(0, sei(0)));
     await c.expectClose();
     await resume(h, 'seichg0', false);
@@ -100,9 +102,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
 
   test('the Session Expiry Interval changed at DISCONNECT: 1 -> 60 keeps the session past 1 s', async (t) => {
     const h = await setup(t);
-    const { c } = await raw5(h, { clientId: 'seichg60', props: sei(1) });
-    c.send(subscribe5(1, [['seichg60/t', subOptions(1)]]));
-    await readType(c, T.SUBACK);
+    const c = await subscribed(h, 'seichg60', 'seichg60/t', sei(1));
     c.send(disconnect5(0, sei(60)));
     await c.expectClose();
     await publishQos1(h, 'seichg60-pub', 'seichg60/t', 'still here');
@@ -115,9 +115,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
   // set a non-zero Session Expiry Interval in the DISCONNECT packet sent by the Client" (3.14.2.2.2).
   test('Session Expiry Interval 0 at CONNECT, non-zero at DISCONNECT: protocol error (DISCONNECT 0x82), the session is not kept', async (t) => {
     const h = await setup(t);
-    const { c } = await raw5(h, { clientId: 'seierr' });
-    c.send(subscribe5(1, [['seierr/t', subOptions(1)]]));
-    await readType(c, T.SUBACK);
+    const c = await subscribed(h, 'seierr', 'seierr/t');
     c.send(disconnect5(0, sei(30)));
     await expectDisconnect(c, 0x82);
     await resume(h, 'seierr', false);
@@ -134,7 +132,7 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
 
 /** Connect a v5 client with a will, and a subscriber to the will topic. */
 async function withWill(h: Harness, clientId: string, will: Will5, expiry: number): Promise<{ c: RawClient; sub: RawClient }> {
-  const sub = await rawSub5(h, `${clientId}-watch`, will.topic, 0);
+  const sub = await rawSub5(h, `${clientId}-watch`, String(will.topic), 0);
   const { c } = await raw5(h, { clientId, will, props: sei(expiry) });
   return { c, sub };
 }

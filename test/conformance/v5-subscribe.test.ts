@@ -22,6 +22,13 @@ async function retain(c: RawClient, topic: string, payload: string): Promise<voi
   await readType(c, T.PUBACK);
 }
 
+/** A retained message on `topic` (from `<clientId>-pub`, still connected), and a client `clientId` not subscribed yet. */
+async function retained(h: Harness, clientId: string, topic: string, payload: string): Promise<{ pub: RawClient; c: RawClient }> {
+  const pub = await client(h, `${clientId}-pub`);
+  await retain(pub, topic, payload);
+  return { pub, c: await client(h, clientId) };
+}
+
 /** Read PUBLISHes until none arrives for `quietMs`. */
 async function drain(c: RawClient, quietMs = 250): Promise<Publish5[]> {
   const out: Publish5[] = [];
@@ -69,9 +76,7 @@ describe('v5 subscription options', { concurrency: true }, () => {
   // [MQTT-3.3.1-9] Retain Handling 0: retained messages sent at every subscribe.
   test('[MQTT-3.3.1-9] Retain Handling 0: retained message sent on subscribe (RETAIN 1), and again on re-subscribe', async (t) => {
     const h = await setup(t);
-    const pub = await client(h, 'rh0-pub');
-    await retain(pub, 'rh0/t', 'kept');
-    const c = await client(h, 'rh0');
+    const { c } = await retained(h, 'rh0', 'rh0/t', 'kept');
     for (let i = 0; i < 2; i++) {
       await subscribeRaw(c, 'rh0/t', subOptions(1, { rh: 0 }));
       const m = await readPublish5(c);
@@ -83,9 +88,7 @@ describe('v5 subscription options', { concurrency: true }, () => {
   // [MQTT-3.3.1-10] Retain Handling 1: only if the subscription did not exist.
   test('[MQTT-3.3.1-10] Retain Handling 1: retained message sent for a new subscription, not for a re-subscribe', async (t) => {
     const h = await setup(t);
-    const pub = await client(h, 'rh1-pub');
-    await retain(pub, 'rh1/t', 'kept');
-    const c = await client(h, 'rh1');
+    const { c } = await retained(h, 'rh1', 'rh1/t', 'kept');
     await subscribeRaw(c, 'rh1/t', subOptions(0, { rh: 1 }));
     const m = await readPublish5(c);
     assert.deepEqual([m.payload.toString(), m.retain], ['kept', true]);
@@ -96,9 +99,7 @@ describe('v5 subscription options', { concurrency: true }, () => {
   // [MQTT-3.3.1-11] Retain Handling 2: never at subscribe.
   test('[MQTT-3.3.1-11] Retain Handling 2: no retained message at subscribe; live messages still delivered', async (t) => {
     const h = await setup(t);
-    const pub = await client(h, 'rh2-pub');
-    await retain(pub, 'rh2/t', 'kept');
-    const c = await client(h, 'rh2');
+    const { pub, c } = await retained(h, 'rh2', 'rh2/t', 'kept');
     await subscribeRaw(c, 'rh2/t', subOptions(0, { rh: 2 }));
     await c.expectSilence(250);
     pub.send(publish5({ topic: 'rh2/t', payload: 'live' }));
@@ -129,9 +130,7 @@ describe('v5 Subscription Identifiers', { concurrency: true }, () => {
 
   test('re-subscribing replaces the identifier (and without one, removes it); retained messages carry it too', async (t) => {
     const h = await setup(t);
-    const pub = await client(h, 'sidr-pub');
-    await retain(pub, 'sidr/t', 'ret');
-    const c = await client(h, 'sidr');
+    const { pub, c } = await retained(h, 'sidr', 'sidr/t', 'ret');
     await subscribeRaw(c, 'sidr/t', subOptions(0), [[P.SUBSCRIPTION_ID, 5]]);
     assert.deepEqual(ids(await readPublish5(c)), [5]);
     await subscribeRaw(c, 'sidr/t', subOptions(0, { rh: 2 }), [[P.SUBSCRIPTION_ID, 6]]);
@@ -182,9 +181,7 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
 
   test('no retained messages on a shared subscribe', mosquittoDiffers('sends retained messages on a shared subscribe'), async (t) => {
     const h = await setup(t);
-    const pub = await client(h, 'shr-pub');
-    await retain(pub, 'shr/t', 'kept');
-    const c = await client(h, 'shr');
+    const { pub, c } = await retained(h, 'shr', 'shr/t', 'kept');
     await subscribeRaw(c, '$share/g/shr/t', subOptions(1));
     await c.expectSilence(250);
     pub.send(publish5({ topic: 'shr/t', payload: 'live' }));

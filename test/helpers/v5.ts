@@ -5,9 +5,10 @@
  * recorder of the full PUBLISH packets (with properties) an MQTT.js client receives.
  */
 import assert from 'node:assert/strict';
-import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Harness } from './harness.js';
-import { packet, remainingLength, str, T, u16, type Packet, type QoS } from './packets.js';
+import type { TestClient } from './mqttjs.js';
+import { connect, packet, parsePacket, publish, remainingLength, str, T, u16, type ConnectOptions, type Packet, type PublishOptions, type QoS, type Will } from './packets.js';
 import type { RawClient } from './raw.js';
 import { waitFor } from './wait.js';
 
@@ -165,62 +166,37 @@ export function propAll(list: Props, id: number): PropValue[] {
   return list.filter(([k]) => k === id).map(([, v]) => v);
 }
 
-export interface Will5 {
-  topic: string;
-  payload: string | Buffer;
-  qos?: QoS;
-  retain?: boolean;
+export interface Will5 extends Will {
   props?: Props;
 }
 
-export interface Connect5Options {
-  clientId?: string;
-  clean?: boolean;
-  keepalive?: number;
+export interface Connect5Options extends Omit<ConnectOptions, 'will' | 'protocolName' | 'protocolLevel' | 'extraFlags'> {
   props?: Props;
   will?: Will5;
-  username?: string;
-  password?: string;
 }
 
-/** CONNECT with protocol level 5 (section 3.1). */
+/**
+ * CONNECT with protocol level 5 (section 3.1): the 3.1.1 layout of packets.ts with the two property
+ * blocks 5.0 adds, after the Keep Alive and (for a will) after the Client Identifier.
+ */
 export function connect5(o: Connect5Options = {}): Buffer {
-  let flags = 0;
-  if (o.clean ?? true) flags |= 0x02;
-  const payload = [str(o.clientId ?? '')];
-  if (o.will) {
-    flags |= 0x04 | ((o.will.qos ?? 0) << 3) | (o.will.retain ? 0x20 : 0);
-    payload.push(props(o.will.props), str(o.will.topic), str(typeof o.will.payload === 'string' ? Buffer.from(o.will.payload) : o.will.payload));
-  }
-  if (o.username !== undefined) {
-    flags |= 0x80;
-    payload.push(str(o.username));
-  }
-  if (o.password !== undefined) {
-    flags |= 0x40;
-    payload.push(str(o.password));
-  }
-  const header = Buffer.concat([str('MQTT'), Buffer.from([5, flags]), u16(o.keepalive ?? 60), props(o.props)]);
-  return packet(T.CONNECT, 0, header, ...payload);
+  const body = parsePacket(connect({ ...o, protocolLevel: 5 })).body;
+  const idEnd = 10 + 2 + body.readUInt16BE(10);
+  const parts = [body.subarray(0, 10), props(o.props), body.subarray(10, idEnd)];
+  if (o.will) parts.push(props(o.will.props));
+  parts.push(body.subarray(idEnd));
+  return packet(T.CONNECT, 0, ...parts);
 }
 
-export interface Publish5Options {
-  topic: string;
-  payload?: string | Buffer;
+export interface Publish5Options extends PublishOptions {
   qos?: QoS;
-  retain?: boolean;
-  dup?: boolean;
-  id?: number;
   props?: Props;
 }
 
+/** PUBLISH (section 3.3): the 3.1.1 layout with the property block in front of the payload. */
 export function publish5(o: Publish5Options): Buffer {
-  const qos = o.qos ?? 0;
-  const flags = (o.dup ? 0x08 : 0) | (qos << 1) | (o.retain ? 0x01 : 0);
-  const body = [str(o.topic)];
-  if (qos > 0) body.push(u16(o.id ?? 1));
-  body.push(props(o.props), typeof o.payload === 'string' ? Buffer.from(o.payload) : (o.payload ?? Buffer.alloc(0)));
-  return packet(T.PUBLISH, flags, ...body);
+  const payload = typeof o.payload === 'string' ? Buffer.from(o.payload) : (o.payload ?? Buffer.alloc(0));
+  return publish({ ...o, payload: Buffer.concat([props(o.props), payload]) });
 }
 
 /** Subscription Options byte (figure 3-21): QoS, No Local, Retain As Published, Retain Handling. */
@@ -345,9 +321,9 @@ export async function raw5(h: Harness, o: Connect5Options = {}, sessionPresent =
   return { c, connack };
 }
 
-/** A raw v5 client subscribed to `filter` (SUBACK checked to grant `qos`). */
-export async function rawSub5(h: Harness, clientId: string, filter: string, qos: QoS, options = subOptions(qos), list: Props = []): Promise<RawClient> {
-  const { c } = await raw5(h, { clientId });
+/** A raw v5 client (a Client Identifier or CONNECT options) subscribed to `filter` (SUBACK checked to grant `qos`). */
+export async function rawSub5(h: Harness, client: string | Connect5Options, filter: string, qos: QoS, options = subOptions(qos), list: Props = []): Promise<RawClient> {
+  const { c } = await raw5(h, typeof client === 'string' ? { clientId: client } : client);
   c.send(subscribe5(1, [[filter, options]], list));
   const ack = parseAck5(await readType(c, T.SUBACK));
   assert.deepEqual(ack.reasons, [qos]);
@@ -379,4 +355,17 @@ export async function readPublish5(c: RawClient, timeoutMs?: number): Promise<Pu
 export async function subscribeRaw(c: RawClient, filter: string, options: number, list: Props = []): Promise<void> {
   c.send(subscribe5(1, [[filter, options]], list));
   assert.deepEqual(parseAck5(await readType(c, T.SUBACK)).reasons, [options & 3]);
+}
+
+/** An MQTT.js client speaking 5.0, connected (closed after the test). */
+export function mqtt5(h: Harness, clientId: string, options: IClientOptions = {}): Promise<TestClient> {
+  return h.mqtt({ clientId, protocolVersion: 5, ...options });
+}
+
+/** An MQTT.js 5.0 client subscribed to `filter`, recording the full PUBLISH packets it receives. */
+export async function mqtt5Subscriber(h: Harness, clientId: string, filter: string, qos: QoS, options: IClientOptions = {}): Promise<{ client: TestClient; packets: Packets }> {
+  const client = await mqtt5(h, clientId, options);
+  const packets = new Packets(client);
+  await client.subscribeAsync(filter, { qos });
+  return { client, packets };
 }

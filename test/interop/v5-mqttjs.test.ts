@@ -6,17 +6,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IClientOptions, IDisconnectPacket } from 'mqtt';
+import type { IDisconnectPacket } from 'mqtt';
 import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
-import { setup, type Harness } from '../helpers/harness.js';
-import type { TestClient } from '../helpers/mqttjs.js';
+import { setup } from '../helpers/harness.js';
 import { subscribe, suback } from '../helpers/packets.js';
 import { sleep, withTimeout } from '../helpers/wait.js';
-import { Packets } from '../helpers/v5.js';
+import { mqtt5, mqtt5Subscriber, Packets } from '../helpers/v5.js';
 
-function v5(h: Harness, clientId: string, options: IClientOptions = {}): Promise<TestClient> {
-  return h.mqtt({ clientId, protocolVersion: 5, ...options });
-}
 
 describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
   // [MQTT-3.3.2-4] Payload Format Indicator, [MQTT-3.3.2-15] Response Topic, [MQTT-3.3.2-16]
@@ -24,10 +20,8 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
   // [MQTT-3.3.2-20] Content Type: sent unaltered to every subscriber.
   test('[MQTT-3.3.2-4][MQTT-3.3.2-15][MQTT-3.3.2-16][MQTT-3.3.2-17][MQTT-3.3.2-18][MQTT-3.3.2-20] user properties, response topic, correlation data, content type, payload format', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'props-sub');
-    const packets = new Packets(s);
-    await s.subscribeAsync('props/t', { qos: 1 });
-    const p = await v5(h, 'props-pub');
+    const { packets } = await mqtt5Subscriber(h, 'props-sub', 'props/t', 1);
+    const p = await mqtt5(h, 'props-pub');
     await p.publishAsync('props/t', 'h\u00e9llo', {
       qos: 1,
       properties: {
@@ -53,10 +47,8 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
 
   test('a message without properties arrives without Response Topic, Correlation Data, Content Type or User Properties', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'noprops-sub');
-    const packets = new Packets(s);
-    await s.subscribeAsync('noprops/t', { qos: 0 });
-    const p = await v5(h, 'noprops-pub');
+    const { packets } = await mqtt5Subscriber(h, 'noprops-sub', 'noprops/t', 0);
+    const p = await mqtt5(h, 'noprops-pub');
     await p.publishAsync('noprops/t', 'bare', { qos: 0 });
     const [m] = await packets.count(1);
     const props = m?.properties ?? {};
@@ -65,10 +57,8 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
 
   test('will properties (delay 0): content type, user properties, response topic, correlation data forwarded', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'will-sub');
-    const packets = new Packets(s);
-    await s.subscribeAsync('jswill/t', { qos: 1 });
-    const w = await v5(h, 'will-client', {
+    const { packets } = await mqtt5Subscriber(h, 'will-sub', 'jswill/t', 1);
+    const w = await mqtt5(h, 'will-client', {
       will: {
         topic: 'jswill/t',
         payload: Buffer.from('gone'),
@@ -88,11 +78,11 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
 
   test('[MQTT-3.3.4-3] subscription identifiers of every matching subscription, as MQTT.js reports them', mosquittoDiffers('one copy per subscription, allowed by [MQTT-3.3.4-5]'), async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'sid-js');
+    const s = await mqtt5(h, 'sid-js');
     const packets = new Packets(s);
     await s.subscribeAsync('jssid/#', { qos: 0, properties: { subscriptionIdentifier: 7 } });
     await s.subscribeAsync('jssid/+', { qos: 0, properties: { subscriptionIdentifier: 9 } });
-    const p = await v5(h, 'sid-js-pub');
+    const p = await mqtt5(h, 'sid-js-pub');
     await p.publishAsync('jssid/x', 'both', { qos: 0 });
     const [m] = await packets.count(1);
     const got = m?.properties?.subscriptionIdentifier;
@@ -103,10 +93,8 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
 describe('MQTT.js v5: topic aliases', { concurrency: true }, () => {
   test('a subscriber announcing topicAliasMaximum gets aliases, and MQTT.js resolves each to its topic', mosquittoDiffers('no outbound topic aliases'), async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'alias-sub', { properties: { topicAliasMaximum: 4 } });
-    const packets = new Packets(s);
-    await s.subscribeAsync('jsalias/#', { qos: 1 });
-    const p = await v5(h, 'alias-pub');
+    const { client: s, packets } = await mqtt5Subscriber(h, 'alias-sub', 'jsalias/#', 1, { properties: { topicAliasMaximum: 4 } });
+    const p = await mqtt5(h, 'alias-pub');
     const topics = ['jsalias/a', 'jsalias/b', 'jsalias/a', 'jsalias/b', 'jsalias/a'];
     for (const [i, topic] of topics.entries()) await p.publishAsync(topic, String(i), { qos: 1 });
     await packets.count(topics.length);
@@ -117,9 +105,9 @@ describe('MQTT.js v5: topic aliases', { concurrency: true }, () => {
 
   test('an MQTT.js publisher with autoUseTopicAlias: inbound aliases resolved by the broker', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'autoalias-sub');
+    const s = await mqtt5(h, 'autoalias-sub');
     await s.subscribeAsync('jsauto/#', { qos: 1 });
-    const p = await v5(h, 'autoalias-pub', { autoAssignTopicAlias: true });
+    const p = await mqtt5(h, 'autoalias-pub', { autoAssignTopicAlias: true });
     for (let i = 0; i < 3; i++) await p.publishAsync('jsauto/long/topic', String(i), { qos: 1 });
     await p.publishAsync('jsauto/other', 'x', { qos: 1 });
     const got = await s.inbox.next(4);
@@ -130,14 +118,14 @@ describe('MQTT.js v5: topic aliases', { concurrency: true }, () => {
 describe('MQTT.js v5: reason codes and server DISCONNECT', { concurrency: true }, () => {
   test('PUBACK 0x87: MQTT.js rejects the publish with reason code 135', cicadaOnly('hook'), async (t) => {
     const h = await setup(t, { authorizePublish: (_c, topic) => topic !== 'jsdeny/t' });
-    const p = await v5(h, 'deny-js');
+    const p = await mqtt5(h, 'deny-js');
     await assert.rejects(p.publishAsync('jsdeny/t', 'x', { qos: 1 }), (error: Error & { code?: number }) => error.code === 135);
     await p.publishAsync('jsallow/t', 'x', { qos: 1 });
   });
 
   test('SUBACK 0x87 as MQTT.js reports it (a rejected subscribe, granted [135])', cicadaOnly('hook'), async (t) => {
     const h = await setup(t, { authorizeSubscribe: () => false });
-    const s = await v5(h, 'subdeny-js');
+    const s = await mqtt5(h, 'subdeny-js');
     await assert.rejects(s.subscribeAsync('jsdenied/t', { qos: 1 }), (error: Error & { packet?: { granted?: number[] } }) => {
       assert.deepEqual(error.packet?.granted, [0x87]);
       return true;
@@ -146,16 +134,16 @@ describe('MQTT.js v5: reason codes and server DISCONNECT', { concurrency: true }
 
   test('[MQTT-3.1.4-3] the first MQTT.js client gets DISCONNECT 0x8E (session taken over) when its id connects again', mosquittoDiffers('2.0.11 closes without DISCONNECT 0x8E'), async (t) => {
     const h = await setup(t);
-    const first = await v5(h, 'takeover-js');
+    const first = await mqtt5(h, 'takeover-js');
     const disconnected = new Promise<IDisconnectPacket>((resolve) => first.once('disconnect', resolve));
-    await v5(h, 'takeover-js');
+    await mqtt5(h, 'takeover-js');
     const packet = await withTimeout(disconnected, 3000, 'DISCONNECT to the first client');
     assert.equal(packet.reasonCode, 0x8e);
   });
 
   test('CONNACK 0x86 refuses an MQTT.js client when authenticate returns false', cicadaOnly('hook'), async (t) => {
     const h = await setup(t, { authenticate: () => false });
-    await assert.rejects(v5(h, 'refused-js', { username: 'u', password: 'p' }), (error: Error & { code?: number }) => error.code === 0x86);
+    await assert.rejects(mqtt5(h, 'refused-js', { username: 'u', password: 'p' }), (error: Error & { code?: number }) => error.code === 0x86);
   });
 });
 
@@ -163,10 +151,10 @@ describe('MQTT.js: shared subscriptions and 3.1.1 next to 5.0', { concurrency: t
   test('a 3.1.1 MQTT.js client (protocolVersion 4) and a 5.0 one share $share/g/…: every message exactly once, split between them', async (t) => {
     const h = await setup(t);
     const old = await h.mqtt({ clientId: 'share-v4', protocolVersion: 4 });
-    const neu = await v5(h, 'share-v5');
+    const neu = await mqtt5(h, 'share-v5');
     await old.subscribeAsync('$share/g/jsshare/t', { qos: 1 });
     await neu.subscribeAsync('$share/g/jsshare/t', { qos: 1 });
-    const p = await v5(h, 'share-pub');
+    const p = await mqtt5(h, 'share-pub');
     for (let i = 0; i < 10; i++) await p.publishAsync('jsshare/t', String(i), { qos: 1 });
     await withTimeout(
       (async () => {
@@ -188,7 +176,7 @@ describe('MQTT.js: shared subscriptions and 3.1.1 next to 5.0', { concurrency: t
     const c = await h.rawConnect({ clientId: 'share-raw-v4' });
     c.send(subscribe(1, [['$share/g/rawshare/t', 1]]));
     await c.expect(suback(1, 1));
-    const p = await v5(h, 'rawshare-pub');
+    const p = await mqtt5(h, 'rawshare-pub');
     await p.publishAsync('rawshare/t', 'to 3.1.1', { qos: 0, properties: { userProperties: { k: 'v' } } });
     const m = await c.readPublish();
     assert.deepEqual([m.topic, m.payload.toString()], ['rawshare/t', 'to 3.1.1']);
@@ -201,9 +189,7 @@ describe('MQTT.js: shared subscriptions and 3.1.1 next to 5.0', { concurrency: t
     await raw311.expect(suback(1, 1));
     const old = await h.mqtt({ clientId: 'mix-v4', protocolVersion: 4 });
     await old.subscribeAsync('mix/#', { qos: 1 });
-    const neu = await v5(h, 'mix-v5');
-    const packets = new Packets(neu);
-    await neu.subscribeAsync('mix/#', { qos: 1 });
+    const { client: neu, packets } = await mqtt5Subscriber(h, 'mix-v5', 'mix/#', 1);
     await neu.publishAsync('mix/from5', 'five', {
       qos: 1,
       properties: { userProperties: { a: 'b' }, contentType: 'text/plain', messageExpiryInterval: 30, responseTopic: 'mix/r', correlationData: Buffer.from('c'), payloadFormatIndicator: true },

@@ -7,19 +7,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IClientOptions } from 'mqtt';
 import { setup, type Harness } from '../helpers/harness.js';
-import type { TestClient } from '../helpers/mqttjs.js';
 import { runProcess, SYSTEM_PYTHON, type Spawned } from '../helpers/processes.js';
-import { Packets } from '../helpers/v5.js';
+import { mqtt5, mqtt5Subscriber } from '../helpers/v5.js';
 
 const TOOL_TIMEOUT_MS = 5000;
 /** mosquitto_sub output format: every v5 property it can print, separated by '|'. */
 const FORMAT = '%t|%p|%C|%E|%P|%R|%D|%F|%S';
 
-function v5(h: Harness, clientId: string, options: IClientOptions = {}): Promise<TestClient> {
-  return h.mqtt({ clientId, protocolVersion: 5, ...options });
-}
 
 const PUB_PROPS = [
   ['-D', 'publish', 'user-property', 'k1', 'v1'],
@@ -56,9 +51,7 @@ async function formatted(child: Spawned, topicPrefix: string): Promise<string[][
 describe('mosquitto_pub / mosquitto_sub -V mqttv5 with properties', { concurrency: true }, () => {
   test('mosquitto_pub -D publish properties to an MQTT.js v5 subscriber: all unchanged', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'mq-js-sub');
-    const packets = new Packets(s);
-    await s.subscribeAsync('v5tools/a', { qos: 1 });
+    const { packets } = await mqtt5Subscriber(h, 'mq-js-sub', 'v5tools/a', 1);
     await mosquittoPub(h, ['-t', 'v5tools/a', '-m', 'from mosquitto_pub', '-q', '1', ...PUB_PROPS]);
     const [m] = await packets.count(1);
     assert.equal(m?.payload.toString(), 'from mosquitto_pub');
@@ -74,7 +67,7 @@ describe('mosquitto_pub / mosquitto_sub -V mqttv5 with properties', { concurrenc
   test('MQTT.js v5 publisher to mosquitto_sub -V mqttv5 -F: properties printed unchanged, subscription identifier from -D subscribe', async (t) => {
     const h = await setup(t);
     const s = await mosquittoSub(h, ['-t', 'v5tools/b', '-q', '1', '-C', '1', '-D', 'subscribe', 'subscription-identifier', '42']);
-    const p = await v5(h, 'mq-js-pub');
+    const p = await mqtt5(h, 'mq-js-pub');
     await p.publishAsync('v5tools/b', 'from MQTT.js', {
       qos: 1,
       properties: {
@@ -106,9 +99,9 @@ describe('mosquitto_pub / mosquitto_sub -V mqttv5 with properties', { concurrenc
   test('mosquitto_sub -V mqttv5 on a shared subscription: the message goes to it or the MQTT.js member, once', async (t) => {
     const h = await setup(t);
     const s = await mosquittoSub(h, ['-t', '$share/g/v5tools/d', '-q', '1', '-W', '2']);
-    const js = await v5(h, 'mq-share-js');
+    const js = await mqtt5(h, 'mq-share-js');
     await js.subscribeAsync('$share/g/v5tools/d', { qos: 1 });
-    const p = await v5(h, 'mq-share-pub');
+    const p = await mqtt5(h, 'mq-share-pub');
     for (let i = 0; i < 4; i++) await p.publishAsync('v5tools/d', `s${i}`, { qos: 1 });
     s.kill('SIGTERM');
     const result = await s.exit(TOOL_TIMEOUT_MS);
@@ -180,9 +173,7 @@ function paho(h: Harness, mode: string, clientId: string, topic: string): Spawne
 describe('paho-mqtt MQTTv5 with properties', { concurrency: true }, () => {
   test('paho publisher with properties to an MQTT.js v5 subscriber: all unchanged, user properties in order', async (t) => {
     const h = await setup(t);
-    const s = await v5(h, 'paho-js-sub');
-    const packets = new Packets(s);
-    await s.subscribeAsync('v5paho/a', { qos: 1 });
+    const { packets } = await mqtt5Subscriber(h, 'paho-js-sub', 'v5paho/a', 1);
     const result = await paho(h, 'pub', 'paho-pub', 'v5paho/a').exit(8000);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /CONNACK 0\n[\s\S]*PUBLISHED/);
@@ -201,7 +192,7 @@ describe('paho-mqtt MQTTv5 with properties', { concurrency: true }, () => {
     const h = await setup(t);
     const sub = paho(h, 'sub', 'paho-sub', 'v5paho/b');
     await sub.waitForOutput('READY [1]', 5000);
-    const p = await v5(h, 'paho-js-pub');
+    const p = await mqtt5(h, 'paho-js-pub');
     await p.publishAsync('v5paho/b', 'to paho', {
       qos: 1,
       properties: { userProperties: { x: 'y' }, contentType: 'ct', responseTopic: 'rt/1', correlationData: Buffer.from([0xab]), messageExpiryInterval: 50, payloadFormatIndicator: true },
