@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Harness } from './harness.js';
 import type { TestClient } from './mqttjs.js';
-import { connect, packet, parsePacket, publish, remainingLength, str, T, u16, type ConnectOptions, type Packet, type PublishOptions, type QoS, type Will } from './packets.js';
+import { connect, packet, parsePacket, parsePublish, publish, remainingLength, str, T, u16, type ConnectOptions, type Packet, type PublishOptions, type QoS, type Will } from './packets.js';
 import type { RawClient } from './raw.js';
 import { waitFor } from './wait.js';
 
@@ -247,19 +247,11 @@ export interface Publish5 {
   size: number;
 }
 
+/** A PUBLISH from the broker: the 3.1.1 fields of packets.ts, then the property block in front of the payload. */
 export function parsePublish5(p: Packet): Publish5 {
-  assert.equal(p.type, T.PUBLISH, `expected PUBLISH, got ${p.raw.toString('hex')}`);
-  const qos = ((p.flags >> 1) & 3) as QoS;
-  const topicLength = p.body.readUInt16BE(0);
-  const topic = p.body.subarray(2, 2 + topicLength).toString('utf8');
-  let offset = 2 + topicLength;
-  let id: number | undefined;
-  if (qos > 0) {
-    id = p.body.readUInt16BE(offset);
-    offset += 2;
-  }
-  const [list, end] = parseProps(p.body, offset);
-  return { topic, payload: Buffer.from(p.body.subarray(end)), qos, retain: (p.flags & 1) === 1, dup: (p.flags & 8) === 8, id, props: list, size: p.raw.length };
+  const base = parsePublish(p);
+  const [list, end] = parseProps(base.payload, 0);
+  return { ...base, payload: Buffer.from(base.payload.subarray(end)), props: list, size: p.raw.length };
 }
 
 /** An ack-type packet (PUBACK..PUBCOMP, UNSUBACK single reason, DISCONNECT): id, reason, properties. */
