@@ -77,6 +77,17 @@ describe('v5 reason codes on acknowledgements', { concurrency: true }, () => {
     await c.expectSilence(200);
   });
 
+  // The issue: reason strings on acknowledgements when the client allows problem information
+  // (as PUBACK/PUBREC above); a Reason String is optional in the standard (3.9.2.1.2).
+  test('SUBACK 0x87 carries a Reason String when problem information is allowed (the default)', cicadaOnly('hook'), async (t) => {
+    const h = await setup(t, { authorizeSubscribe: () => false });
+    const { c } = await raw5(h, { clientId: 'subdeny-rs' });
+    c.send(subscribe5(12, [['acks/denied', subOptions(0)]]));
+    const suback = parseAck5(await readType(c, T.SUBACK));
+    assert.deepEqual(suback.reasons, [0x87]);
+    hasReasonString(suback.props);
+  });
+
   test('UNSUBACK 0x11 (no subscription existed) and 0x00 for an existing one, in filter order', async (t) => {
     const h = await setup(t);
     const c = await rawSub5(h, 'unsub', 'acks/u', 1);

@@ -211,6 +211,26 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
     await b.expectSilence(200);
   });
 
+  test('a member whose Receive Maximum window is full is skipped: the other member gets the rest', mosquittoDiffers('no skipping of busy members'), async (t) => {
+    const h = await setup(t);
+    const busy = (await raw5(h, { clientId: 'shb-busy', props: [[P.RECEIVE_MAXIMUM, 1]] })).c;
+    await subscribeRaw(busy, '$share/g/shb/t', subOptions(1));
+    const free = await client(h, 'shb-free');
+    await subscribeRaw(free, '$share/g/shb/t', subOptions(1));
+    const pub = await client(h, 'shb-pub');
+    for (let i = 0; i < 6; i++) pub.send(publish5({ topic: 'shb/t', payload: String(i), qos: 1, id: i + 1 }));
+    const toFree: Publish5[] = [];
+    while (toFree.length < 5) {
+      const m = await readPublish5(free);
+      free.send(ack5(T.PUBACK, m.id!));
+      toFree.push(m);
+    }
+    const toBusy = await drain(busy, 200);
+    assert.equal(toBusy.length, 1, 'the busy member (never acknowledging) got more than its window');
+    const all = [...toFree, ...toBusy].map((m) => Number(m.payload.toString())).sort((a, b) => a - b);
+    assert.deepEqual(all, [0, 1, 2, 3, 4, 5]);
+  });
+
   test('[MQTT-3.8.3-4] No Local on a shared subscription is a protocol error: DISCONNECT 0x82', mosquittoDiffers('grants it'), async (t) => {
     const h = await setup(t);
     const c = await client(h, 'shnl');
