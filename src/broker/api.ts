@@ -32,6 +32,24 @@ export interface BrokerStats {
   subscriptions: number;
   retainedMessages: number;
   messagesDropped: number;
+  /** Hostile input: malformed packets and protocol violations the codec rejected. */
+  protocolErrors: number;
+  /** Packets larger than maxPacketSize (including huge remaining lengths). */
+  packetsTooLarge: number;
+  /** Topic names or filters with more than maxTopicLevels levels. */
+  topicLimitRefusals: number;
+  /** Subscriptions refused by maxSubscriptionsPerClient. */
+  subscriptionLimitRefusals: number;
+  /** PUBLISH payloads beyond messageSizeLimit. */
+  messageSizeRefusals: number;
+  /** Clients disconnected by publishRateLimit. */
+  publishRateRefusals: number;
+  /** Clients disconnected for not reading (slowConsumer 'disconnect'). */
+  slowConsumerDisconnects: number;
+  /** Connections refused by max_connections or the per-IP connection rate limit. */
+  connectionsRefused: number;
+  /** Connections closed because no CONNECT came in time. */
+  connectTimeouts: number;
 }
 
 export interface Broker {

@@ -40,6 +40,8 @@ export interface Outbox {
 /** Most packets kept while an asynchronous hook is pending before input is paused. */
 const BACKLOG_PAUSE = 256;
 
+let connectionCounter = 0;
+
 export class Channel implements SessionLink {
   state: 'new' | 'connected' | 'closed' = 'new';
   version: ProtocolVersion = 4;
@@ -64,6 +66,14 @@ export class Channel implements SessionLink {
   auth: AuthState | undefined;
   /** 5.0: send reason strings and user properties on acknowledgements. */
   problemInformation = true;
+  /** The listener the connection came through and its verified client certificate (set by the transport). */
+  listener: string | undefined;
+  certificate: { subject: string; commonName: string | undefined } | undefined;
+  /** Unique number of this connection, given to hooks in ConnectInfo and ClientInfo. */
+  readonly connectionId = ++connectionCounter;
+  /** Publish rate limit (limits.ts): start of the current one-second window, PUBLISH packets in it. */
+  publishWindow = 0;
+  publishCount = 0;
   private backlog: Packet[] | undefined;
   private cachedInfo: ClientInfo | undefined;
 
@@ -251,13 +261,22 @@ export class Channel implements SessionLink {
   }
 
   info(): ClientInfo {
-    return (this.cachedInfo ??= { clientId: this.clientId, username: this.username, remoteAddress: this.remoteAddress });
+    return (this.cachedInfo ??= {
+      clientId: this.clientId,
+      username: this.username,
+      remoteAddress: this.remoteAddress,
+      listener: this.listener,
+      connectionId: this.connectionId,
+    });
   }
 
   /** Keepalive [MQTT-3.1.2-24] and CONNECT time-out checks, run by the core's sweep. */
   checkTimeouts(now: number): void {
     if (this.state === 'new') {
-      if (now - this.openedAt > this.core.options.connectTimeoutMs) this.fail('no CONNECT in time', 0);
+      if (now - this.openedAt > this.core.options.connectTimeoutMs) {
+        this.core.stats.connectTimeouts++;
+        this.fail('no CONNECT in time', 0);
+      }
     } else if (this.state === 'connected' && this.keepalive > 0) {
       if (now - this.lastReceived > this.keepalive * 1500) this.fail('keepalive timeout', ReasonCode.KeepAliveTimeout);
     }
@@ -265,6 +284,8 @@ export class Channel implements SessionLink {
 
   /** The codec rejected the client's bytes: close with the codec's reason. */
   codecError(error: CodecError): void {
+    if (error.code === CodecErrorCode.PacketTooLarge) this.core.stats.packetsTooLarge++;
+    else this.core.stats.protocolErrors++;
     if (this.state === 'new' && error.code === CodecErrorCode.UnsupportedProtocolVersion) {
       // Right protocol name, unknown level: CONNACK return code 1, then close [MQTT-3.1.2-2].
       this.version = 4;

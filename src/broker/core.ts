@@ -15,6 +15,7 @@ import { deliverShared, Router } from './router.js';
 import { Session, type DropReason, type SessionHost } from './session.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
+import { slowConsumerDisconnect } from './limits.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
@@ -141,6 +142,7 @@ export class BrokerCore implements SessionHost {
 
   /** A QoS 0 message for a client whose unsent bytes exceed maxOutgoingBytes. */
   onSlowConsumer(channel: Channel, message: Message): void {
+    if (this.options.slowConsumer === 'disconnect') slowConsumerDisconnect(channel);
     if (channel.session !== undefined) this.onDropped(channel.session, message, 'slow-consumer');
   }
 

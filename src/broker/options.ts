@@ -41,6 +41,59 @@ export interface ListenerOptions {
   maxConnections?: number;
   /** Name used in logs and given to hooks (default `${protocol}:${port}`). */
   name?: string;
+  /** Authentication and authorization of this listener (per_listener_settings true). */
+  security?: SecurityOptions;
+}
+
+/** JWT authentication: the token is the CONNECT password (Cicada directives jwt_*). */
+export interface JwtOptions {
+  /** Shared secret for HS256 (jwt_secret). */
+  secret?: string;
+  /** PEM public key file for RS256 / ES256 (jwt_public_key_file). */
+  publicKeyFile?: string;
+  /** JWKS file (JSON Web Key Set) (jwt_jwks_file). */
+  jwksFile?: string;
+  /** Accepted algorithms (jwt_algorithms). Default: HS256 with a secret, RS256 and ES256 with keys. */
+  algorithms?: string[];
+  /** Required audience and issuer (jwt_audience, jwt_issuer). */
+  audience?: string;
+  issuer?: string;
+  /** The token's claim that must equal the user name, when present (jwt_username_claim). Default 'sub'. */
+  usernameClaim?: string;
+  /** Allowed clock skew in seconds for exp and nbf (jwt_clock_tolerance). Default 0. */
+  clockToleranceSeconds?: number;
+}
+
+/** HTTP authentication and authorization hook (Cicada directives http_auth_*). */
+export interface HttpAuthOptions {
+  /** URL that gets a JSON POST per decision (http_auth_url). */
+  url: string;
+  /** Bound on each request in ms; a time-out denies (http_auth_timeout, in ms). Default 2000. */
+  timeoutMs?: number;
+  /** How long a decision is cached, in ms; 0 disables the cache (http_auth_cache_ttl, in s). Default 60000. */
+  cacheTtlMs?: number;
+  /** Most cached decisions. Default 10000. */
+  cacheSize?: number;
+  /** Also ask the hook for publish and subscribe decisions (http_auth_acl). Default false. */
+  authorize?: boolean;
+}
+
+/**
+ * Authentication and authorization from files and services, declared: src/server.ts turns them
+ * into hooks (src/auth). Global, or per listener with per_listener_settings.
+ */
+export interface SecurityOptions {
+  /**
+   * Clients without a user name may connect (allow_anonymous). Default: only on a loopback or
+   * unix-socket listener, and only when no authentication source is configured.
+   */
+  allowAnonymous?: boolean;
+  /** Mosquitto password file (password_file). */
+  passwordFile?: string;
+  /** Mosquitto ACL file (acl_file). */
+  aclFile?: string;
+  jwt?: JwtOptions;
+  httpAuth?: HttpAuthOptions;
 }
 
 /** What an authentication hook sees of a connecting client. */
@@ -54,6 +107,8 @@ export interface ConnectInfo {
   listener?: string;
   /** Subject and CN of a verified TLS client certificate. */
   certificate?: { subject: string; commonName: string | undefined };
+  /** Unique number of the network connection (the same in ClientInfo). */
+  connectionId?: number;
 }
 
 /** What an authorization hook sees of a connected client. */
@@ -61,6 +116,10 @@ export interface ClientInfo {
   clientId: string;
   username: string | undefined;
   remoteAddress: string;
+  /** Name of the listener the client came through. */
+  listener?: string;
+  /** Unique number of the network connection (the same as in ConnectInfo). */
+  connectionId?: number;
 }
 
 /**
@@ -145,6 +204,30 @@ export interface BrokerOptions extends BrokerHooks {
    * are bounded by the inflight window and queue). Default 8 MiB.
    */
   maxOutgoingBytes?: number;
+  /** What happens to a client whose unsent bytes pass maxOutgoingBytes: QoS 0 dropped, or disconnected. Default 'drop'. */
+  slowConsumer?: 'drop' | 'disconnect';
+  /** Most levels in a topic name or filter (cicada: max_topic_levels). Default 128. */
+  maxTopicLevels?: number;
+  /** Most subscriptions one client may hold (cicada: max_subscriptions_per_client). Default 0: no limit. */
+  maxSubscriptionsPerClient?: number;
+  /** Largest accepted PUBLISH payload in bytes (message_size_limit). Default 0: no limit. */
+  messageSizeLimit?: number;
+  /** New connections accepted per second from one IP address (cicada: connection_rate_limit). Default 0: no limit. */
+  connectionRateLimit?: number;
+  /** PUBLISH packets accepted per second from one client; more close the connection (cicada: publish_rate_limit). Default 0: no limit. */
+  publishRateLimit?: number;
+  /** Authentication and authorization for all listeners (or the default of each listener). */
+  security?: SecurityOptions;
+  /** Security settings are per listener (per_listener_settings). Default false. */
+  perListenerSettings?: boolean;
+  /** Keep state on disk (persistence); read by the persistence work. */
+  persistence?: boolean;
+  /** Directory of the database (mosquitto.conf persistence_location). */
+  persistenceLocation?: string;
+  /** Disconnected persistent sessions expire after this many seconds (persistent_client_expiration). Default: never. */
+  persistentClientExpiration?: number;
+  /** Where logs go (log_dest): stdout (default), stderr, a file, or nowhere. */
+  logDest?: { kind: 'stdout' | 'stderr' | 'none' } | { kind: 'file'; path: string };
   /** Log level of the broker's logger. Default 'info'. */
   logLevel?: LogLevel;
   /** Pretty (human) logs instead of JSON lines. Default: when stdout is a terminal. */
@@ -163,6 +246,12 @@ export interface ResolvedOptions extends BrokerHooks {
   allowZeroLengthClientId: boolean;
   maxKeepalive: number;
   maxOutgoingBytes: number;
+  slowConsumer: 'drop' | 'disconnect';
+  maxTopicLevels: number;
+  maxSubscriptionsPerClient: number;
+  messageSizeLimit: number;
+  connectionRateLimit: number;
+  publishRateLimit: number;
   retainAvailable: boolean;
   topicAliasMaximum: number;
   outboundTopicAliases: boolean;
@@ -187,6 +276,12 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     allowZeroLengthClientId: options.allowZeroLengthClientId ?? true,
     maxKeepalive: options.maxKeepalive ?? 65_535,
     maxOutgoingBytes: options.maxOutgoingBytes ?? 8 * 1024 * 1024,
+    slowConsumer: options.slowConsumer ?? 'drop',
+    maxTopicLevels: options.maxTopicLevels ?? 128,
+    maxSubscriptionsPerClient: options.maxSubscriptionsPerClient ?? 0,
+    messageSizeLimit: options.messageSizeLimit ?? 0,
+    connectionRateLimit: options.connectionRateLimit ?? 0,
+    publishRateLimit: options.publishRateLimit ?? 0,
     retainAvailable: options.retainAvailable ?? true,
     topicAliasMaximum: options.topicAliasMaximum ?? 64,
     outboundTopicAliases: options.outboundTopicAliases ?? true,

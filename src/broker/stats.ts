@@ -12,5 +12,14 @@ export function createStats(): BrokerStats {
     subscriptions: 0,
     retainedMessages: 0,
     messagesDropped: 0,
+    protocolErrors: 0,
+    packetsTooLarge: 0,
+    topicLimitRefusals: 0,
+    subscriptionLimitRefusals: 0,
+    messageSizeRefusals: 0,
+    publishRateRefusals: 0,
+    slowConsumerDisconnects: 0,
+    connectionsRefused: 0,
+    connectTimeouts: 0,
   };
 }

@@ -1,93 +1,94 @@
 /**
  * The broker's configuration file, in mosquitto.conf syntax: one `directive value...` per line,
- * `#` comments. This first version knows the directives of the core broker; a mistake is an
- * error naming the file, the line and what is wrong, and the broker does not start.
+ * `#` comments, `include_dir` pulling in every `*.conf` of a directory (sorted by name), and
+ * per-listener sections that start at each `listener` line. The directives are in
+ * ./directives.ts and documented in docs/configuration.md.
+ *
+ * Reading happens in two passes: first every line of every file is collected (so
+ * `per_listener_settings` may be placed anywhere, as Mosquitto allows), then each line is
+ * applied in order. A mistake (unknown directive, bad value, missing file) is a ConfigError
+ * naming the file, the line and what is wrong, and the broker does not start.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { BrokerOptions } from '../broker/options.js';
+import { applyLines, ConfigError, type ConfigLine } from './directives.js';
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
+export { ConfigError } from './directives.js';
+
+/** A parsed configuration: the options, and warnings about directives accepted but ignored. */
+export interface LoadedConfig {
+  options: BrokerOptions;
+  warnings: string[];
 }
 
-type Setter = (options: BrokerOptions, args: string[], fail: (msg: string) => never) => void;
+/** Most nested include_dir levels (an include loop is an error, not a hang). */
+const MAX_INCLUDE_DEPTH = 8;
 
-function integer(args: string[], fail: (msg: string) => never, min: number, max: number): number {
-  const text = args[0];
-  if (args.length !== 1 || text === undefined || !/^-?\d+$/.test(text)) fail('expects one integer');
-  const value = Number(text);
-  if (value < min || value > max) fail(`must be between ${min} and ${max}`);
-  return value;
-}
-
-function boolean(args: string[], fail: (msg: string) => never): boolean {
-  if (args.length === 1 && args[0] === 'true') return true;
-  if (args.length === 1 && args[0] === 'false') return false;
-  return fail('expects true or false');
-}
-
-const directives: Record<string, Setter> = {
-  listener(options, args, fail) {
-    if (args.length < 1 || args.length > 2) fail('expects a port and an optional bind address');
-    options.port = integer(args.slice(0, 1), fail, 0, 65535);
-    if (args[1] !== undefined) options.host = args[1];
-  },
-  port(options, args, fail) {
-    options.port = integer(args, fail, 0, 65535);
-  },
-  bind_address(options, args, fail) {
-    const [address] = args;
-    if (args.length !== 1 || address === undefined) return fail('expects one address');
-    options.host = address;
-  },
-  max_inflight_messages(options, args, fail) {
-    options.maxInflightMessages = integer(args, fail, 1, 65535);
-  },
-  max_queued_messages(options, args, fail) {
-    options.maxQueuedMessages = integer(args, fail, 0, 2 ** 31);
-  },
-  max_packet_size(options, args, fail) {
-    options.maxPacketSize = integer(args, fail, 20, 268_435_460);
-  },
-  max_keepalive(options, args, fail) {
-    options.maxKeepalive = integer(args, fail, 0, 65535);
-  },
-  sys_interval(options, args, fail) {
-    options.sysInterval = integer(args, fail, 0, 2 ** 31);
-  },
-  allow_zero_length_clientid(options, args, fail) {
-    options.allowZeroLengthClientId = boolean(args, fail);
-  },
-  connect_timeout(options, args, fail) {
-    options.connectTimeoutMs = integer(args, fail, 1, 3600) * 1000;
-  },
-};
-
-/** Parse configuration text; `file` is only used in error messages. */
-export function parseConfig(text: string, file: string): BrokerOptions {
-  const options: BrokerOptions = {};
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const [name = '', ...args] = line.split(/\s+/);
-    const fail = (msg: string): never => {
-      throw new ConfigError(`${file}:${i + 1}: ${name}: ${msg}`);
-    };
-    const setter = directives[name];
-    if (setter === undefined) fail('unknown directive');
-    else setter(options, args, fail);
-  }
-  return options;
-}
-
-export function readConfigFile(file: string): BrokerOptions {
-  let text: string;
+function readText(file: string, where: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError(`${file}: cannot read the configuration file (${code})`);
+    throw new ConfigError(`${where}: cannot read the configuration file (${code})`, { cause: error });
   }
-  return parseConfig(text, file);
+}
+
+/** Split text into directive lines; include_dir is expanded in place. */
+function collect(text: string, file: string, depth: number, out: ConfigLine[]): void {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const raw = (lines[i] as string).trim();
+    if (raw === '' || raw.startsWith('#')) continue;
+    const match = /^(\S+)\s*(.*)$/.exec(raw) as RegExpExecArray;
+    const name = match[1] as string;
+    const rest = (match[2] as string).trim();
+    const line: ConfigLine = { file, line: i + 1, name, args: rest === '' ? [] : rest.split(/\s+/), rest };
+    if (name === 'include_dir') includeDir(line, depth, out);
+    else out.push(line);
+  }
+}
+
+function includeDir(line: ConfigLine, depth: number, out: ConfigLine[]): void {
+  const fail = (msg: string): never => {
+    throw new ConfigError(`${line.file}:${line.line}: include_dir: ${msg}`);
+  };
+  if (line.rest === '') fail('expects a directory');
+  if (depth >= MAX_INCLUDE_DEPTH) fail(`more than ${MAX_INCLUDE_DEPTH} nested include_dir levels`);
+  const dir = resolve(dirname(line.file), line.rest);
+  let names: string[];
+  try {
+    if (!statSync(dir).isDirectory()) fail(`${dir} is not a directory`);
+    names = readdirSync(dir);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    return fail(`cannot read ${dir} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  // Mosquitto reads the *.conf files of the directory in alphabetical order.
+  for (const name of names.filter((n) => n.endsWith('.conf')).sort()) {
+    const file = join(dir, name);
+    collect(readText(file, file), file, depth + 1, out);
+  }
+}
+
+/** Parse configuration text; `file` names it in errors and anchors relative paths. */
+export function loadConfigText(text: string, file: string): LoadedConfig {
+  const lines: ConfigLine[] = [];
+  collect(text, file, 0, lines);
+  return applyLines(lines);
+}
+
+/** Read and parse a configuration file (and the files it includes). */
+export function loadConfig(file: string): LoadedConfig {
+  return loadConfigText(readText(file, file), file);
+}
+
+/** Parse configuration text into options (warnings dropped). */
+export function parseConfig(text: string, file: string): BrokerOptions {
+  return loadConfigText(text, file).options;
+}
+
+/** Read a configuration file into options (warnings dropped). */
+export function readConfigFile(file: string): BrokerOptions {
+  return loadConfig(file).options;
 }

@@ -1,10 +1,11 @@
 /**
- * The glue between a Node stream socket and a Channel: bytes in go through the incremental
+ * The glue between a byte stream (TCP, TLS or unix socket, or a WebSocket adapted to a stream)
+ * and a Channel: bytes in go through the incremental
  * parser into the channel; bytes out are queued per connection and flushed once per event-loop
  * turn (all connections written during one turn are flushed together in one setImmediate), as
  * one buffer per socket.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
 import type { Channel, Outbox } from '../broker/channel.js';
@@ -33,11 +34,12 @@ export class Connection implements Outbox, PacketHandler {
   private ended = false;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: Duplex,
     private readonly core: BrokerCore,
+    remoteAddress: string,
   ) {
     this.parser = new Parser({ maxPacketSize: core.options.maxPacketSize });
-    this.channel = core.openChannel(this, `${socket.remoteAddress ?? 'unix'}:${socket.remotePort ?? 0}`);
+    this.channel = core.openChannel(this, remoteAddress);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: Error) => this.closed(error));
     socket.on('close', () => this.closed(undefined));

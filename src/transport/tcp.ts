@@ -5,7 +5,7 @@ import { Connection } from './connection.js';
 
 export function listenTcp(core: BrokerCore, host: string, port: number): Promise<Server> {
   const server = createServer({ noDelay: true }, (socket) => {
-    new Connection(socket, core);
+    new Connection(socket, core, `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

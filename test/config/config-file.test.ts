@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, parseConfig } from '../../src/config/config-file.js';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfigText, parseConfig, readConfigFile } from '../../src/config/config-file.js';
 
 test('mosquitto.conf-style directives become broker options', () => {
   const options = parseConfig(
@@ -15,12 +18,23 @@ test('mosquitto.conf-style directives become broker options', () => {
       'sys_interval 3',
       'allow_zero_length_clientid false',
       'connect_timeout 4',
+      'message_size_limit 1000',
+      'retain_available false',
+      'persistence true',
+      'persistent_client_expiration 2d',
+      'log_type warning',
+      'log_type error',
+      'max_topic_levels 16',
+      'max_subscriptions_per_client 50',
+      'slow_consumer disconnect',
+      'connection_rate_limit 20',
+      'publish_rate_limit 1000',
+      'max_outgoing_bytes 65536',
     ].join('\n'),
     'x.conf',
   );
   assert.deepEqual(options, {
-    port: 1884,
-    host: '0.0.0.0',
+    listeners: [{ port: 1884, host: '0.0.0.0' }],
     maxInflightMessages: 5,
     maxQueuedMessages: 7,
     maxPacketSize: 1024,
@@ -28,7 +42,111 @@ test('mosquitto.conf-style directives become broker options', () => {
     sysInterval: 3,
     allowZeroLengthClientId: false,
     connectTimeoutMs: 4000,
+    messageSizeLimit: 1000,
+    retainAvailable: false,
+    persistence: true,
+    persistentClientExpiration: 2 * 86_400,
+    logLevel: 'warn',
+    maxTopicLevels: 16,
+    maxSubscriptionsPerClient: 50,
+    slowConsumer: 'disconnect',
+    connectionRateLimit: 20,
+    publishRateLimit: 1000,
+    maxOutgoingBytes: 65536,
+    security: {},
   });
+});
+
+test('listeners: sections, default listener, unix sockets, websockets, socket_domain', () => {
+  const options = parseConfig(
+    [
+      'port 1885',
+      'max_connections 3',
+      'listener 9001 127.0.0.1',
+      'protocol websockets',
+      'listener 0 /tmp/cicada-test.sock',
+      'listener 1886',
+      'socket_domain ipv6',
+    ].join('\n'),
+    '/etc/x.conf',
+  );
+  assert.deepEqual(options.listeners, [
+    { port: 1885, host: '0.0.0.0', maxConnections: 3 },
+    { port: 9001, host: '127.0.0.1', protocol: 'websockets' },
+    { port: 0, path: '/tmp/cicada-test.sock' },
+    { port: 1886, host: '::' },
+  ]);
+  // No listener line: a listener setting opens the default listener, loopback only.
+  assert.deepEqual(parseConfig('max_connections 10', 'y.conf').listeners, [{ port: 1883, host: '127.0.0.1', maxConnections: 10 }]);
+  // Settings for a default listener that is never opened are ignored with a warning, as Mosquitto does.
+  const loaded = loadConfigText('max_connections 10\nlistener 1890 127.0.0.1\npid_file /run/x.pid', 'z.conf');
+  assert.deepEqual(loaded.options.listeners, [{ port: 1890, host: '127.0.0.1' }]);
+  assert.equal(loaded.warnings.length, 2);
+  assert.match(loaded.warnings[1] as string, /^z\.conf:1: max_connections: applies to the default listener/);
+  assert.match(loaded.warnings[0] as string, /^z\.conf:3: pid_file: accepted for Mosquitto compatibility and ignored$/);
+});
+
+test('security settings are global, or per listener with per_listener_settings (wherever it is written)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cicada-conf-'));
+  writeFileSync(join(dir, 'passwd'), '');
+  writeFileSync(join(dir, 'acl'), '');
+  const global = parseConfig(`listener 1883\nallow_anonymous false\npassword_file passwd\nlistener 1884\nacl_file ${join(dir, 'acl')}\njwt_secret s3cret\njwt_algorithms HS256,HS512\nhttp_auth_url http://127.0.0.1:1/auth\nhttp_auth_timeout 500\nhttp_auth_cache_ttl 5\nhttp_auth_acl true`, join(dir, 'a.conf'));
+  assert.deepEqual(global.security, {
+    allowAnonymous: false,
+    passwordFile: join(dir, 'passwd'),
+    aclFile: join(dir, 'acl'),
+    jwt: { secret: 's3cret', algorithms: ['HS256', 'HS512'] },
+    httpAuth: { url: 'http://127.0.0.1:1/auth', timeoutMs: 500, cacheTtlMs: 5000, authorize: true },
+  });
+  const per = parseConfig(`listener 1883\nallow_anonymous true\nlistener 1884\npassword_file passwd\nallow_anonymous false\nper_listener_settings true`, join(dir, 'b.conf'));
+  assert.equal(per.perListenerSettings, true);
+  assert.deepEqual(per.security, {});
+  assert.deepEqual(per.listeners?.map((l) => l.security), [{ allowAnonymous: true }, { passwordFile: join(dir, 'passwd'), allowAnonymous: false }]);
+});
+
+test('TLS settings are read per listener and checked when the section ends', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cicada-conf-'));
+  for (const name of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, name), `${name}\n`);
+  mkdirSync(join(dir, 'capath'));
+  writeFileSync(join(dir, 'capath', 'extra.crt'), 'extra\n');
+  const options = parseConfig(
+    ['listener 8883', 'cafile ca.pem', 'capath capath', 'certfile cert.pem', 'keyfile key.pem', 'require_certificate true', 'use_identity_as_username true', 'tls_version tlsv1.3', 'ciphers ECDHE-RSA-AES128-GCM-SHA256'].join('\n'),
+    join(dir, 't.conf'),
+  );
+  const tls = options.listeners?.[0]?.tls;
+  assert.equal(tls?.cert.toString(), 'cert.pem\n');
+  assert.equal(tls?.key.toString(), 'key.pem\n');
+  assert.deepEqual((tls?.ca as Buffer[]).map(String), ['ca.pem\n', 'extra\n']);
+  assert.equal(tls?.requireCertificate, true);
+  assert.equal(tls?.useIdentityAsUsername, true);
+  assert.equal(tls?.minVersion, 'TLSv1.3');
+  assert.equal(tls?.ciphers, 'ECDHE-RSA-AES128-GCM-SHA256');
+  const bad: Array<[string, RegExp]> = [
+    ['listener 8883\ncertfile cert.pem', /t\.conf:1: listener 8883: TLS settings need both certfile and keyfile$/],
+    ['listener 8883\ncertfile cert.pem\nkeyfile key.pem\nrequire_certificate true', /t\.conf:1: listener 8883: require_certificate needs cafile or capath$/],
+    ['listener 8883\ncafile ca.pem\ncertfile cert.pem\nkeyfile key.pem\nuse_identity_as_username true', /use_identity_as_username and use_subject_as_username need require_certificate true$/],
+    ['listener 8883\ncafile missing.pem', /t\.conf:2: cafile: cannot read .*missing\.pem \(ENOENT\)$/],
+    ['listener 8883\ncapath ca.pem', /t\.conf:2: capath: .*ca\.pem is not a directory$/],
+  ];
+  for (const [text, message] of bad) {
+    assert.throws(() => parseConfig(text, join(dir, 't.conf')), (error: unknown) => error instanceof ConfigError && message.test(error.message), text);
+  }
+});
+
+test('include_dir reads every *.conf of a directory in name order, and names the included file in errors', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cicada-conf-'));
+  mkdirSync(join(dir, 'conf.d'));
+  writeFileSync(join(dir, 'conf.d', 'b.conf'), 'max_queued_messages 9\n');
+  writeFileSync(join(dir, 'conf.d', 'a.conf'), 'max_queued_messages 8\nsys_interval 5\n');
+  writeFileSync(join(dir, 'conf.d', 'ignored.txt'), 'nonsense\n');
+  writeFileSync(join(dir, 'main.conf'), 'listener 1883 127.0.0.1\ninclude_dir conf.d\n');
+  const options = readConfigFile(join(dir, 'main.conf'));
+  assert.equal(options.maxQueuedMessages, 9);
+  assert.equal(options.sysInterval, 5);
+  writeFileSync(join(dir, 'conf.d', 'c.conf'), '\n\nmax_keepalive soon\n');
+  assert.throws(() => readConfigFile(join(dir, 'main.conf')), (error: unknown) => error instanceof ConfigError && error.message === `${join(dir, 'conf.d', 'c.conf')}:3: max_keepalive: expects one integer`);
+  writeFileSync(join(dir, 'loop.conf'), 'include_dir .\n');
+  assert.throws(() => readConfigFile(join(dir, 'loop.conf')), /include_dir/);
 });
 
 test('each kind of mistake is a ConfigError naming file, line and directive', () => {
@@ -37,8 +155,23 @@ test('each kind of mistake is a ConfigError naming file, line and directive', ()
     ['\nmax_queued_messages', /^c\.conf:2: max_queued_messages: expects one integer$/],
     ['allow_zero_length_clientid maybe', /^c\.conf:1: allow_zero_length_clientid: expects true or false$/],
     ['bind_address', /^c\.conf:1: bind_address: expects one address$/],
-    ['listener', /^c\.conf:1: listener: expects a port and an optional bind address$/],
+    ['listener', /^c\.conf:1: listener: expects a port and an optional bind address \(or port 0 and a unix socket path\)$/],
+    ['listener 1883 /tmp/x.sock', /^c\.conf:1: listener: a unix socket path needs port 0/],
     ['nonsense 1', /^c\.conf:1: nonsense: unknown directive$/],
+    ['bind_interface eth0', /^c\.conf:1: bind_interface: binding to an interface by name is not supported/],
+    ['listener 1883\nprotocol http', /^c\.conf:2: protocol: expects one of mqtt, websockets$/],
+    ['persistent_client_expiration 3 days', /^c\.conf:1: persistent_client_expiration: expects a duration/],
+    ['password_file /nonexistent/passwd', /^c\.conf:1: password_file: cannot read \/nonexistent\/passwd \(ENOENT\)$/],
+    ['acl_file /nonexistent/acl', /^c\.conf:1: acl_file: cannot read \/nonexistent\/acl \(ENOENT\)$/],
+    ['log_dest syslog', /^c\.conf:1: log_dest: expects stdout, stderr, file PATH or none/],
+    ['log_type chatty', /^c\.conf:1: log_type: expects one of debug, error/],
+    ['jwt_algorithms HS256,none', /^c\.conf:1: jwt_algorithms: expects algorithms among .* \(not none\)$/],
+    ['http_auth_url ftp://x', /^c\.conf:1: http_auth_url: expects an http:\/\/ or https:\/\/ URL$/],
+    ['http_auth_timeout 100', /^c\.conf:1: http_auth_timeout: http_auth_url is not set$/],
+    ['jwt_audience mqtt', /^c\.conf:1: jwt_audience: JWT needs jwt_secret/],
+    ['slow_consumer maybe', /^c\.conf:1: slow_consumer: expects one of drop, disconnect$/],
+    ['listener 1883\nport 1884', /^c\.conf:2: port: port sets the default listener/],
+    ['per_listener_settings yes', /^c\.conf:1: per_listener_settings: expects true or false$/],
   ];
   for (const [text, message] of cases) {
     assert.throws(() => parseConfig(text, 'c.conf'), (error: unknown) => error instanceof ConfigError && message.test(error.message), text);

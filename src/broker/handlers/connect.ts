@@ -48,10 +48,13 @@ function checkClientId(channel: Channel, packet: ConnectPacket): number {
 export function connectInfo(channel: Channel, packet: ConnectPacket): ConnectInfo {
   return {
     clientId: packet.clientId,
-    username: packet.username,
+    username: channel.username ?? packet.username, // a TLS listener may have set it from the certificate
     password: packet.password,
     remoteAddress: channel.remoteAddress,
     protocolVersion: packet.protocolVersion,
+    listener: channel.listener,
+    certificate: channel.certificate,
+    connectionId: channel.connectionId,
   };
 }
 

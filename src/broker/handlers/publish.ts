@@ -10,10 +10,12 @@ import type { Channel } from '../channel.js';
 import { isUtf8 } from 'node:buffer';
 import { forwardedProperties, Message } from '../message.js';
 import { reasonName } from '../reasons.js';
+import { publishRefusal, withinPublishRate } from '../limits.js';
 
 export function handlePublish(channel: Channel, packet: PublishPacket): void {
   const core = channel.core;
   core.stats.messagesReceived++;
+  if (!withinPublishRate(channel)) return;
   if (packet.retain && !core.options.retainAvailable) {
     channel.fail('retained message while retain is not available', ReasonCode.RetainNotSupported); // [MQTT-3.3.1-13]
     return;
@@ -44,6 +46,11 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
       }
       topic = known;
     }
+  }
+  const refusal = publishRefusal(channel, packet, topic);
+  if (refusal !== undefined) {
+    if (refusal !== 'closed') acknowledge(channel, packet, channel.version === 5 ? refusal : ReasonCode.Success);
+    return;
   }
   const authorize = core.options.authorizePublish;
   if (authorize === undefined) {

@@ -8,6 +8,7 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import { parseSharedFilter } from '../../protocol/validate.js';
 import type { Channel } from '../channel.js';
 import { subackFailure } from '../reasons.js';
+import { subscribeRefusal } from '../limits.js';
 import { minQos } from '../router.js';
 import type { SubscriptionEntry } from '../session.js';
 
@@ -39,6 +40,11 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
     if (grant === false) {
       core.log.info({ clientId: channel.clientId, filter: sub.topicFilter }, 'subscribe not authorized');
       reasonCodes.push(subackFailure(channel.version, ReasonCode.NotAuthorized));
+      continue;
+    }
+    const refusal = subscribeRefusal(channel, sub.topicFilter);
+    if (refusal !== undefined) {
+      reasonCodes.push(subackFailure(channel.version, refusal));
       continue;
     }
     const shared = parseSharedFilter(sub.topicFilter);

@@ -1,0 +1,483 @@
+/**
+ * The directives of the configuration file, each a small setter. Three scopes, as in Mosquitto:
+ * - global directives set BrokerOptions fields wherever they appear;
+ * - listener directives (TLS, protocol, max_connections, ...) set the listener whose section
+ *   they are in; before the first `listener` line they set the default listener (`port`);
+ * - security directives (allow_anonymous, password_file, acl_file, jwt_*, http_auth_*) are
+ *   global, or per listener when `per_listener_settings true`.
+ * Mosquitto directives keep Mosquitto's meaning; Cicada's own are marked (cicada) in
+ * docs/configuration.md. Relative paths are resolved against the directory of the file that
+ * names them.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, SecurityOptions, TlsOptions } from '../broker/options.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ConfigLine {
+  file: string;
+  line: number;
+  name: string;
+  /** Whitespace-separated arguments. */
+  args: string[];
+  /** Everything after the directive name, trimmed (paths may contain spaces). */
+  rest: string;
+}
+
+/** A listener being assembled; its TLS files are checked when the section ends. */
+interface ListenerDraft {
+  options: ListenerOptions;
+  at: ConfigLine;
+  certfile?: Buffer;
+  keyfile?: Buffer;
+  ca: Buffer[];
+  tls: Partial<TlsOptions>;
+  tlsTouched: boolean;
+  socketDomain?: 'ipv4' | 'ipv6';
+  /** The default listener, created by a listener setting before any `listener` line, without `port`. */
+  implicit?: boolean;
+}
+
+interface State {
+  options: BrokerOptions;
+  perListener: boolean;
+  listeners: ListenerDraft[];
+  current: ListenerDraft | undefined;
+  defaultListener: ListenerDraft | undefined;
+  defaultPort: number | undefined;
+  defaultHost: string | undefined;
+  logTypes: string[];
+  warnings: string[];
+}
+
+interface Ctx {
+  line: ConfigLine;
+  state: State;
+  fail(msg: string): never;
+}
+
+type Setter = (ctx: Ctx) => void;
+
+// ---- values ------------------------------------------------------------------------------
+
+function one(ctx: Ctx, what: string): string {
+  const value = ctx.line.args[0];
+  if (ctx.line.args.length !== 1 || value === undefined) return ctx.fail(`expects ${what}`);
+  return value;
+}
+
+function integer(ctx: Ctx, min: number, max: number): number {
+  const text = ctx.line.args[0];
+  if (ctx.line.args.length !== 1 || text === undefined || !/^-?\d+$/.test(text)) ctx.fail('expects one integer');
+  const value = Number(text);
+  if (value < min || value > max) ctx.fail(`must be between ${min} and ${max}`);
+  return value;
+}
+
+function boolean(ctx: Ctx): boolean {
+  const value = ctx.line.args.length === 1 ? ctx.line.args[0] : undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return ctx.fail('expects true or false');
+}
+
+function choice<T extends string>(ctx: Ctx, choices: readonly T[]): T {
+  const value = ctx.line.args[0];
+  if (ctx.line.args.length !== 1 || !(choices as readonly string[]).includes(value ?? '')) ctx.fail(`expects one of ${choices.join(', ')}`);
+  return value as T;
+}
+
+/** Mosquitto durations: a number with h, d, w, m (months) or y (persistent_client_expiration). */
+function duration(ctx: Ctx): number {
+  const match = /^(\d+)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
+  if (match === null) return ctx.fail('expects a duration: a number followed by h, d, w, m or y (e.g. 14d)');
+  const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[match[2] as 'h' | 'd' | 'w' | 'm' | 'y'];
+  return Number(match[1]) * unit;
+}
+
+/** A path argument, relative to the naming file's directory, that must exist. */
+function existingPath(ctx: Ctx, kind: 'file' | 'directory'): string {
+  if (ctx.line.rest === '') ctx.fail(`expects a ${kind}`);
+  const path = resolve(dirname(ctx.line.file), ctx.line.rest);
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (error) {
+    return ctx.fail(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (isDir !== (kind === 'directory')) ctx.fail(`${path} is not a ${kind}`);
+  return path;
+}
+
+function fileContents(ctx: Ctx): Buffer {
+  const path = existingPath(ctx, 'file');
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    return ctx.fail(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+// ---- scopes ------------------------------------------------------------------------------
+
+function newListener(line: ConfigLine, port: number, host: string | undefined): ListenerDraft {
+  return { options: { port, ...(host !== undefined ? { host } : {}) }, at: line, ca: [], tls: {}, tlsTouched: false };
+}
+
+/** The listener a listener directive applies to: the current section, or the default one. */
+function listener(ctx: Ctx): ListenerDraft {
+  const state = ctx.state;
+  if (state.current !== undefined) return state.current;
+  if (state.defaultListener === undefined) {
+    state.defaultListener = newListener(ctx.line, state.defaultPort ?? 1883, state.defaultHost);
+    state.defaultListener.implicit = true;
+    state.listeners.unshift(state.defaultListener);
+  }
+  return state.defaultListener;
+}
+
+function tls(ctx: Ctx): ListenerDraft {
+  const draft = listener(ctx);
+  draft.tlsTouched = true;
+  return draft;
+}
+
+/** Where a security directive goes: the global settings, or the listener's. */
+function security(ctx: Ctx): SecurityOptions {
+  const state = ctx.state;
+  if (!state.perListener) return (state.options.security ??= {});
+  return (listener(ctx).options.security ??= {});
+}
+
+function jwt(ctx: Ctx): JwtOptions {
+  return (security(ctx).jwt ??= {});
+}
+
+function httpAuth(ctx: Ctx): HttpAuthOptions {
+  return (security(ctx).httpAuth ??= { url: '' });
+}
+
+// ---- the directives ----------------------------------------------------------------------
+
+const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
+
+/** Mosquitto directives Cicada accepts without acting on them (a warning says so). */
+const IGNORED = new Set(['pid_file', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'connection_messages', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
+
+const directives: Record<string, Setter> = {
+  // Listeners.
+  listener(ctx) {
+    const { args } = ctx.line;
+    if (args.length < 1 || args.length > 2) ctx.fail('expects a port and an optional bind address (or port 0 and a unix socket path)');
+    const port = integer({ ...ctx, line: { ...ctx.line, args: args.slice(0, 1) } }, 0, 65535);
+    const address = args[1];
+    const draft = newListener(ctx.line, port, undefined);
+    if (address !== undefined && address.includes('/')) {
+      if (port !== 0) ctx.fail('a unix socket path needs port 0 (listener 0 /path/to/socket)');
+      draft.options.path = resolve(dirname(ctx.line.file), address);
+    } else if (address !== undefined) draft.options.host = address;
+    ctx.state.listeners.push(draft);
+    ctx.state.current = draft;
+  },
+  port(ctx) {
+    const state = ctx.state;
+    if (state.current !== undefined) ctx.fail('port sets the default listener: use it before any listener line');
+    state.defaultPort = integer(ctx, 0, 65535);
+    const draft = listener(ctx);
+    draft.options.port = state.defaultPort;
+    draft.implicit = false;
+  },
+  bind_address(ctx) {
+    const address = one(ctx, 'one address');
+    const draft = listener(ctx);
+    if (ctx.state.current === undefined) {
+      ctx.state.defaultHost = address;
+      draft.implicit = false;
+    }
+    draft.options.host = address;
+  },
+  bind_interface(ctx) {
+    ctx.fail('binding to an interface by name is not supported: use `listener PORT ADDRESS` with the address of the interface');
+  },
+  protocol(ctx) {
+    listener(ctx).options.protocol = choice(ctx, ['mqtt', 'websockets'] as const);
+  },
+  socket_domain(ctx) {
+    listener(ctx).socketDomain = choice(ctx, ['ipv4', 'ipv6'] as const);
+  },
+  max_connections(ctx) {
+    listener(ctx).options.maxConnections = integer(ctx, -1, 2 ** 31);
+  },
+  // TLS, per listener.
+  cafile(ctx) {
+    tls(ctx).ca.push(fileContents(ctx));
+  },
+  capath(ctx) {
+    const dir = existingPath(ctx, 'directory');
+    const draft = tls(ctx);
+    for (const name of readdirSync(dir).sort()) {
+      if (/\.(pem|crt)$/.test(name)) draft.ca.push(readFileSync(join(dir, name)));
+    }
+  },
+  certfile(ctx) {
+    tls(ctx).certfile = fileContents(ctx);
+  },
+  keyfile(ctx) {
+    tls(ctx).keyfile = fileContents(ctx);
+  },
+  require_certificate(ctx) {
+    tls(ctx).tls.requireCertificate = boolean(ctx);
+  },
+  use_identity_as_username(ctx) {
+    tls(ctx).tls.useIdentityAsUsername = boolean(ctx);
+  },
+  use_subject_as_username(ctx) {
+    tls(ctx).tls.useSubjectAsUsername = boolean(ctx);
+  },
+  tls_version(ctx) {
+    const version = choice(ctx, ['tlsv1.2', 'tlsv1.3'] as const);
+    tls(ctx).tls.minVersion = version === 'tlsv1.3' ? 'TLSv1.3' : 'TLSv1.2';
+  },
+  ciphers(ctx) {
+    tls(ctx).tls.ciphers = one(ctx, 'an OpenSSL cipher list');
+  },
+  // Security (global, or per listener with per_listener_settings).
+  per_listener_settings(ctx) {
+    boolean(ctx); // applied in the first pass
+  },
+  allow_anonymous(ctx) {
+    security(ctx).allowAnonymous = boolean(ctx);
+  },
+  password_file(ctx) {
+    security(ctx).passwordFile = existingPath(ctx, 'file');
+  },
+  acl_file(ctx) {
+    security(ctx).aclFile = existingPath(ctx, 'file');
+  },
+  jwt_secret(ctx) {
+    jwt(ctx).secret = one(ctx, 'one secret (no spaces)');
+  },
+  jwt_secret_file(ctx) {
+    jwt(ctx).secret = fileContents(ctx).toString('utf8').trim();
+  },
+  jwt_public_key_file(ctx) {
+    jwt(ctx).publicKeyFile = existingPath(ctx, 'file');
+  },
+  jwt_jwks_file(ctx) {
+    jwt(ctx).jwksFile = existingPath(ctx, 'file');
+  },
+  jwt_algorithms(ctx) {
+    const algorithms = ctx.line.args.flatMap((a) => a.split(',')).filter((a) => a !== '');
+    const known = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'EdDSA'];
+    const bad = algorithms.find((a) => !known.includes(a));
+    if (algorithms.length === 0 || bad !== undefined) ctx.fail(`expects algorithms among ${known.join(', ')}${bad !== undefined ? ` (not ${bad})` : ''}`);
+    jwt(ctx).algorithms = algorithms;
+  },
+  jwt_audience(ctx) {
+    jwt(ctx).audience = one(ctx, 'one audience');
+  },
+  jwt_issuer(ctx) {
+    jwt(ctx).issuer = one(ctx, 'one issuer');
+  },
+  jwt_username_claim(ctx) {
+    jwt(ctx).usernameClaim = one(ctx, 'one claim name');
+  },
+  jwt_clock_tolerance(ctx) {
+    jwt(ctx).clockToleranceSeconds = integer(ctx, 0, 3600);
+  },
+  http_auth_url(ctx) {
+    const url = one(ctx, 'one URL');
+    if (!/^https?:\/\/[^/]/.test(url)) ctx.fail('expects an http:// or https:// URL');
+    httpAuth(ctx).url = url;
+  },
+  http_auth_timeout(ctx) {
+    httpAuth(ctx).timeoutMs = integer(ctx, 1, 60_000);
+  },
+  http_auth_cache_ttl(ctx) {
+    httpAuth(ctx).cacheTtlMs = integer(ctx, 0, 86_400) * 1000;
+  },
+  http_auth_acl(ctx) {
+    httpAuth(ctx).authorize = boolean(ctx);
+  },
+  // Limits and behaviour (global).
+  max_inflight_messages(ctx) {
+    ctx.state.options.maxInflightMessages = integer(ctx, 1, 65535);
+  },
+  max_queued_messages(ctx) {
+    ctx.state.options.maxQueuedMessages = integer(ctx, 0, 2 ** 31);
+  },
+  max_packet_size(ctx) {
+    ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);
+  },
+  message_size_limit(ctx) {
+    ctx.state.options.messageSizeLimit = integer(ctx, 0, 268_435_455);
+  },
+  max_keepalive(ctx) {
+    ctx.state.options.maxKeepalive = integer(ctx, 0, 65535);
+  },
+  sys_interval(ctx) {
+    ctx.state.options.sysInterval = integer(ctx, 0, 2 ** 31);
+  },
+  retain_available(ctx) {
+    ctx.state.options.retainAvailable = boolean(ctx);
+  },
+  allow_zero_length_clientid(ctx) {
+    ctx.state.options.allowZeroLengthClientId = boolean(ctx);
+  },
+  connect_timeout(ctx) {
+    ctx.state.options.connectTimeoutMs = integer(ctx, 1, 3600) * 1000;
+  },
+  persistence(ctx) {
+    ctx.state.options.persistence = boolean(ctx);
+  },
+  persistence_location(ctx) {
+    ctx.state.options.persistenceLocation = existingPath(ctx, 'directory');
+  },
+  persistent_client_expiration(ctx) {
+    ctx.state.options.persistentClientExpiration = duration(ctx);
+  },
+  max_topic_levels(ctx) {
+    ctx.state.options.maxTopicLevels = integer(ctx, 1, 65535);
+  },
+  max_subscriptions_per_client(ctx) {
+    ctx.state.options.maxSubscriptionsPerClient = integer(ctx, 0, 2 ** 31);
+  },
+  max_outgoing_bytes(ctx) {
+    ctx.state.options.maxOutgoingBytes = integer(ctx, 1024, 2 ** 40);
+  },
+  slow_consumer(ctx) {
+    ctx.state.options.slowConsumer = choice(ctx, ['drop', 'disconnect'] as const);
+  },
+  connection_rate_limit(ctx) {
+    ctx.state.options.connectionRateLimit = integer(ctx, 0, 1_000_000);
+  },
+  publish_rate_limit(ctx) {
+    ctx.state.options.publishRateLimit = integer(ctx, 0, 10_000_000);
+  },
+  // Logging.
+  log_type(ctx) {
+    ctx.state.logTypes.push(choice(ctx, LOG_TYPES));
+  },
+  log_dest(ctx) {
+    const [kind, ...rest] = ctx.line.args;
+    const options = ctx.state.options;
+    if (kind === 'stdout' || kind === 'stderr' || kind === 'none') {
+      if (rest.length > 0) ctx.fail(`${kind} takes no argument`);
+      options.logDest = { kind };
+    } else if (kind === 'file') {
+      if (rest.length === 0) ctx.fail('file expects a path');
+      const path = resolve(dirname(ctx.line.file), rest.join(' '));
+      if (!directoryExists(dirname(path))) ctx.fail(`the directory of ${path} does not exist`);
+      options.logDest = { kind: 'file', path };
+    } else ctx.fail('expects stdout, stderr, file PATH or none (syslog, topic and dlt are not supported)');
+  },
+};
+
+function directoryExists(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---- applying -----------------------------------------------------------------------------
+
+function errorAt(line: ConfigLine, msg: string): ConfigError {
+  return new ConfigError(`${line.file}:${line.line}: ${line.name}: ${msg}`);
+}
+
+/** Check a listener's TLS settings and turn them into TlsOptions. */
+function finishListener(draft: ListenerDraft): ListenerOptions {
+  const options = draft.options;
+  const where = (msg: string): ConfigError => new ConfigError(`${draft.at.file}:${draft.at.line}: listener ${options.path ?? options.port}: ${msg}`);
+  if (draft.socketDomain !== undefined && options.host === undefined && options.path === undefined) {
+    options.host = draft.socketDomain === 'ipv6' ? '::' : '0.0.0.0';
+  }
+  if (options.host === undefined && options.path === undefined) options.host = '0.0.0.0'; // Mosquitto: all interfaces
+  if (!draft.tlsTouched) return options;
+  if (draft.certfile === undefined || draft.keyfile === undefined) {
+    throw where('TLS settings need both certfile and keyfile');
+  }
+  const t = draft.tls;
+  if (t.requireCertificate === true && draft.ca.length === 0) throw where('require_certificate needs cafile or capath');
+  if ((t.useIdentityAsUsername === true || t.useSubjectAsUsername === true) && t.requireCertificate !== true) {
+    throw where('use_identity_as_username and use_subject_as_username need require_certificate true');
+  }
+  options.tls = { ...t, cert: draft.certfile, key: draft.keyfile, ...(draft.ca.length > 0 ? { ca: draft.ca } : {}) };
+  return options;
+}
+
+function logLevel(types: string[]): BrokerOptions['logLevel'] {
+  if (types.length === 0) return undefined;
+  if (types.includes('debug') || types.includes('all')) return 'debug';
+  if (types.every((t) => t === 'none')) return 'silent';
+  if (types.some((t) => t === 'information' || t === 'notice' || t === 'subscribe' || t === 'unsubscribe' || t === 'websockets')) return 'info';
+  return types.includes('warning') ? 'warn' : 'error';
+}
+
+/** Apply collected lines in order; returns the options and warnings. */
+export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warnings: string[] } {
+  const state: State = {
+    options: {},
+    perListener: false,
+    listeners: [],
+    current: undefined,
+    defaultListener: undefined,
+    defaultPort: undefined,
+    defaultHost: undefined,
+    logTypes: [],
+    warnings: [],
+  };
+  // First pass: per_listener_settings changes where every security directive goes.
+  for (const line of lines) {
+    if (line.name !== 'per_listener_settings') continue;
+    const fail = (msg: string): never => {
+      throw errorAt(line, msg);
+    };
+    state.perListener = boolean({ line, state, fail });
+  }
+  for (const line of lines) {
+    const fail = (msg: string): never => {
+      throw errorAt(line, msg);
+    };
+    const setter = directives[line.name];
+    if (setter !== undefined) setter({ line, state, fail });
+    else if (IGNORED.has(line.name)) state.warnings.push(`${line.file}:${line.line}: ${line.name}: accepted for Mosquitto compatibility and ignored`);
+    else fail('unknown directive');
+  }
+  const options = state.options;
+  // A configuration file always gets the safe defaults of src/auth (anonymous only on loopback).
+  options.security ??= {};
+  if (state.perListener) options.perListenerSettings = true;
+  const level = logLevel(state.logTypes);
+  if (level !== undefined) options.logLevel = level;
+  const implicit = state.defaultListener?.implicit === true ? state.defaultListener : undefined;
+  if (implicit !== undefined && state.listeners.length > 1) {
+    // Settings for a default listener that was never opened (no `port`): Mosquitto ignores them too.
+    state.listeners.shift();
+    state.warnings.push(`${implicit.at.file}:${implicit.at.line}: ${implicit.at.name}: applies to the default listener, which is not opened without \`port\`: ignored`);
+  } else if (implicit !== undefined) implicit.options.host ??= '127.0.0.1'; // no listener configured: loopback only
+  if (state.listeners.length > 0) options.listeners = state.listeners.map(finishListener);
+  checkSecurity(options, lines);
+  return { options, warnings: state.warnings };
+}
+
+/** An http_auth_* setting without http_auth_url, or a jwt_* setting without a key, is a mistake. */
+function checkSecurity(options: BrokerOptions, lines: ConfigLine[]): void {
+  const all = [options.security, ...(options.listeners ?? []).map((l) => l.security)];
+  for (const security of all) {
+    if (security?.httpAuth !== undefined && security.httpAuth.url === '') {
+      const line = lines.find((l) => l.name.startsWith('http_auth_')) as ConfigLine;
+      throw errorAt(line, 'http_auth_url is not set');
+    }
+    const jwt = security?.jwt;
+    if (jwt !== undefined && jwt.secret === undefined && jwt.publicKeyFile === undefined && jwt.jwksFile === undefined) {
+      const line = lines.find((l) => l.name.startsWith('jwt_')) as ConfigLine;
+      throw errorAt(line, 'JWT needs jwt_secret, jwt_secret_file, jwt_public_key_file or jwt_jwks_file');
+    }
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * Every kind of listener: MQTT over TCP, TLS (with optional mutual TLS), WebSocket and secure
+ * WebSocket (path /mqtt, subprotocol mqtt, via `ws`), and unix sockets. Each accepted stream
+ * becomes a Connection (./connection.ts); a WebSocket is adapted to a byte stream with
+ * `createWebSocketStream`, so the channel never knows the difference.
+ *
+ * Connection floods are refused here, before any byte is parsed: the listener's
+ * max_connections and the broker-wide per-IP connection rate (connectionRateLimit per second).
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { lstatSync, unlinkSync } from 'node:fs';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { BrokerCore } from '../broker/core.js';
+import { refused } from '../broker/limits.js';
+import type { ListenerOptions, TlsOptions } from '../broker/options.js';
+import { Connection } from './connection.js';
+
+export interface RunningListener {
+  readonly name: string;
+  /** Where clients connect, e.g. mqtts://0.0.0.0:8883 or unix:/run/cicada.sock. */
+  readonly url: string;
+  /** Bound port (0 for unix sockets). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The name hooks and logs use for a listener. */
+export function listenerName(options: ListenerOptions): string {
+  if (options.name !== undefined) return options.name;
+  if (options.path !== undefined) return `unix:${options.path}`;
+  return `${options.protocol ?? 'mqtt'}:${options.port}`;
+}
+
+/** Per-IP connection rate: connections accepted in the current one-second window. */
+export class ConnectionRate {
+  private windows = new Map<string, { start: number; count: number }>();
+
+  constructor(private readonly perSecond: number) {}
+
+  allow(ip: string, now: number): boolean {
+    if (this.perSecond <= 0) return true;
+    let window = this.windows.get(ip);
+    if (window === undefined || now - window.start >= 1000) {
+      if (this.windows.size >= 10_000) this.prune(now);
+      window = { start: now, count: 0 };
+      this.windows.set(ip, window);
+    }
+    return ++window.count <= this.perSecond;
+  }
+
+  private prune(now: number): void {
+    for (const [ip, window] of this.windows) if (now - window.start >= 1000) this.windows.delete(ip);
+  }
+}
+
+/** Subject in RFC 2253 order (as Mosquitto's use_subject_as_username), and the CN. */
+export function certificateIdentity(socket: TLSSocket): { subject: string; commonName: string | undefined } | undefined {
+  const peer = socket.getPeerCertificate();
+  if (peer === null || typeof peer !== 'object' || peer.raw === undefined || !socket.authorized) return undefined;
+  const subject = new X509Certificate(peer.raw).subject.split('\n').reverse().join(',');
+  const cn = peer.subject?.CN;
+  return { subject, commonName: Array.isArray(cn) ? cn[0] : cn };
+}
+
+function nodeTlsOptions(tls: TlsOptions): NodeTlsOptions {
+  const require = tls.requireCertificate === true;
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    requestCert: require,
+    rejectUnauthorized: require,
+    minVersion: tls.minVersion ?? 'TLSv1.2',
+    ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
+  };
+}
+
+class Listener implements RunningListener {
+  readonly name: string;
+  private open = 0;
+  private server: NetServer | HttpServer | undefined;
+  private wss: WebSocketServer | undefined;
+
+  constructor(
+    private readonly core: BrokerCore,
+    private readonly options: ListenerOptions,
+    name: string,
+    private readonly rate: ConnectionRate,
+  ) {
+    this.name = name;
+  }
+
+  get port(): number {
+    const address = this.server?.address();
+    return address !== null && typeof address === 'object' ? address.port : 0;
+  }
+
+  get url(): string {
+    const o = this.options;
+    if (o.path !== undefined) return `unix:${o.path}`;
+    const scheme = o.protocol === 'websockets' ? (o.tls ? 'wss' : 'ws') : o.tls ? 'mqtts' : 'mqtt';
+    const host = o.host ?? '127.0.0.1';
+    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.port}${o.protocol === 'websockets' ? '/mqtt' : ''}`;
+  }
+
+  /** First look at a new TCP connection: refuse floods before any TLS or HTTP work. */
+  private admit(socket: Socket): boolean {
+    const max = this.options.maxConnections ?? -1;
+    const ip = socket.remoteAddress ?? 'unix';
+    let why: string | undefined;
+    if (max >= 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
+    else if (this.options.path === undefined && !this.rate.allow(ip, Date.now())) why = `more than ${this.core.options.connectionRateLimit} connections per second from ${ip}`;
+    if (why !== undefined) {
+      refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: ip }, `connection refused: ${why}`);
+      socket.destroy();
+      return false;
+    }
+    this.open++;
+    socket.once('close', () => this.open--);
+    return true;
+  }
+
+  /** A byte stream is ready (after the TLS handshake or the WebSocket upgrade). */
+  private attach(stream: Socket | ReturnType<typeof createWebSocketStream>, remote: string, tlsSocket: TLSSocket | undefined): void {
+    const connection = new Connection(stream, this.core, remote);
+    const channel = connection.channel;
+    channel.listener = this.name;
+    if (tlsSocket === undefined) return;
+    const identity = certificateIdentity(tlsSocket);
+    channel.certificate = identity;
+    const tls = this.options.tls;
+    if (identity === undefined || tls === undefined) return;
+    // use_identity_as_username / use_subject_as_username: the certificate names the user.
+    if (tls.useSubjectAsUsername === true) channel.username = identity.subject;
+    else if (tls.useIdentityAsUsername === true) channel.username = identity.commonName;
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    if (o.protocol === 'websockets') this.server = this.webSocketServer();
+    else if (o.tls !== undefined) {
+      const server = createTlsServer(nodeTlsOptions(o.tls), (socket) => this.attach(socket, remoteOf(socket), socket));
+      server.on('tlsClientError', (error, socket) => this.core.log.info({ listener: this.name, remote: socket.remoteAddress, err: error.message }, 'TLS handshake failed'));
+      this.server = server;
+    } else this.server = createNetServer({ noDelay: true }, (socket) => this.attach(socket, remoteOf(socket), undefined));
+    const server = this.server;
+    // 'connection' fires for the raw socket before TLS or HTTP: floods are refused there.
+    server.on('connection', (socket: Socket) => {
+      socket.setNoDelay(true);
+      if (!this.admit(socket)) return;
+      socket.on('error', () => undefined); // reported by the connection, or not worth a crash
+    });
+    if (o.path !== undefined) removeStaleSocket(o.path);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const ready = (): void => {
+        server.off('error', reject);
+        server.on('error', (error) => this.core.log.error({ err: error, listener: this.name }, 'listener error'));
+        resolve();
+      };
+      if (o.path !== undefined) server.listen(o.path, ready);
+      else server.listen(o.port, o.host ?? '127.0.0.1', ready);
+    });
+  }
+
+  private webSocketServer(): HttpServer {
+    const o = this.options;
+    const reply = (_req: unknown, res: { writeHead(code: number): void; end(body: string): void }): void => {
+      res.writeHead(426);
+      res.end('MQTT over WebSocket: connect to /mqtt with subprotocol mqtt\n');
+    };
+    const http = o.tls !== undefined ? createHttpsServer(nodeTlsOptions(o.tls), reply) : createHttpServer(reply);
+    const wss = new WebSocketServer({
+      server: http,
+      path: '/mqtt',
+      maxPayload: Math.min(this.core.options.maxPacketSize, 256 * 1024 * 1024),
+      // MQTT.js and browsers offer `mqtt` (MQTT 3.1 clients `mqttv3.1`); anything else is refused.
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+    wss.on('connection', (ws, request) => {
+      const socket = request.socket;
+      const stream = createWebSocketStream(ws);
+      this.attach(stream, remoteOf(socket), o.tls !== undefined ? (socket as TLSSocket) : undefined);
+    });
+    wss.on('error', (error) => this.core.log.error({ err: error, listener: this.name }, 'WebSocket listener error'));
+    this.wss = wss;
+    return http;
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    if (server === undefined) return Promise.resolve();
+    this.server = undefined;
+    this.wss?.close();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    return closed;
+  }
+}
+
+function remoteOf(socket: Socket): string {
+  return socket.remoteAddress === undefined ? 'unix' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
+}
+
+/** A socket file left by a previous run would make listen fail with EADDRINUSE (Mosquitto removes it too). */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // absent: nothing to remove
+  }
+}
+
+/** Start one listener; resolves once it accepts connections. */
+export async function startListener(core: BrokerCore, options: ListenerOptions, name: string, rate: ConnectionRate): Promise<RunningListener> {
+  const listener = new Listener(core, options, name, rate);
+  await listener.start();
+  return listener;
+}
