@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { setup, type Harness } from '../helpers/harness.js';
 import { runProcess, SYSTEM_PYTHON, type Spawned } from '../helpers/processes.js';
 import { mqtt5, mqtt5Subscriber } from '../helpers/v5.js';
+import { waitFor } from '../helpers/wait.js';
 
 const TOOL_TIMEOUT_MS = 5000;
 /** mosquitto_sub output format: every v5 property it can print, separated by '|'. */
@@ -103,9 +104,12 @@ describe('mosquitto_pub / mosquitto_sub -V mqttv5 with properties', { concurrenc
     await js.subscribeAsync('$share/g/v5tools/d', { qos: 1 });
     const p = await mqtt5(h, 'mq-share-pub');
     for (let i = 0; i < 4; i++) await p.publishAsync('v5tools/d', `s${i}`, { qos: 1 });
+    const printed = (): string[] => s.stdout.split('\n').filter((l) => l.startsWith('v5tools/d|')).map((l) => l.split('|')[1] ?? '');
+    // Stop mosquitto_sub only once every message was printed by one member or received by the other.
+    await waitFor(() => printed().length + js.inbox.all.length >= 4, TOOL_TIMEOUT_MS, 'all 4 shared messages');
     s.kill('SIGTERM');
-    const result = await s.exit(TOOL_TIMEOUT_MS);
-    const viaTool = result.stdout.split('\n').filter((l) => l.startsWith('v5tools/d|')).map((l) => l.split('|')[1]);
+    await s.exit(TOOL_TIMEOUT_MS);
+    const viaTool = printed();
     const viaJs = js.inbox.all.map((m) => m.payload);
     assert.deepEqual([...viaTool, ...viaJs].sort(), ['s0', 's1', 's2', 's3']);
     assert.ok(viaTool.length > 0 && viaJs.length > 0, `split ${viaTool.length}/${viaJs.length}`);
