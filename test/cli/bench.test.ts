@@ -1,0 +1,94 @@
+// `cicada bench pub|sub|conn` against Cicada and Debian's Mosquitto: counts add up, latency comes
+// from the payload timestamps, progress goes to stderr once a second, every run is time-bounded.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker } from '../helpers/broker.js';
+import { waitFor } from '../helpers/wait.js';
+import { cicada, runCicada, startMosquitto, tempDir } from '../client/support.js';
+
+type Ctx = { after(fn: () => unknown): void };
+
+interface Summary {
+  mode: string;
+  connected: number;
+  failed: number;
+  connectsPerSecond: number;
+  sent: number;
+  acked: number;
+  received: number;
+  messagesPerSecond: number;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+const BROKERS: Record<string, (t: Ctx) => Promise<{ port: number; subscribes(): number }>> = {
+  cicada: async (t) => {
+    const b = await startBroker();
+    t.after(() => b.close());
+    let n = 0;
+    b.broker!.on('subscribed', () => n++);
+    return { port: b.port, subscribes: () => n };
+  },
+  mosquitto: async (t) => {
+    const m = await startMosquitto(tempDir(t));
+    t.after(() => m.stop());
+    return { port: m.port, subscribes: () => m.output().split('Received SUBSCRIBE').length - 1 };
+  },
+};
+
+for (const [kind, start] of Object.entries(BROKERS)) {
+  describe(`bench against ${kind}`, { concurrency: 2 }, () => {
+    test('bench pub (QoS 1, unlimited rate, -L) into bench sub: every message arrives, latency from payload timestamps', async (t) => {
+      const b = await start(t);
+      const common = ['-h', '127.0.0.1', '-p', String(b.port), '-c', '3', '-t', 'bench/%i', '-q', '1', '--json'];
+      const sub = cicada(['bench', 'sub', ...common, '-L', '1500', '--duration', '15']);
+      t.after(() => sub.kill('SIGKILL'));
+      await waitFor(() => b.subscribes() >= 3, 10_000, 'three bench subscriptions');
+      const pub = await runCicada(['bench', 'pub', ...common, '-I', '0', '-L', '500', '-s', '100', '--duration', '10'], 15_000);
+      assert.equal(pub.code, 0, pub.stderr);
+      const ps = JSON.parse(pub.stdout) as Summary;
+      assert.equal(ps.connected, 3);
+      assert.equal(ps.sent, 1500);
+      assert.equal(ps.acked, 1500);
+      assert.ok(ps.messagesPerSecond > 0);
+      const sr = await sub.exit(15_000);
+      assert.equal(sr.code, 0, sr.stderr);
+      const ss = JSON.parse(sr.stdout) as Summary;
+      assert.equal(ss.received, 1500);
+      assert.ok(ss.latencyMs.p50 > 0 && ss.latencyMs.p50 <= ss.latencyMs.p99 && ss.latencyMs.p99 <= ss.latencyMs.max, JSON.stringify(ss.latencyMs));
+      assert.ok(ss.latencyMs.max < 10_000, JSON.stringify(ss.latencyMs));
+    });
+
+    test('bench conn: all clients connect; connects/s reported; progress line on stderr once a second; bounded by --duration', async (t) => {
+      const b = await start(t);
+      const started = Date.now();
+      const r = await runCicada(['bench', 'conn', '-h', '127.0.0.1', '-p', String(b.port), '-c', '50', '--duration', '2.2'], 15_000);
+      const elapsed = Date.now() - started;
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^conn: 50 clients, 2\.\d s\n  connected 50: \d+ connects\/s, CONNACK latency p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n$/);
+      const progress = r.stderr.split('\n').filter((l) => l.startsWith('conn '));
+      assert.equal(progress.length, 2, r.stderr);
+      assert.match(progress[0]!, /^conn 1s {2}conns 50\/50/);
+      assert.ok(elapsed < 8000, `${elapsed} ms`);
+    });
+  });
+}
+
+test('bench pub at a fixed interval sends about duration / interval messages per client', async (t) => {
+  const b = await BROKERS.cicada!(t);
+  const r = await runCicada(['bench', 'pub', '-h', '127.0.0.1', '-p', String(b.port), '-c', '2', '-t', 'iv/%i', '-I', '100', '--duration', '1.5', '--json', '--quiet'], 10_000);
+  assert.equal(r.code, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Summary;
+  assert.ok(s.sent >= 2 * 10 && s.sent <= 2 * 15, `sent ${s.sent}`);
+  assert.equal(r.stderr, '');
+});
+
+test('bench errors: nothing listening exits 1 with the reason; a bad mode or flag prints usage', async () => {
+  const none = await runCicada(['bench', 'conn', '-h', '127.0.0.1', '-p', '1', '--duration', '1', '--quiet']);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /Error: no client could connect: connect ECONNREFUSED/);
+  for (const args of [['bench', 'flood'], ['bench', 'pub'], ['bench', 'conn', '-z']]) {
+    const r = await runCicada(args);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.match(r.stderr, /\n\nUsage: cicada bench pub\|sub\|conn/);
+  }
+});
