@@ -64,7 +64,7 @@ for (const [kind, start] of Object.entries(BROKERS)) {
       const r = await runCicada(['bench', 'conn', '-h', '127.0.0.1', '-p', String(b.port), '-c', '50', '--duration', '2.2'], 15_000);
       const elapsed = Date.now() - started;
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^conn: 50 clients, 2\.\d s\n  connected 50: \d+ connects\/s, CONNACK latency p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n$/);
+      assert.match(r.stdout, /^conn: 50 clients, 2\.\d s\n {2}connected 50: \d+ connects\/s, CONNACK latency p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms\n$/);
       const progress = r.stderr.split('\n').filter((l) => l.startsWith('conn '));
       assert.equal(progress.length, 2, r.stderr);
       assert.match(progress[0]!, /^conn 1s {2}conns 50\/50/);
