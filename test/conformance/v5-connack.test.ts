@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cicadaOnly, mosquittoDiffers, startBroker } from '../helpers/broker.js';
 import { setup } from '../helpers/harness.js';
 import { rawClient } from '../helpers/raw.js';
-import { connect5, expectDisconnect, P, parseConnack5, prop, publish5, raw5, readPublish5, rawSub5, subOptions, subscribe5 } from '../helpers/v5.js';
+import { connect5, expectDisconnect, P, parseConnack5, parseDisconnect5, prop, publish5, raw5, readPublish5, rawSub5, subOptions, subscribe5 } from '../helpers/v5.js';
 
 describe('v5 CONNACK properties', { concurrency: true }, () => {
   test('Receive Maximum is the broker\'s maxInflightMessages; Topic Alias Maximum is topicAliasMaximum', cicadaOnly('topicAliasMaximum option'), async (t) => {
@@ -129,13 +129,33 @@ describe('v5 server DISCONNECT reasons', { concurrency: true }, () => {
     await sub.expectSilence(150);
   });
 
-  test('SUBSCRIBE with a malformed Subscription Options byte (reserved bits): DISCONNECT 0x81 or 0x82', async (t) => {
-    const h = await setup(t);
-    const { c } = await raw5(h, { clientId: 'badopts' });
-    c.send(subscribe5(1, [['opts/t', subOptions(1) | 0xc0]]));
-    const p = await c.readPacket();
-    assert.equal(p.type, 14, `expected DISCONNECT, got ${p.raw.toString('hex')}`);
-    assert.ok([0x81, 0x82].includes(p.body[0]!), `reason 0x${p.body[0]!.toString(16)}`);
-    await c.expectClose();
-  });
+  // [MQTT-3.8.3-5]: reserved bits in the Subscription Options make the SUBSCRIBE malformed;
+  // Retain Handling 3 is a protocol error (3.8.3.1).
+  for (const [what, options] of [['reserved bits 6-7 set', subOptions(1) | 0xc0], ['Retain Handling 3', subOptions(1) | 0x30]] as const) {
+    test(`[MQTT-3.8.3-5] SUBSCRIBE with ${what} in the Subscription Options: DISCONNECT 0x81 or 0x82`, async (t) => {
+      const h = await setup(t);
+      const { c } = await raw5(h, { clientId: 'badopts' });
+      c.send(subscribe5(1, [['opts/t', options]]));
+      const d = parseDisconnect5(await c.readPacket());
+      assert.ok([0x81, 0x82].includes(d.reason), `reason 0x${d.reason.toString(16)}`);
+      await c.expectClose();
+    });
+  }
+
+  // "It is a Protocol Error to include the Receive Maximum value more than once or for it to have
+  // the value 0" (3.1.2.11.3), likewise Maximum Packet Size 0 (3.1.2.11.4): CONNACK >= 0x80, close.
+  for (const [what, list] of [['Receive Maximum 0', [[P.RECEIVE_MAXIMUM, 0]]], ['Maximum Packet Size 0', [[P.MAXIMUM_PACKET_SIZE, 0]]], ['two Session Expiry Intervals', [[P.SESSION_EXPIRY, 1], [P.SESSION_EXPIRY, 2]]]] as const) {
+    test(`CONNECT with ${what}: refused (no CONNACK, or CONNACK 0x81/0x82), connection closed`, async (t) => {
+      const h = await setup(t);
+      const c = await h.raw();
+      c.send(connect5({ clientId: 'badprops', props: list.map(([id, v]) => [id, v] as [number, number]) }));
+      // The CONNACK with a reason is optional (4.13.1: the Server MAY send it): closing at once is fine too.
+      const p = await c.readPacket().catch(() => undefined);
+      if (p !== undefined) {
+        const connack = parseConnack5(p);
+        assert.ok([0x81, 0x82].includes(connack.reason), `CONNACK reason 0x${connack.reason.toString(16)}`);
+      }
+      await c.expectClose();
+    });
+  }
 });

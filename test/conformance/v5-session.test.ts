@@ -121,6 +121,22 @@ describe('v5 Session Expiry Interval', { concurrency: true }, () => {
     await resume(h, 'seierr', false);
   });
 
+  test('a message queued for an offline session keeps its Subscription Identifier and properties', async (t) => {
+    const h = await setup(t);
+    const c = await subscribed(h, 'sei-sid', 'seisid/+', sei(60));
+    c.send(subscribe5(2, [['seisid/t', subOptions(1)]], [[P.SUBSCRIPTION_ID, 9]]));
+    await readType(c, T.SUBACK);
+    c.close();
+    await sleep(50);
+    await publishQos1(h, 'seisid-pub', 'seisid/t', 'queued', [[P.USER_PROPERTY, ['k', 'v']], [P.CONTENT_TYPE, 'ct']]);
+    const again = await resume(h, 'sei-sid', true, 60);
+    const m = await readPublish5(again);
+    assert.equal(m.payload.toString(), 'queued');
+    assert.deepEqual(propAll(m.props, P.SUBSCRIPTION_ID), [9]);
+    assert.deepEqual(propAll(m.props, P.USER_PROPERTY), [['k', 'v']]);
+    assert.equal(prop(m.props, P.CONTENT_TYPE), 'ct');
+  });
+
   test('[MQTT-3.1.2-4] Clean Start 1 discards an existing session (Session Present 0, nothing queued delivered)', async (t) => {
     const h = await setup(t);
     await parkedSession(h, 'cs1', 'cs1/t', 60);

@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IDisconnectPacket } from 'mqtt';
 import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
+import { endMqtt } from '../helpers/mqttjs.js';
 import { setup } from '../helpers/harness.js';
 import { subscribe, suback } from '../helpers/packets.js';
 import { sleep, withTimeout } from '../helpers/wait.js';
@@ -87,6 +88,39 @@ describe('MQTT.js v5: properties passed through', { concurrency: true }, () => {
     const [m] = await packets.count(1);
     const got = m?.properties?.subscriptionIdentifier;
     assert.deepEqual((Array.isArray(got) ? got : [got]).sort(), [7, 9]);
+  });
+});
+
+describe('MQTT.js v5: session expiry and will delay', { concurrency: true }, () => {
+  test('[MQTT-3.1.2-23] sessionExpiryInterval 60: resumed with the queued message; set to 0 on the next connection: gone after it', async (t) => {
+    const h = await setup(t);
+    const first = await mqtt5(h, 'js-sei', { clean: false, properties: { sessionExpiryInterval: 60 } });
+    await first.subscribeAsync('jssei/t', { qos: 1 });
+    await endMqtt(first);
+    const p = await mqtt5(h, 'js-sei-pub');
+    await p.publishAsync('jssei/t', 'while away', { qos: 1 });
+    const again = await mqtt5(h, 'js-sei', { clean: false, properties: { sessionExpiryInterval: 0 } });
+    const [m] = await again.inbox.next(1);
+    assert.equal(m?.payload, 'while away');
+    await endMqtt(again);
+    await p.publishAsync('jssei/t', 'after the end', { qos: 1 });
+    const third = await mqtt5(h, 'js-sei', { clean: false });
+    await third.inbox.expectNone(300);
+  });
+
+  test('will delay 1 s from MQTT.js (willDelayInterval): the will arrives after the delay, with its properties', async (t) => {
+    const h = await setup(t);
+    const { packets } = await mqtt5Subscriber(h, 'jswd-sub', 'jswd/t', 1);
+    const w = await mqtt5(h, 'jswd', {
+      properties: { sessionExpiryInterval: 10 },
+      will: { topic: 'jswd/t', payload: Buffer.from('late'), qos: 1, retain: false, properties: { willDelayInterval: 1, contentType: 'x/y' } },
+    });
+    const start = Date.now();
+    w.kill();
+    const [m] = await packets.count(1, 3000);
+    assert.ok(Date.now() - start >= 900, `will after ${Date.now() - start} ms`);
+    assert.equal(m?.payload.toString(), 'late');
+    assert.equal(m?.properties?.contentType, 'x/y');
   });
 });
 
