@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { Harness } from './harness.js';
 import type { TestClient } from './mqttjs.js';
-import { connect, packet, parsePacket, parsePublish, publish, remainingLength, str, T, u16, type ConnectOptions, type Packet, type PublishOptions, type QoS, type Will } from './packets.js';
+import { connect, packet, parsePacket, parsePublish, publish, remainingLength, str, T, u16, type ConnectOptions, type Packet, type PublishOptions, type QoS, type ReceivedPublish, type Will } from './packets.js';
 import type { RawClient } from './raw.js';
 import { waitFor } from './wait.js';
 
@@ -235,13 +235,7 @@ export function parseConnack5(p: Packet): Connack5 {
   return { sessionPresent: (p.body[0]! & 1) === 1, reason: p.body[1]!, props: list };
 }
 
-export interface Publish5 {
-  topic: string;
-  payload: Buffer;
-  qos: QoS;
-  retain: boolean;
-  dup: boolean;
-  id: number | undefined;
+export interface Publish5 extends ReceivedPublish {
   props: Props;
   /** Whole packet size in bytes. */
   size: number;
