@@ -14,6 +14,7 @@ const layers = {
   auth: ['broker', 'protocol', 'topics'],
   cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth'],
   log: ['broker'],
+  storage: ['broker', 'protocol'],
 };
 const all = Object.keys(layers);
 

@@ -59,6 +59,8 @@ export interface Broker {
   readonly port: number;
   /** Stop listening, disconnect every client (5.0: reason 0x8B), flush, release timers. */
   close(): Promise<void>;
+  /** Re-read password and ACL files, as Mosquitto does on SIGHUP. */
+  reload(): void;
   /** Publish a message as the broker itself. */
   publish(message: BrokerPublish): void;
   readonly stats: Readonly<BrokerStats>;

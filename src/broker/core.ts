@@ -12,7 +12,10 @@ import type { Logger } from './logger.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { deliverShared, Router } from './router.js';
-import { Session, type DropReason, type SessionHost } from './session.js';
+import { Persistence } from './persistence.js';
+import { restoreState } from './restore.js';
+import { Session, type Delivery, type DropReason, type SessionHost } from './session.js';
+import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
 import { slowConsumerDisconnect } from './limits.js';
@@ -39,12 +42,42 @@ export class BrokerCore implements SessionHost {
   private lastDropLog = 0;
   private clientIdCounter = 0;
 
+  /** Undefined when persistence is off. */
+  readonly persistence: Persistence | undefined;
+  /** Called when the broker cannot go on safely (the persistence store failed). */
+  onFatal: (error: unknown) => void = () => undefined;
+
   constructor(
     readonly options: ResolvedOptions,
     readonly log: Logger,
+    storage?: Storage,
   ) {
     this.maxQueued = options.maxQueuedMessages;
     this.sys = new SysPublisher(this);
+    this.persistence = storage === undefined ? undefined : new Persistence(storage, log, (error) => this.onFatal(error));
+  }
+
+  /** Make buffered persistence writes durable; runs before any bytes leave for a client. */
+  commitIfDirty(): void {
+    this.persistence?.commitIfDirty();
+  }
+
+  /** Rebuild sessions, subscriptions, queues, retained messages and wills from the store. */
+  restore(): void {
+    const persistence = this.persistence;
+    if (persistence === undefined) return;
+    const counts = restoreState(this, persistence, persistence.storage.load());
+    this.stats.retainedMessages = this.retained.size;
+    this.stats.subscriptions = this.router.subscriptionCount;
+    this.log.info(counts, 'restored state from the persistence store');
+  }
+
+  saveDelivery(session: Session, delivery: Delivery, packetId: number): void {
+    this.persistence?.saveDelivery(session, delivery, packetId);
+  }
+
+  forgetDelivery(session: Session, delivery: Delivery): void {
+    this.persistence?.forgetDelivery(session, delivery);
   }
 
   start(): void {
@@ -94,9 +127,16 @@ export class BrokerCore implements SessionHost {
 
   /** Retained messages: the last one per topic; an empty payload clears it [MQTT-3.3.1-10], [MQTT-3.3.1-11]. */
   private storeRetained(message: Message): void {
-    if (message.payload.length === 0) this.retained.delete(message.topic);
-    else this.retained.set(message.topic, message);
+    const topic = message.topic;
+    const previous = this.retained.get(topic);
+    const current = message.payload.length === 0 ? undefined : message;
+    if (current === undefined) this.retained.delete(topic);
+    else this.retained.set(topic, current);
     this.stats.retainedMessages = this.retained.size;
+    // $SYS values are recomputed at start; everything else retained is stored.
+    if (this.persistence !== undefined && !topic.startsWith('$SYS/') && (current !== undefined || previous !== undefined)) {
+      this.persistence.saveRetained(topic, current, previous);
+    }
   }
 
   /** Create a message from the broker itself (API publish, $SYS). */
@@ -116,12 +156,23 @@ export class BrokerCore implements SessionHost {
       return;
     }
     const seconds = Math.min(delay, session.expiryInterval);
+    this.delayWill(session, will, Date.now() + seconds * 1000);
+  }
+
+  /** Keep a will until `publishAt` (or until its session ends or reconnects). */
+  delayWill(session: Session, will: Will, publishAt: number): void {
+    const clientId = session.clientId;
+    const publish = (): void => {
+      this.persistence?.dropWill(session);
+      this.publishWillOf(clientId, will);
+    };
     const timer = setTimeout(() => {
       session.pendingWill = undefined;
-      this.publishWill(channel, will);
-    }, seconds * 1000);
+      publish();
+    }, Math.max(0, publishAt - Date.now()));
     timer.unref();
-    session.pendingWill = { timer, publish: () => this.publishWill(channel, will) };
+    session.pendingWill = { timer, publish };
+    this.persistence?.saveWill(session, will, publishAt);
   }
 
   /** A client reconnected to its session: a delayed will is not sent [MQTT-3.1.3-9]. */
@@ -129,15 +180,20 @@ export class BrokerCore implements SessionHost {
     if (session.pendingWill === undefined) return;
     clearTimeout(session.pendingWill.timer);
     session.pendingWill = undefined;
+    this.persistence?.dropWill(session);
   }
 
   /** Publish a client's will message. */
   publishWill(channel: Channel, will: Will): void {
-    this.log.debug({ clientId: channel.clientId, topic: will.topic }, 'publishing will');
+    this.publishWillOf(channel.clientId, will, channel);
+  }
+
+  private publishWillOf(clientId: string, will: Will, channel?: Channel): void {
+    this.log.debug({ clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
     const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);
     const expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
-    this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, channel.clientId, expiresAt), channel);
+    this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, clientId, expiresAt), channel);
   }
 
   /** A QoS 0 message for a client whose unsent bytes exceed maxOutgoingBytes. */
@@ -172,7 +228,9 @@ export class BrokerCore implements SessionHost {
     }
     for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
     session.subscriptions.clear();
-    for (const delivery of session.takeShared()) {
+    const moved = session.takeShared();
+    this.persistence?.dropSession(session);
+    for (const delivery of moved) {
       const group = delivery.group;
       if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
     }
@@ -188,11 +246,17 @@ export class BrokerCore implements SessionHost {
       this.removeSession(session);
       return;
     }
+    this.persistence?.saveSession(session, Date.now());
+    this.armSessionExpiry(session, session.expiryInterval * 1000);
+  }
+
+  /** End the (disconnected) session after `ms`, unless it never expires. */
+  armSessionExpiry(session: Session, ms: number): void {
     if (session.expiryInterval >= 0xffffffff) return; // never expires
     clearTimeout(session.expiryTimer);
     session.expiryTimer = setTimeout(() => {
       if (session.link === undefined) this.removeSession(session);
-    }, session.expiryInterval * 1000);
+    }, Math.max(0, ms));
     session.expiryTimer.unref();
   }
 

@@ -13,6 +13,9 @@ import type { Properties, ProtocolVersion, QoS } from '../protocol/packets.js';
 export class Message {
   /** Encoded PUBLISH per wire shape: index = family * 6 + qos * 2 + retain. */
   private wire: Array<Buffer | undefined> | undefined;
+  /** Id in the persistence store (0: not stored) and how many stored records refer to it. */
+  storedId = 0;
+  storedRefs = 0;
 
   constructor(
     readonly topic: string,

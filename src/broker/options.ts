@@ -204,6 +204,18 @@ export interface BrokerOptions extends BrokerHooks {
    * are bounded by the inflight window and queue). Default 8 MiB.
    */
   maxOutgoingBytes?: number;
+  /**
+   * Keep sessions, queued and in-flight messages, retained messages and delayed wills in an
+   * embedded SQLite database, so that nothing acknowledged is lost on a crash. Default false for
+   * the embeddable API; `cicada broker` turns it on unless the configuration says `persistence false`.
+   */
+  persistence?: boolean;
+  /** Directory of the database (mosquitto.conf persistence_location). Default './data'. */
+  persistenceLocation?: string;
+  /** File name of the database inside persistenceLocation. Default 'cicada.db'. */
+  persistenceFile?: string;
+  /** 'normal': survives a crash of the process (default); 'full': also a power cut (fsync per commit). */
+  persistenceSync?: 'normal' | 'full';
   /** What happens to a client whose unsent bytes pass maxOutgoingBytes: QoS 0 dropped, or disconnected. Default 'drop'. */
   slowConsumer?: 'drop' | 'disconnect';
   /** Most levels in a topic name or filter (cicada: max_topic_levels). Default 128. */
@@ -220,10 +232,6 @@ export interface BrokerOptions extends BrokerHooks {
   security?: SecurityOptions;
   /** Security settings are per listener (per_listener_settings). Default false. */
   perListenerSettings?: boolean;
-  /** Keep state on disk (persistence); read by the persistence work. */
-  persistence?: boolean;
-  /** Directory of the database (mosquitto.conf persistence_location). */
-  persistenceLocation?: string;
   /** Disconnected persistent sessions expire after this many seconds (persistent_client_expiration). Default: never. */
   persistentClientExpiration?: number;
   /** Where logs go (log_dest): stdout (default), stderr, a file, or nowhere. */
@@ -256,6 +264,10 @@ export interface ResolvedOptions extends BrokerHooks {
   topicAliasMaximum: number;
   outboundTopicAliases: boolean;
   responseInformation: string;
+  persistence: boolean;
+  persistenceLocation: string;
+  persistenceFile: string;
+  persistenceSync: 'normal' | 'full';
   logLevel: LogLevel;
   logPretty: boolean;
 }
@@ -286,6 +298,10 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     topicAliasMaximum: options.topicAliasMaximum ?? 64,
     outboundTopicAliases: options.outboundTopicAliases ?? true,
     responseInformation: options.responseInformation ?? 'responses/',
+    persistence: options.persistence ?? false,
+    persistenceLocation: options.persistenceLocation ?? './data',
+    persistenceFile: options.persistenceFile ?? 'cicada.db',
+    persistenceSync: options.persistenceSync ?? 'normal',
     logLevel: options.logLevel ?? 'info',
     logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };

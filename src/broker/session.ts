@@ -33,6 +33,10 @@ export interface SubscriptionEntry {
 
 /** A delivery waiting to be sent, or sent and awaiting acknowledgement. */
 export interface Delivery {
+  /** Order within the session (the key of its stored record). */
+  readonly seq: number;
+  /** Whether a stored record exists for it. */
+  stored: boolean;
   readonly message: Message;
   readonly qos: QoS;
   readonly retain: boolean;
@@ -70,6 +74,10 @@ export interface SessionHost {
   readonly maxQueued: number;
   now(): number;
   onDropped(session: Session, message: Message, why: DropReason): void;
+  /** Persist a QoS 1/2 delivery of a stored session (packetId 0 while queued). */
+  saveDelivery(session: Session, delivery: Delivery, packetId: number): void;
+  /** The delivery is over (acknowledged, expired, moved): drop its record. */
+  forgetDelivery(session: Session, delivery: Delivery): void;
 }
 
 export class Session {
@@ -79,6 +87,9 @@ export class Session {
   /** Incoming QoS 2 packet ids: PUBLISH received and routed, PUBREL not yet [MQTT-4.3.3-2]. */
   readonly awaitingRelease = new Set<number>();
   link: SessionLink | undefined;
+  /** Whether the session is in the persistence store (it outlives its connection). */
+  stored = false;
+  private nextSeq = 1;
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
   expiryInterval = 0;
   /** A will waiting for its Will Delay Interval (5.0). */
@@ -112,22 +123,25 @@ export class Session {
       if (link !== undefined) link.sendPublish(message, 0, retain, subscriptionIds, 0, false);
       return;
     }
-    const delivery: Delivery = { message, qos, retain, subscriptionIds, group, state: 'publish' };
+    const delivery: Delivery = { seq: this.nextSeq++, stored: false, message, qos, retain, subscriptionIds, group, state: 'publish' };
     if (link !== undefined && this.queue.length === 0 && this.inflight.size < link.receiveMaximum) {
       this.sendNew(link, delivery);
       return;
     }
-
     if (this.queue.length >= this.host.maxQueued) {
       this.host.onDropped(this, message, 'queue-full');
       return;
     }
     this.queue.push(delivery);
+    if (this.stored) this.host.saveDelivery(this, delivery, 0);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completed a delivery. Returns false for an unknown id. */
   complete(packetId: number): boolean {
-    if (!this.inflight.delete(packetId)) return false;
+    const delivery = this.inflight.get(packetId);
+    if (delivery === undefined) return false;
+    this.inflight.delete(packetId);
+    if (delivery.stored) this.host.forgetDelivery(this, delivery);
     this.drain();
     return true;
   }
@@ -136,7 +150,9 @@ export class Session {
   received(packetId: number): boolean {
     const delivery = this.inflight.get(packetId);
     if (delivery === undefined || delivery.qos !== 2) return false;
+    if (delivery.state === 'pubrel') return true;
     delivery.state = 'pubrel';
+    if (delivery.stored) this.host.saveDelivery(this, delivery, packetId);
     return true;
   }
 
@@ -150,6 +166,7 @@ export class Session {
       if (delivery.state === 'pubrel') link.sendPubrel(packetId);
       else if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) {
         this.inflight.delete(packetId);
+        if (delivery.stored) this.host.forgetDelivery(this, delivery);
       }
     }
     this.drain();
@@ -168,7 +185,7 @@ export class Session {
     const moved: Delivery[] = [];
     for (const delivery of this.queue) if (delivery.group !== undefined) moved.push(delivery);
     for (const delivery of this.inflight.values()) {
-      if (delivery.group !== undefined && delivery.qos === 1) moved.push(delivery);
+      if (delivery.group !== undefined && delivery.qos === 1 && delivery.state === 'publish') moved.push(delivery);
     }
     return moved;
   }
@@ -182,6 +199,7 @@ export class Session {
       const delivery = this.queue.shift() as Delivery;
       if (delivery.message.isExpired(now)) {
         this.host.onDropped(this, delivery.message, 'expired');
+        if (delivery.stored) this.host.forgetDelivery(this, delivery);
         continue;
       }
       this.sendNew(link, delivery);
@@ -191,9 +209,18 @@ export class Session {
   private sendNew(link: SessionLink, delivery: Delivery): void {
     const packetId = this.allocatePacketId();
     this.inflight.set(packetId, delivery);
+    if (this.stored) this.host.saveDelivery(this, delivery, packetId);
     if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false)) {
       this.inflight.delete(packetId);
+      if (delivery.stored) this.host.forgetDelivery(this, delivery);
     }
+  }
+
+  /** Put back a delivery read from the persistence store (in seq order). */
+  restoreDelivery(delivery: Delivery, packetId: number): void {
+    if (packetId === 0) this.queue.push(delivery);
+    else this.inflight.set(packetId, delivery);
+    if (delivery.seq >= this.nextSeq) this.nextSeq = delivery.seq + 1;
   }
 
   private allocatePacketId(): number {

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { createBroker } from '../server.js';
 import type { BrokerOptions } from '../broker/options.js';
-import { ConfigError, readConfigFile } from '../config/config-file.js';
+import { ConfigError, loadConfig } from '../config/config-file.js';
 import { runPub } from './pub.js';
 import { runSub } from './sub.js';
 import { runPasswd } from './passwd.js';
@@ -25,7 +25,8 @@ Tools:
 Options:
   -p, --port PORT     TCP port to listen on (default 1883)
       --host ADDRESS  address to bind (default 127.0.0.1: loopback only)
-  -c, --config FILE   read options from FILE (mosquitto.conf syntax)
+  -c, --config FILE   read options from FILE (mosquitto.conf syntax, docs/configuration.md);
+                      SIGHUP re-reads its password and ACL files
   -v, --verbose       log every connection and packet-level event (debug level)
   -h, --help          print this help
 `;
@@ -51,13 +52,24 @@ function brokerOptions(argv: string[]): BrokerOptions | undefined {
   }
   const values = parsed.values;
   if (values.help === true) return undefined;
-  const options: BrokerOptions = values.config !== undefined ? readConfigFile(values.config) : {};
+  const options: BrokerOptions = values.config !== undefined ? readConfig(values.config) : {};
   if (values.port !== undefined) {
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port: ${values.port}`);
     options.port = Number(values.port);
   }
   if (values.host !== undefined) options.host = values.host;
+  // With listeners from the file, -p / --host add one more plain listener.
+  if (options.listeners !== undefined && (values.port !== undefined || values.host !== undefined)) {
+    options.listeners.push({ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' });
+  }
   if (values.verbose === true) options.logLevel = 'debug';
+  return options;
+}
+
+/** The configuration file; directives accepted but ignored are reported on stderr. */
+function readConfig(file: string): BrokerOptions {
+  const { options, warnings } = loadConfig(file);
+  for (const warning of warnings) process.stderr.write(`cicada: warning: ${warning}\n`);
   return options;
 }
 
@@ -67,19 +79,18 @@ async function runBroker(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  // `cicada broker` keeps its state in ./data/cicada.db unless told `persistence false`.
+  options.persistence ??= true;
   const broker = createBroker(options);
-  try {
-    await broker.listen();
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 1883}`;
-    const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
-    throw new Error(`cannot listen on ${where}: ${why}`, { cause: error });
-  }
+  await broker.listen(); // its errors say which address could not be used
+  // SIGHUP re-reads the password and ACL files, as Mosquitto does.
+  const reload = (): void => broker.reload();
+  process.on('SIGHUP', reload);
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       broker.close().then(resolve, resolve);
     };
     process.on('SIGINT', stop);

@@ -103,6 +103,7 @@ export class Connection implements Outbox, PacketHandler {
    */
   flush(): void {
     this.isDirty = false;
+    this.core.commitIfDirty(); // nothing leaves before the state it reports is durable
     const queued = this.queued;
     if (queued.length === 0) return;
     const socket = this.socket;
@@ -122,6 +123,7 @@ export class Connection implements Outbox, PacketHandler {
     if (this.ended) return;
     this.ended = true;
     const socket = this.socket;
+    this.core.commitIfDirty();
     if (this.queued.length > 0 && !socket.destroyed) socket.write(Buffer.concat(this.queued, this.queuedBytes));
     this.queued = [];
     this.queuedBytes = 0;

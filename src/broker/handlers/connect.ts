@@ -115,6 +115,8 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   session.expiryInterval =
     packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : 0xffffffff;
   channel.session = session;
+  // A session that outlives its connection is stored (the persistence issue's contract).
+  if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
   channel.state = 'connected';
   core.connected.set(clientId, channel);
   core.stats.clientsConnected++;

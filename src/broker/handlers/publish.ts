@@ -87,7 +87,10 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
       acknowledge(channel, packet, ReasonCode.Success);
       return;
     }
-    session?.awaitingRelease.add(packet.packetId as number);
+    if (session !== undefined) {
+      session.awaitingRelease.add(packet.packetId as number);
+      channel.core.persistence?.saveIncoming(session, packet.packetId as number);
+    }
   }
   const expiry = props?.messageExpiryInterval;
   const message = new Message(

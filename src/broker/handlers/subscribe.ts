@@ -67,6 +67,7 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
     };
     const isNew = core.router.subscribe(entry);
     session.subscriptions.set(entry.rawFilter, entry);
+    core.persistence?.saveSubscription(session, entry);
     reasonCodes.push(qos);
     // Retained messages are not sent for a shared subscription (MQTT 5.0 section 4.8.2).
     if (shared === undefined) retainedFor.push([entry, isNew]);

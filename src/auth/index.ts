@@ -1,0 +1,244 @@
+/**
+ * Security from declared settings: turns SecurityOptions (global, or per listener with
+ * per_listener_settings) into the broker's hooks.
+ *
+ * Authentication, for a CONNECT on a listener:
+ * 1. A listener with use_identity_as_username / use_subject_as_username: the verified client
+ *    certificate is the credential (the TLS layer already refused clients without one).
+ * 2. No user name and no password: anonymous, accepted when allowAnonymous says so (default:
+ *    only on a loopback or unix listener with no authentication source configured).
+ * 3. Otherwise each source in turn (password file, JWT, HTTP hook) answers allow, deny or
+ *    ignore; the first allow or deny wins and when all ignore the answer is no. With no source
+ *    at all a user name is not checked, as in Mosquitto: it is the anonymous decision.
+ *
+ * Authorization (publish, subscribe, retained reads), first answer wins: the client's JWT ACL
+ * claims, the HTTP hook (http_auth_acl), the ACL file. With an ACL file or the HTTP hook
+ * configured, no answer means no; with neither, yes.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../broker/logger.js';
+import type { BrokerHooks, ClientInfo, ConnectInfo, ListenerOptions, SecurityOptions } from '../broker/options.js';
+import type { QoS } from '../protocol/packets.js';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import { Acl } from './acl.js';
+import { HttpAuthHook, type HookResult } from './http-hook.js';
+import { jwtAclAllowsPublish, jwtAclAllowsRead, jwtAclAllowsSubscribe, JwtAuthenticator, type JwtAcl } from './jwt.js';
+import { readPasswordFileSync, verifyPassword, type PasswordFile } from './password-file.js';
+
+/** A listener as security sees it. */
+export interface SecuredListener {
+  name: string;
+  options: ListenerOptions;
+}
+
+export function isLoopbackListener(options: ListenerOptions): boolean {
+  if (options.path !== undefined) return true;
+  const host = options.host ?? '127.0.0.1';
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** The sources of one security scope (global, or one listener's). */
+class Scope {
+  acl: Acl | undefined;
+  passwords: PasswordFile | undefined;
+  readonly jwt: JwtAuthenticator | undefined;
+  readonly http: HttpAuthHook | undefined;
+
+  constructor(
+    readonly settings: SecurityOptions,
+    log: Logger,
+  ) {
+    this.jwt = settings.jwt !== undefined ? new JwtAuthenticator(settings.jwt) : undefined;
+    this.http = settings.httpAuth !== undefined ? new HttpAuthHook(settings.httpAuth, log) : undefined;
+    this.load();
+  }
+
+  /** (Re-)read the password and ACL files; throws on a mistake, keeping what was loaded. */
+  load(): void {
+    const s = this.settings;
+    const acl = s.aclFile !== undefined ? Acl.parse(readFileSync(s.aclFile, 'utf8'), s.aclFile) : undefined;
+    const passwords = s.passwordFile !== undefined ? readPasswordFileSync(s.passwordFile) : undefined;
+    this.jwt?.reload();
+    this.http?.clear();
+    this.acl = acl;
+    this.passwords = passwords;
+  }
+
+  get hasAuthSource(): boolean {
+    return this.settings.passwordFile !== undefined || this.jwt !== undefined || this.http !== undefined;
+  }
+
+  get hasAuthorization(): boolean {
+    return this.acl !== undefined || this.settings.aclFile !== undefined || this.jwt !== undefined || this.http?.options.authorize === true;
+  }
+
+  anonymousAllowed(listener: ListenerOptions | undefined): boolean {
+    return this.settings.allowAnonymous ?? (!this.hasAuthSource && (listener === undefined || isLoopbackListener(listener)));
+  }
+}
+
+type AclKind = 'publish' | 'subscribe' | 'read';
+
+export class Security {
+  private readonly global: Scope;
+  private readonly scopes = new Map<string, Scope>();
+  private readonly listeners = new Map<string, ListenerOptions>();
+  /** JWT ACL claims by connection: pending until CONNACK, then active until disconnection. */
+  private readonly pendingClaims = new Map<number, { acl: JwtAcl; at: number }>();
+  private readonly claims = new Map<number, JwtAcl>();
+
+  constructor(
+    settings: SecurityOptions,
+    perListener: boolean,
+    listeners: SecuredListener[],
+    private readonly log: Logger,
+  ) {
+    this.global = new Scope(settings, log);
+    for (const { name, options } of listeners) {
+      this.listeners.set(name, options);
+      if (perListener) this.scopes.set(name, new Scope(options.security ?? {}, log));
+    }
+  }
+
+  private scope(listener: string | undefined): Scope {
+    return (listener !== undefined ? this.scopes.get(listener) : undefined) ?? this.global;
+  }
+
+  /** Listeners where anonymous clients get in although the listener is not loopback. */
+  exposedAnonymous(): string[] {
+    const exposed: string[] = [];
+    for (const [name, options] of this.listeners) {
+      const tls = options.tls;
+      if (tls?.useIdentityAsUsername === true || tls?.useSubjectAsUsername === true) continue;
+      if (this.scope(name).anonymousAllowed(options) && !isLoopbackListener(options)) exposed.push(name);
+    }
+    return exposed;
+  }
+
+  /** Re-read password and ACL files (SIGHUP); a broken file is logged and the old one kept. */
+  reload(): void {
+    for (const scope of [this.global, ...this.scopes.values()]) {
+      try {
+        scope.load();
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'reload failed: keeping the previous password and ACL files');
+      }
+    }
+    this.log.info('reloaded password and ACL files');
+  }
+
+  connected(client: ClientInfo): void {
+    const id = client.connectionId;
+    if (id === undefined) return;
+    const pending = this.pendingClaims.get(id);
+    if (pending === undefined) return;
+    this.pendingClaims.delete(id);
+    this.claims.set(id, pending.acl);
+  }
+
+  disconnected(client: ClientInfo): void {
+    if (client.connectionId !== undefined) this.claims.delete(client.connectionId);
+  }
+
+  /** The hooks to install; authorization hooks only when some source can refuse. */
+  hooks(): BrokerHooks {
+    const authorizing = [this.global, ...this.scopes.values()].some((s) => s.hasAuthorization);
+    const hooks: BrokerHooks = { authenticate: (info) => this.authenticate(info) };
+    if (!authorizing) return hooks;
+    hooks.authorizePublish = (client, topic, qos, retain) => this.authorize(client, 'publish', topic, qos, retain);
+    hooks.authorizeSubscribe = (client, filter, qos) => this.authorize(client, 'subscribe', filter, qos, false);
+    hooks.authorizeRead = (client, topic) => this.decideSync(client, 'read', topic) !== 'deny';
+    return hooks;
+  }
+
+  authenticate(info: ConnectInfo): boolean | number | Promise<boolean | number> {
+    const listener = info.listener !== undefined ? this.listeners.get(info.listener) : undefined;
+    const tls = listener?.tls;
+    if (tls?.useIdentityAsUsername === true || tls?.useSubjectAsUsername === true) {
+      // [Mosquitto] the certificate is the credential; without one the client is not authorized.
+      return info.certificate !== undefined && info.username !== undefined ? true : ReasonCode.NotAuthorized;
+    }
+    const scope = this.scope(info.listener);
+    if ((info.username === undefined && info.password === undefined) || !scope.hasAuthSource) {
+      return scope.anonymousAllowed(listener) ? true : ReasonCode.NotAuthorized;
+    }
+    if (info.username !== undefined && scope.passwords !== undefined) {
+      // A user in the file is decided by it (constant-time compare); an unknown one goes on to JWT / HTTP.
+      const entry = scope.passwords.get(info.username);
+      if (entry !== undefined) return verifyPassword(entry, info.password ?? Buffer.alloc(0));
+    }
+    if (scope.jwt === undefined && scope.http === undefined) return false;
+    return this.authenticateAsync(scope, info);
+  }
+
+  private async authenticateAsync(scope: Scope, info: ConnectInfo): Promise<boolean> {
+    if (scope.jwt !== undefined) {
+      const verdict = await scope.jwt.verify(info.username, info.password);
+      if (verdict.result === 'deny') {
+        this.log.info({ clientId: info.clientId, username: info.username, why: verdict.why }, 'JWT refused');
+        return false;
+      }
+      if (verdict.result === 'allow') {
+        if (verdict.acl !== undefined && info.connectionId !== undefined) this.rememberClaims(info.connectionId, verdict.acl);
+        return true;
+      }
+    }
+    if (scope.http === undefined) return false;
+    const result = await scope.http.ask({
+      action: 'connect',
+      clientId: info.clientId,
+      username: info.username ?? null,
+      password: info.password?.toString('utf8') ?? null,
+      remoteAddress: info.remoteAddress,
+      listener: info.listener ?? null,
+      certificateSubject: info.certificate?.subject ?? null,
+    });
+    return result === 'allow';
+  }
+
+  private rememberClaims(connectionId: number, acl: JwtAcl): void {
+    const now = Date.now();
+    if (this.pendingClaims.size > 1000) {
+      // Connections that closed between authentication and CONNACK leave entries behind.
+      for (const [id, entry] of this.pendingClaims) if (now - entry.at > 60_000) this.pendingClaims.delete(id);
+    }
+    this.pendingClaims.set(connectionId, { acl, at: now });
+  }
+
+  /** The synchronous sources: JWT claims, then the ACL file. */
+  private decideSync(client: ClientInfo, kind: AclKind, topic: string): HookResult {
+    const claims = client.connectionId !== undefined ? this.claims.get(client.connectionId) : undefined;
+    if (claims !== undefined) {
+      const ok = kind === 'publish' ? jwtAclAllowsPublish(claims, topic) : kind === 'subscribe' ? jwtAclAllowsSubscribe(claims, topic) : jwtAclAllowsRead(claims, topic);
+      return ok ? 'allow' : 'deny';
+    }
+    const acl = this.scope(client.listener).acl;
+    if (acl === undefined) return 'ignore';
+    const ok = kind === 'publish' ? acl.canWrite(client, topic) : kind === 'subscribe' ? acl.canSubscribe(client, topic) : acl.canRead(client, topic);
+    return ok ? 'allow' : 'deny';
+  }
+
+  private authorize(client: ClientInfo, kind: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {
+    const scope = this.scope(client.listener);
+    const claims = client.connectionId !== undefined ? this.claims.get(client.connectionId) : undefined;
+    const http = scope.http;
+    if (claims !== undefined || http === undefined || http.options.authorize !== true) return this.finish(scope, this.decideSync(client, kind, topic));
+    return http
+      .ask({ action: kind, clientId: client.clientId, username: client.username ?? null, topic, qos, retain, listener: client.listener ?? null })
+      .then((result) => (result !== 'ignore' ? result === 'allow' : this.finish(scope, this.decideSync(client, kind, topic))));
+  }
+
+  private finish(scope: Scope, result: HookResult): boolean {
+    if (result !== 'ignore') return result === 'allow';
+    return scope.acl === undefined && scope.http?.options.authorize !== true;
+  }
+}
+
+/** Does any setting ask for security hooks? */
+export function securityConfigured(settings: SecurityOptions | undefined, perListener: boolean, listeners: ListenerOptions[]): boolean {
+  return (
+    settings !== undefined ||
+    perListener ||
+    listeners.some((l) => l.security !== undefined || l.tls?.useIdentityAsUsername === true || l.tls?.useSubjectAsUsername === true)
+  );
+}

@@ -1,0 +1,103 @@
+/**
+ * Rebuilding the broker's state from the persistence store at start: messages (shared by
+ * reference), retained messages, sessions with their expiry, subscriptions, queued and in-flight
+ * deliveries (re-sent with DUP when their client reconnects [MQTT-4.4.0-1]), incoming QoS 2
+ * packet ids, and wills waiting on a delay.
+ */
+import { parseSharedFilter } from '../protocol/validate.js';
+import type { BrokerCore } from './core.js';
+import { Message } from './message.js';
+import type { Persistence } from './persistence.js';
+import { Session, type Delivery, type SubscriptionEntry } from './session.js';
+import type { RestoredState } from './storage.js';
+
+export interface RestoreCounts {
+  sessions: number;
+  subscriptions: number;
+  deliveries: number;
+  retained: number;
+  wills: number;
+}
+
+export function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): RestoreCounts {
+  const now = Date.now();
+  const messages = new Map<number, Message>();
+  for (const m of state.messages) {
+    const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
+    message.storedId = m.id;
+    messages.set(m.id, message);
+    persistence.restoredMessageId(m.id);
+  }
+  for (const { topic, messageId } of state.retained) {
+    const message = messages.get(messageId);
+    if (message === undefined) continue;
+    message.storedRefs++;
+    core.retained.set(topic, message);
+  }
+  for (const s of state.sessions) {
+    const session = new Session(s.clientId, core);
+    session.stored = true;
+    session.expiryInterval = s.expiryInterval;
+    core.sessions.set(s.clientId, session);
+  }
+  let subscriptions = 0;
+  for (const sub of state.subscriptions) {
+    const session = core.sessions.get(sub.clientId);
+    if (session === undefined) continue;
+    const shared = parseSharedFilter(sub.rawFilter);
+    const entry: SubscriptionEntry = {
+      session,
+      filter: shared?.filter ?? sub.rawFilter,
+      rawFilter: sub.rawFilter,
+      shareName: shared?.group,
+      qos: sub.qos,
+      noLocal: sub.noLocal,
+      retainAsPublished: sub.retainAsPublished,
+      retainHandling: sub.retainHandling,
+      subscriptionId: sub.subscriptionId,
+    };
+    core.router.subscribe(entry);
+    session.subscriptions.set(entry.rawFilter, entry);
+    subscriptions++;
+  }
+  let deliveries = 0;
+  for (const d of state.deliveries) {
+    const session = core.sessions.get(d.clientId);
+    const message = messages.get(d.messageId);
+    if (session === undefined || message === undefined) continue;
+    message.storedRefs++;
+    const delivery: Delivery = {
+      seq: d.seq,
+      stored: true,
+      message,
+      qos: d.qos,
+      retain: d.retain,
+      subscriptionIds: d.subscriptionIds,
+      group: undefined,
+      state: d.state === 1 ? 'pubrel' : 'publish',
+    };
+    session.restoreDelivery(delivery, d.packetId);
+    deliveries++;
+  }
+  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitingRelease.add(packetId);
+  let wills = 0;
+  for (const w of state.wills) {
+    const session = core.sessions.get(w.clientId);
+    if (session === undefined) continue;
+    core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
+    wills++;
+  }
+  // Every restored session is disconnected: its expiry runs from when it disconnected, or from
+  // now for a session whose client was connected when the broker stopped.
+  for (const s of state.sessions) {
+    const session = core.sessions.get(s.clientId);
+    if (session === undefined) continue;
+    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
+    core.armSessionExpiry(session, since + s.expiryInterval * 1000 - now);
+  }
+  // Messages no record refers to any more (a crash between writes) are garbage.
+  for (const message of messages.values()) {
+    if (message.storedRefs === 0) persistence.storage.deleteMessage(message.storedId);
+  }
+  return { sessions: state.sessions.length, subscriptions, deliveries, retained: core.retained.size, wills };
+}

@@ -1,0 +1,105 @@
+/**
+ * The storage seam: everything a restart must keep, as small records. The broker keeps its
+ * working state in memory and writes these records through a Storage; on start it restores
+ * from `load()`. Implementations live in src/storage (memory, SQLite; Redis later) and all pass
+ * one shared test suite (test/storage/suite.ts). No SQL or file format leaks out of them.
+ *
+ * Durability contract: writes are buffered; `commit()` makes every write so far durable in one
+ * transaction. The broker commits once per event-loop turn, before any byte leaves for a client
+ * (src/transport/connection.ts calls `commitIfDirty` before each flush), so an acknowledgement
+ * is never sent for state that is not durable yet ("group commit").
+ */
+import type { Properties, QoS } from '../protocol/packets.js';
+
+export interface StoredMessage {
+  id: number;
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties: Properties | undefined;
+  origin: string | undefined;
+  /** Absolute expiry (ms since epoch), 0 for never. */
+  expiresAt: number;
+}
+
+export interface StoredSession {
+  clientId: string;
+  /** Seconds; 0xFFFFFFFF for never. */
+  expiryInterval: number;
+  /** When the client disconnected (ms since epoch); 0 while connected. */
+  disconnectedAt: number;
+}
+
+export interface StoredSubscription {
+  clientId: string;
+  /** As the client sent it ($share/... included). */
+  rawFilter: string;
+  qos: QoS;
+  noLocal: boolean;
+  retainAsPublished: boolean;
+  retainHandling: 0 | 1 | 2;
+  subscriptionId: number;
+}
+
+/** An outgoing QoS 1/2 delivery of a session: queued (packetId 0) or in flight. */
+export interface StoredDelivery {
+  clientId: string;
+  /** Order of the delivery within its session. */
+  seq: number;
+  messageId: number;
+  qos: QoS;
+  retain: boolean;
+  subscriptionIds: number[] | undefined;
+  packetId: number;
+  /** 0: PUBLISH sent (or queued); 1: PUBREL sent. */
+  state: 0 | 1;
+}
+
+export interface StoredWill {
+  clientId: string;
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties: Properties | undefined;
+  /** When to publish it (ms since epoch). */
+  publishAt: number;
+}
+
+export interface RestoredState {
+  messages: StoredMessage[];
+  sessions: StoredSession[];
+  subscriptions: StoredSubscription[];
+  /** In (clientId, seq) order. */
+  deliveries: StoredDelivery[];
+  /** Incoming QoS 2 packet ids received and not yet released. */
+  incoming: Array<{ clientId: string; packetId: number }>;
+  retained: Array<{ topic: string; messageId: number }>;
+  wills: StoredWill[];
+}
+
+export interface Storage {
+  /** True when commit() makes writes survive a crash of the process. */
+  readonly durable: boolean;
+  /** Read everything stored (at start). */
+  load(): RestoredState;
+  putMessage(message: StoredMessage): void;
+  deleteMessage(id: number): void;
+  putSession(session: StoredSession): void;
+  /** Delete a session with its subscriptions, deliveries, incoming ids and will. */
+  deleteSession(clientId: string): void;
+  putSubscription(subscription: StoredSubscription): void;
+  deleteSubscription(clientId: string, rawFilter: string): void;
+  putDelivery(delivery: StoredDelivery): void;
+  deleteDelivery(clientId: string, seq: number): void;
+  putIncoming(clientId: string, packetId: number): void;
+  deleteIncoming(clientId: string, packetId: number): void;
+  putRetained(topic: string, messageId: number): void;
+  deleteRetained(topic: string): void;
+  putWill(will: StoredWill): void;
+  deleteWill(clientId: string): void;
+  /** Make all writes so far durable (one transaction). */
+  commit(): void;
+  close(): void;
+}
