@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup } from '../helpers/harness.js';
 import { T } from '../helpers/packets.js';
-import { connect5, P, parseAck5, parseConnack5, prop, publish5, raw5, rawSub5, readPublish5, readType, subOptions, subscribe5, unsubscribe5, type Props } from '../helpers/v5.js';
+import { connect5, P, parseAck5, parseConnack5, prop, propAll, publish5, raw5, rawSub5, readPublish5, readType, subOptions, subscribe5, unsubscribe5, type Props } from '../helpers/v5.js';
 
 const NO_PROBLEM_INFO: Props = [[P.REQUEST_PROBLEM_INFO, 0]];
 
@@ -121,7 +121,31 @@ describe('v5 reason codes on acknowledgements', { concurrency: true }, () => {
   });
 });
 
-describe('v5 Payload Format Indicator', { concurrency: true }, () => {
+describe('v5 PUBLISH properties', { concurrency: true }, () => {
+  test('[MQTT-3.3.2-15][MQTT-3.3.2-16][MQTT-3.3.2-17][MQTT-3.3.2-18][MQTT-3.3.2-20] forwarded unaltered at the byte level, user properties in order with repeated names', async (t) => {
+    const h = await setup(t);
+    const sub = await rawSub5(h, 'pp-sub', 'pp/t', 1);
+    const { c } = await raw5(h, { clientId: 'pp-pub' });
+    const sent: Props = [
+      [P.USER_PROPERTY, ['z', '1']],
+      [P.CONTENT_TYPE, 'application/octet-stream'],
+      [P.USER_PROPERTY, ['a', '\u00e9t\u00e9']],
+      [P.RESPONSE_TOPIC, 'pp/reply'],
+      [P.CORRELATION_DATA, Buffer.from([0xde, 0xad, 0x00, 0xbe, 0xef])],
+      [P.USER_PROPERTY, ['z', '']],
+      [P.USER_PROPERTY, ['', 'empty name']],
+    ];
+    c.send(publish5({ topic: 'pp/t', payload: Buffer.from([0, 1, 2]), qos: 1, id: 1, props: sent }));
+    await readType(c, T.PUBACK);
+    const m = await readPublish5(sub);
+    assert.equal(m.payload.toString('hex'), '000102');
+    assert.deepEqual(propAll(m.props, P.USER_PROPERTY), [['z', '1'], ['a', '\u00e9t\u00e9'], ['z', ''], ['', 'empty name']]);
+    assert.equal(prop(m.props, P.CONTENT_TYPE), 'application/octet-stream');
+    assert.equal(prop(m.props, P.RESPONSE_TOPIC), 'pp/reply');
+    assert.equal((prop(m.props, P.CORRELATION_DATA) as Buffer).toString('hex'), 'dead00beef');
+    assert.equal(prop(m.props, P.PAYLOAD_FORMAT), undefined, 'no Payload Format Indicator was sent');
+  });
+
   test('indicator 1 with invalid UTF-8: PUBACK 0x99 (payload format invalid), not delivered; valid UTF-8 is delivered', mosquittoDiffers('2.0.11 does not check the Payload Format Indicator'), async (t) => {
     const h = await setup(t);
     const sub = await rawSub5(h, 'pfi-sub', 'pfi/t', 0);

@@ -133,7 +133,7 @@ test('acl_file live: denied SUBSCRIBE is 0x80 (3.1.1) / 0x87 (5.0), denied PUBLI
   });
   assert.deepEqual(suback, [0x87]);
   const puback = await bob5.publishAsync('news/public', 'no', { qos: 1 }).then(
-    (packet) => packet?.reasonCode ?? 0,
+    (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
     (error: { code?: number }) => error.code,
   );
   assert.equal(puback, 0x87);
