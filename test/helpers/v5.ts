@@ -248,7 +248,7 @@ export function parsePublish5(p: Packet): Publish5 {
   return { ...base, payload: Buffer.from(base.payload.subarray(end)), props: list, size: p.raw.length };
 }
 
-/** An ack-type packet (PUBACK..PUBCOMP, UNSUBACK single reason, DISCONNECT): id, reason, properties. */
+/** An acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK): packet id, reason code(s), properties. */
 export interface Ack5 {
   type: number;
   id: number;
