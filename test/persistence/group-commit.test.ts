@@ -37,11 +37,11 @@ for (const path of ['flush', 'end'] as const) {
     const core = new BrokerCore(resolveOptions({ logLevel: 'silent' }), silentLogger, new SpyStorage(events));
     const { server, close } = await socketPair();
     try {
-      const originalWrite = server.write.bind(server) as (chunk: Buffer) => boolean;
-      server.write = ((chunk: Buffer) => {
+      const originalWrite = server.write.bind(server);
+      server.write = (chunk: Buffer): boolean => {
         events.push('write');
         return originalWrite(chunk);
-      }) as typeof server.write;
+      };
       const connection = new Connection(server, core, 'spy:0');
       const session = new Session('spy', core);
       core.persistence?.saveSession(session, 0); // state that must be durable first
