@@ -13,7 +13,7 @@
  * Canonical form: decode returns undefined when the block is empty.
  */
 import type { Properties } from './packets.js';
-import { CodecErrorCode, malformed, protocolError } from './errors.js';
+import { CodecError, CodecErrorCode, malformed, protocolError } from './errors.js';
 import type { Reader } from './reader.js';
 import {
   binarySize,
@@ -226,7 +226,11 @@ function readOne(r: Reader, d: PropertyDef, bit: number, bag: Record<string, unk
     case Kind.String: value = r.utf8(); break;
     default: value = r.binary(); break;
   }
-  if (typeof value === 'number' && value < d.min) throw protocolError(`${name} is 0`, CodecErrorCode.InvalidProperty);
+  if (typeof value === 'number' && value < d.min) {
+    // Topic Alias 0 has its own reason code, Topic Alias invalid (0x94) [MQTT-3.3.2-8].
+    if (name === 'topicAlias') throw new CodecError(CodecErrorCode.InvalidProperty, 0x94, 'topic alias 0 [MQTT-3.3.2-8]');
+    throw protocolError(`${name} is 0`, CodecErrorCode.InvalidProperty);
+  }
   bag[name] = value;
 }
 

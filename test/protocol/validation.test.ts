@@ -322,8 +322,8 @@ void test('subscription identifier 0 is a protocol error', () => {
   rejects(packet(0x82, '00 01', props('0b 00'), str('t'), '00'), 5, CodecErrorCode.InvalidProperty, PROTOCOL);
 });
 
-void test('[MQTT-3.3.2-8] topic alias 0 is a protocol error', () => {
-  rejects(publish5(props('23 00 00')), 5, CodecErrorCode.InvalidProperty, PROTOCOL);
+void test('[MQTT-3.3.2-8] topic alias 0 is rejected with Topic Alias invalid (0x94)', () => {
+  rejects(publish5(props('23 00 00')), 5, CodecErrorCode.InvalidProperty, 0x94);
 });
 
 void test('byte properties other than 0 or 1 are a protocol error', () => {

@@ -6,7 +6,7 @@
 import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
-import type { AuthResult, ConnectInfo } from '../options.js';
+import { MQTT_MAX_PACKET_SIZE, type AuthResult, type ConnectInfo } from '../options.js';
 import { startEnhancedAuth } from './auth.js';
 import { connackCode, reasonName } from '../reasons.js';
 import { Session } from '../session.js';
@@ -139,8 +139,9 @@ function connackProperties(channel: Channel, packet: ConnectPacket, assigned: st
   const properties: Properties = {
     receiveMaximum: options.maxInflightMessages,
     topicAliasMaximum: channel.topicAliasMaximum,
-    maximumPacketSize: Math.min(options.maxPacketSize, 268_435_460),
   };
+  // Absent means no limit beyond the protocol's (some clients refuse values above 268435455).
+  if (options.maxPacketSize < MQTT_MAX_PACKET_SIZE) properties.maximumPacketSize = options.maxPacketSize;
   if (assigned !== undefined) properties.assignedClientIdentifier = assigned; // [MQTT-3.2.2-16]
   if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]
   if (!options.retainAvailable) properties.retainAvailable = 0;

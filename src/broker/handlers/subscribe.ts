@@ -7,7 +7,7 @@ import type { QoS, SubscribePacket, Subscription } from '../../protocol/packets.
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import { parseSharedFilter } from '../../protocol/validate.js';
 import type { Channel } from '../channel.js';
-import { subackFailure } from '../reasons.js';
+import { reasonName, subackFailure } from '../reasons.js';
 import { subscribeRefusal } from '../limits.js';
 import { minQos } from '../router.js';
 import type { SubscriptionEntry } from '../session.js';
@@ -74,7 +74,9 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
     core.events.emit('subscribed', channel.info(), sub.topicFilter, qos);
   }
   core.stats.subscriptions = core.router.subscriptionCount;
-  channel.send({ type: 'suback', packetId: packet.packetId, reasonCodes });
+  // 5.0: say why a filter was refused, unless the client turned problem information off [MQTT-3.1.2-29].
+  const refused = channel.version === 5 && channel.problemInformation ? reasonCodes.find((code) => code >= 0x80) : undefined;
+  channel.send({ type: 'suback', packetId: packet.packetId, reasonCodes, ...(refused === undefined ? {} : { properties: { reasonString: reasonName(refused) } }) });
   for (const [entry, isNew] of retainedFor) sendRetained(channel, entry, isNew);
 }
 
