@@ -85,7 +85,7 @@ export interface SecureBroker {
   broker: Broker & { readonly urls: string[] };
   logs: string[];
   /** URL of listener i. */
-  url(i?: number): string;
+  url: (i?: number) => string;
 }
 
 /** Start an embedded Cicada (no $SYS), closed when the test ends. */
