@@ -175,7 +175,8 @@ const directives: Record<string, Setter> = {
     const port = integer({ ...ctx, line: { ...ctx.line, args: args.slice(0, 1) } }, 0, 65535);
     const address = args[1];
     const draft = newListener(ctx.line, port, undefined);
-    if (address !== undefined && address.includes('/')) {
+    // As in Mosquitto, `listener 0 PATH` is a unix socket (a path relative to this file's directory).
+    if (address !== undefined && (port === 0 || address.includes('/'))) {
       if (port !== 0) ctx.fail('a unix socket path needs port 0 (listener 0 /path/to/socket)');
       draft.options.path = resolve(dirname(ctx.line.file), address);
     } else if (address !== undefined) draft.options.host = address;

@@ -65,6 +65,7 @@ test('listeners: sections, default listener, unix sockets, websockets, socket_do
       'listener 9001 127.0.0.1',
       'protocol websockets',
       'listener 0 /tmp/cicada-test.sock',
+      'listener 0 relative.sock',
       'listener 1886',
       'socket_domain ipv6',
     ].join('\n'),
@@ -74,6 +75,7 @@ test('listeners: sections, default listener, unix sockets, websockets, socket_do
     { port: 1885, host: '0.0.0.0', maxConnections: 3 },
     { port: 9001, host: '127.0.0.1', protocol: 'websockets' },
     { port: 0, path: '/tmp/cicada-test.sock' },
+    { port: 0, path: '/etc/relative.sock' },
     { port: 1886, host: '::' },
   ]);
   // No listener line: a listener setting opens the default listener, loopback only.

@@ -1,0 +1,92 @@
+// `cicada broker -c` with a Mosquitto-style configuration, as a user runs it: a real process,
+// several listeners, a password file from mosquitto_passwd, an ACL file, SIGHUP reloading both.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../helpers/broker.js';
+import { runProcess, spawnProcess } from '../helpers/processes.js';
+import { sleep, waitFor } from '../helpers/wait.js';
+import { makePki, tempDir } from './support.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
+
+async function pub(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return runProcess('mosquitto_pub', [...args, '-t', 'cli/t', '-m', 'x', '-q', '1'], 8000);
+}
+
+test('cicada -c: TCP + TLS + unix listeners, password and ACL files, SIGHUP reloads them', async (t) => {
+  const dir = tempDir(t);
+  const pki = makePki(dir, ['alice']);
+  const [tcp, tls] = [await freePort(), await freePort()];
+  const sock = join(dir, 'cicada.sock');
+  const passwd = join(dir, 'passwd');
+  writeFileSync(passwd, '');
+  await runProcess('mosquitto_passwd', ['-b', passwd, 'alice', 'pw'], 10_000);
+  const acl = join(dir, 'acl');
+  writeFileSync(acl, 'user alice\ntopic write cli/#\n');
+  writeFileSync(
+    join(dir, 'cicada.conf'),
+    [
+      '# a Mosquitto 2 style configuration',
+      'per_listener_settings false',
+      `listener ${tcp} 127.0.0.1`,
+      `listener ${tls} 127.0.0.1`,
+      'cafile ca.pem',
+      'certfile server.pem',
+      'keyfile server.key',
+      'require_certificate true',
+      'use_identity_as_username true',
+      'listener 0 cicada.sock',
+      'allow_anonymous false',
+      'password_file passwd',
+      'acl_file acl',
+      'persistence false',
+      'sys_interval 0',
+      'log_type all',
+      'pid_file /tmp/ignored.pid',
+      '',
+    ].join('\n'),
+  );
+  const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'cicada.conf')]);
+  t.after(() => broker.kill('SIGKILL'));
+  await broker.waitForOutput(`unix:${sock}`, 10_000);
+  assert.match(broker.stderr, /warning: .*cicada\.conf:17: pid_file: accepted for Mosquitto compatibility and ignored/);
+  const tcpArgs = ['-h', '127.0.0.1', '-p', String(tcp)];
+  assert.equal((await pub([...tcpArgs, '-u', 'alice', '-P', 'pw'])).code, 0);
+  assert.notEqual((await pub([...tcpArgs])).code, 0, 'anonymous refused');
+  assert.notEqual((await pub([...tcpArgs, '-u', 'alice', '-P', 'bad'])).code, 0);
+  assert.equal((await pub(['--unix', sock, '-u', 'alice', '-P', 'pw'])).code, 0);
+  assert.equal((await pub(['-h', 'localhost', '-p', String(tls), '--cafile', pki.ca, '--cert', pki.client('alice').cert, '--key', pki.client('alice').key])).code, 0);
+  // A new user and a wider ACL take effect on SIGHUP, not before.
+  await runProcess('mosquitto_passwd', ['-b', passwd, 'bob', 'pw2'], 10_000);
+  writeFileSync(acl, 'user alice\ntopic write cli/#\nuser bob\ntopic readwrite cli/#\n');
+  assert.notEqual((await pub([...tcpArgs, '-u', 'bob', '-P', 'pw2'])).code, 0, 'bob unknown before SIGHUP');
+  broker.kill('SIGHUP');
+  await waitFor(() => broker.stdout.includes('reloaded password and ACL files'), 5000, 'reload log line');
+  assert.equal((await pub([...tcpArgs, '-u', 'bob', '-P', 'pw2'])).code, 0, 'bob known after SIGHUP');
+  const sub = spawnProcess('mosquitto_sub', [...tcpArgs, '-u', 'bob', '-P', 'pw2', '-t', 'cli/t', '-C', '1', '-W', '8']);
+  for (let i = 0; i < 40 && sub.running; i++) {
+    await pub([...tcpArgs, '-u', 'alice', '-P', 'pw']);
+    await sleep(100);
+  }
+  assert.equal((await sub.exit(8000)).stdout.trim(), 'x');
+  broker.kill('SIGTERM');
+  assert.equal((await broker.exit(5000)).code, 0);
+});
+
+test('cicada -c: a broken ACL file or a listener TLS mistake stops the start with file and line', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  writeFileSync(join(dir, 'acl'), 'user alice\ntopic read a/#\npermit everything\n');
+  writeFileSync(join(dir, 'a.conf'), `listener ${port} 127.0.0.1\nacl_file acl\npersistence false\n`);
+  const acl = await runProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'a.conf')], 10_000);
+  assert.notEqual(acl.code, 0);
+  assert.match(acl.stderr, /acl:3: permit: unknown keyword/);
+  writeFileSync(join(dir, 'cert.pem'), 'x');
+  writeFileSync(join(dir, 't.conf'), `listener ${port}\ncertfile cert.pem\n`);
+  const tls = await runProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 't.conf')], 10_000);
+  assert.notEqual(tls.code, 0);
+  assert.equal(tls.stderr.trim(), `cicada: ${join(dir, 't.conf')}:1: listener ${port}: TLS settings need both certfile and keyfile`);
+});
