@@ -57,6 +57,8 @@ export interface Broker {
   listen(): Promise<void>;
   /** Port of the first TCP listener (after listen; useful with port 0). */
   readonly port: number;
+  /** Where each listener accepts clients, e.g. mqtts://0.0.0.0:8883 (after listen). */
+  readonly urls: string[];
   /** Stop listening, disconnect every client (5.0: reason 0x8B), flush, release timers. */
   close(): Promise<void>;
   /** Re-read password and ACL files, as Mosquitto does on SIGHUP. */

@@ -82,7 +82,7 @@ export function capture(lines: string[]): Logger {
 }
 
 export interface SecureBroker {
-  broker: Broker & { readonly urls: string[] };
+  broker: Broker;
   logs: string[];
   /** URL of listener i. */
   url: (i?: number) => string;
@@ -91,7 +91,7 @@ export interface SecureBroker {
 /** Start an embedded Cicada (no $SYS), closed when the test ends. */
 export async function startCicada(t: { after(fn: () => Promise<void>): void }, options: BrokerOptions): Promise<SecureBroker> {
   const logs: string[] = [];
-  const broker = createBroker({ sysInterval: 0, ...options }, capture(logs)) as Broker & { readonly urls: string[] };
+  const broker = createBroker({ sysInterval: 0, ...options }, capture(logs));
   await withTimeout(broker.listen(), 5000, 'cicada listen');
   t.after(() => withTimeout(broker.close(), 5000, 'cicada close'));
   return { broker, logs, url: (i = 0) => broker.urls[i] as string };
