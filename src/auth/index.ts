@@ -23,7 +23,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { Acl } from './acl.js';
 import { HttpAuthHook, type HookResult } from './http-hook.js';
 import { jwtAclAllowsPublish, jwtAclAllowsRead, jwtAclAllowsSubscribe, JwtAuthenticator, type JwtAcl } from './jwt.js';
-import { readPasswordFileSync, verifyPassword, type PasswordFile } from './password-file.js';
+import { hashPassword, readPasswordFileSync, verifyPassword, type PasswordFile } from './password-file.js';
 
 /** A listener as security sees it. */
 export interface SecuredListener {
@@ -78,6 +78,9 @@ class Scope {
 }
 
 type AclKind = 'publish' | 'subscribe' | 'read';
+
+/** Verified against for unknown users, so a refusal takes as long whether the user exists or not. */
+let dummyHash: string | undefined;
 
 export class Security {
   private readonly global: Scope;
@@ -167,7 +170,10 @@ export class Security {
       const entry = scope.passwords.get(info.username);
       if (entry !== undefined) return verifyPassword(entry, info.password ?? Buffer.alloc(0));
     }
-    if (scope.jwt === undefined && scope.http === undefined) return false;
+    if (scope.jwt === undefined && scope.http === undefined) {
+      verifyPassword((dummyHash ??= hashPassword('cicada-timing-equaliser')), info.password ?? Buffer.alloc(0));
+      return false;
+    }
     return this.authenticateAsync(scope, info);
   }
 
