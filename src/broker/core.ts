@@ -36,6 +36,7 @@ export class BrokerCore implements SessionHost {
   readonly channels = new Set<Channel>();
   readonly startedAt = Date.now();
   readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
   private droppedSinceLog = 0;
@@ -53,6 +54,7 @@ export class BrokerCore implements SessionHost {
     storage?: Storage,
   ) {
     this.maxQueued = options.maxQueuedMessages;
+    this.maxQueuedBytes = options.maxQueuedBytes;
     this.sys = new SysPublisher(this);
     this.persistence = storage === undefined ? undefined : new Persistence(storage, log, (error) => this.onFatal(error));
   }
@@ -235,6 +237,7 @@ export class BrokerCore implements SessionHost {
       if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
     }
     session.queue.length = 0;
+    session.queuedBytes = 0;
     session.inflight.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.stats.subscriptions = this.router.subscriptionCount;

@@ -177,6 +177,8 @@ export interface BrokerOptions extends BrokerHooks {
   maxInflightMessages?: number;
   /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000. */
   maxQueuedMessages?: number;
+  /** Per-session bound on the payload bytes of queued messages (max_queued_bytes); 0: no bound. Default 0. */
+  maxQueuedBytes?: number;
   /** Largest packet accepted, in bytes, fixed header included. Default 268435455 (MQTT maximum). */
   maxPacketSize?: number;
   /** A socket that has not sent CONNECT after this many ms is closed. Default 10000. */
@@ -248,6 +250,7 @@ export interface ResolvedOptions extends BrokerHooks {
   listeners: ListenerOptions[];
   maxInflightMessages: number;
   maxQueuedMessages: number;
+  maxQueuedBytes: number;
   maxPacketSize: number;
   connectTimeoutMs: number;
   sysInterval: number;
@@ -282,6 +285,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     listeners: options.listeners ?? [{ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' }],
     maxInflightMessages: options.maxInflightMessages ?? 20,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    maxQueuedBytes: options.maxQueuedBytes ?? 0,
     maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     sysInterval: options.sysInterval ?? 10,

@@ -6,7 +6,8 @@
  * Invariants:
  * - `inflight` holds at most `link.receiveMaximum` entries while a link is attached; every other
  *   QoS 1/2 delivery waits in `queue`, in arrival order, so order per topic is kept [MQTT-4.6.0-6].
- * - `queue` never holds more than `maxQueued` entries; an overflowing delivery is dropped and
+ * - `queue` never holds more than `maxQueued` entries, nor (when `maxQueuedBytes` > 0) more
+ *   payload bytes than `maxQueuedBytes` (tracked in `queuedBytes`); an overflowing delivery is dropped and
  *   reported to the host (counted and logged there).
  * - A packet id is in use exactly while it is a key of `inflight` (outgoing) or of
  *   `awaitingRelease` (incoming QoS 2).
@@ -72,6 +73,7 @@ export type DropReason = 'queue-full' | 'expired' | 'slow-consumer' | 'too-large
 /** What a session needs of the broker. */
 export interface SessionHost {
   readonly maxQueued: number;
+  readonly maxQueuedBytes: number;
   now(): number;
   onDropped(session: Session, message: Message, why: DropReason): void;
   /** Persist a QoS 1/2 delivery of a stored session (packetId 0 while queued). */
@@ -90,6 +92,8 @@ export class Session {
   /** Whether the session is in the persistence store (it outlives its connection). */
   stored = false;
   private nextSeq = 1;
+  /** Payload bytes of the deliveries in `queue`. */
+  queuedBytes = 0;
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
   expiryInterval = 0;
   /** A will waiting for its Will Delay Interval (5.0). */
@@ -128,11 +132,14 @@ export class Session {
       this.sendNew(link, delivery);
       return;
     }
-    if (this.queue.length >= this.host.maxQueued) {
+    const bytes = message.payload.length;
+    const maxBytes = this.host.maxQueuedBytes;
+    if (this.queue.length >= this.host.maxQueued || (maxBytes > 0 && this.queuedBytes + bytes > maxBytes)) {
       this.host.onDropped(this, message, 'queue-full');
       return;
     }
     this.queue.push(delivery);
+    this.queuedBytes += bytes;
     if (this.stored) this.host.saveDelivery(this, delivery, 0);
   }
 
@@ -197,6 +204,7 @@ export class Session {
     const now = this.host.now();
     while (this.queue.length > 0 && this.inflight.size < link.receiveMaximum) {
       const delivery = this.queue.shift() as Delivery;
+      this.queuedBytes -= delivery.message.payload.length;
       if (delivery.message.isExpired(now)) {
         this.host.onDropped(this, delivery.message, 'expired');
         if (delivery.stored) this.host.forgetDelivery(this, delivery);
@@ -218,7 +226,10 @@ export class Session {
 
   /** Put back a delivery read from the persistence store (in seq order). */
   restoreDelivery(delivery: Delivery, packetId: number): void {
-    if (packetId === 0) this.queue.push(delivery);
+    if (packetId === 0) {
+      this.queue.push(delivery);
+      this.queuedBytes += delivery.message.payload.length;
+    }
     else this.inflight.set(packetId, delivery);
     if (delivery.seq >= this.nextSeq) this.nextSeq = delivery.seq + 1;
   }

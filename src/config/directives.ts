@@ -310,6 +310,9 @@ const directives: Record<string, Setter> = {
   max_queued_messages(ctx) {
     ctx.state.options.maxQueuedMessages = integer(ctx, 0, 2 ** 31);
   },
+  max_queued_bytes(ctx) {
+    ctx.state.options.maxQueuedBytes = integer(ctx, 0, 2 ** 31);
+  },
   max_packet_size(ctx) {
     ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);
   },

@@ -36,11 +36,14 @@ function fakeLink(receiveMaximum = 2): SessionLink & { sent: Sent[]; pubrels: nu
 function host(maxQueued = 3): SessionHost & { dropped: number } {
   return {
     maxQueued,
+    maxQueuedBytes: 0,
     dropped: 0,
     now: () => Date.now(),
     onDropped() {
       this.dropped++;
     },
+    saveDelivery() {},
+    forgetDelivery() {},
   };
 }
 
@@ -133,4 +136,16 @@ test('[MQTT-3.8.3-3] No Local: a message is not delivered back to its publisher'
   router.subscribe({ ...entry(session, 't', 1), noLocal: true });
   assert.equal(router.route(msg('t', 1)), 0);
   assert.equal(link.sent.length, 0);
+});
+
+test('offline queue is also bounded by payload bytes (max_queued_bytes)', () => {
+  const h = { ...host(100), maxQueuedBytes: 10 };
+  const session = new Session('c', h);
+  const big = (topic: string): Message => new Message(topic, Buffer.alloc(4), 1, false, undefined, 'pub', 0);
+  for (let i = 0; i < 5; i++) session.deliver(big(`t/${i}`), 1, false, undefined);
+  assert.equal(session.queue.length, 2, 'two 4-byte payloads fit in 10 bytes, the third does not');
+  assert.equal(session.queuedBytes, 8);
+  const link = fakeLink(10);
+  session.attach(link);
+  assert.equal(session.queuedBytes, 0, 'bytes are released as the queue drains');
 });
