@@ -2,7 +2,7 @@
 // several listeners, a password file from mosquitto_passwd, an ACL file, SIGHUP reloading both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
@@ -89,4 +89,19 @@ test('cicada -c: a broken ACL file or a listener TLS mistake stops the start wit
   const tls = await runProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 't.conf')], 10_000);
   assert.notEqual(tls.code, 0);
   assert.equal(tls.stderr.trim(), `cicada: ${join(dir, 't.conf')}:1: listener ${port}: TLS settings need both certfile and keyfile`);
+});
+
+test('cicada -c: log_dest file and log_type choose where and what is logged', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  const log = join(dir, 'cicada.log');
+  writeFileSync(join(dir, 'l.conf'), `listener ${port} 127.0.0.1\npersistence false\nlog_dest file ${log}\nlog_type information\n`);
+  const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'l.conf')]);
+  t.after(() => broker.kill('SIGKILL'));
+  await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(`listening on mqtt://127.0.0.1:${port}`), 10_000, 'the log file');
+  assert.equal((await pub(['-h', '127.0.0.1', '-p', String(port)])).code, 0);
+  await waitFor(() => readFileSync(log, 'utf8').includes('client connected'), 5000, 'connection logged to the file');
+  assert.equal(broker.stdout, '', 'nothing on stdout');
+  broker.kill('SIGTERM');
+  assert.equal((await broker.exit(5000)).code, 0);
 });
