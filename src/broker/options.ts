@@ -251,6 +251,7 @@ export interface ResolvedOptions extends BrokerHooks {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  persistentClientExpiration?: number;
   maxPacketSize: number;
   connectTimeoutMs: number;
   sysInterval: number;

@@ -113,7 +113,7 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   clearTimeout(session.expiryTimer);
   core.cancelWill(session);
   session.expiryInterval =
-    packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : 0xffffffff;
+    packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
   channel.session = session;
   // A session that outlives its connection is stored (the persistence issue's contract).
   if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
