@@ -64,3 +64,20 @@ test('a clean session leaves nothing behind after a restart', async (t) => {
   assert.equal(connack.sessionPresent, false);
   await again.endAsync();
 });
+
+test('persistent_client_expiration ends a disconnected 3.1.1 persistent session after that many seconds', async (t) => {
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, persistentClientExpiration: 1 });
+  await broker.listen();
+  t.after(() => broker.close());
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const first = await mqtt.connectAsync(url, { clientId: 'expiring', clean: false, reconnectPeriod: 0 });
+  await first.subscribeAsync('e', { qos: 1 });
+  await first.endAsync();
+  const soon = mqtt.connect(url, { clientId: 'expiring', clean: false, reconnectPeriod: 0 });
+  assert.equal((await new Promise<mqtt.IConnackPacket>((resolve) => soon.once('connect', resolve))).sessionPresent, true);
+  await soon.endAsync();
+  await new Promise((r) => setTimeout(r, 1500));
+  const late = mqtt.connect(url, { clientId: 'expiring', clean: false, reconnectPeriod: 0 });
+  assert.equal((await new Promise<mqtt.IConnackPacket>((resolve) => late.once('connect', resolve))).sessionPresent, false);
+  await late.endAsync();
+});
