@@ -150,6 +150,11 @@ test('anonymous access: allowed on loopback by default, refused elsewhere by def
   const allowed = await startCicada(t, { listeners: [{ port: 0, host: '0.0.0.0' }], security: { allowAnonymous: true } });
   assert.ok(allowed.logs.some((l) => l.startsWith('warn SECURITY WARNING: anonymous clients are allowed on mqtt:0')), allowed.logs.join('\n'));
   await endMqtt(await connectMqtt(`mqtt://127.0.0.1:${new URL(allowed.url()).port}`));
+  // The embeddable API without any security settings accepts everyone: loud off loopback too.
+  const bare = await startCicada(t, { host: '0.0.0.0', port: 0 });
+  assert.ok(bare.logs.some((l) => l.startsWith('warn SECURITY WARNING: anonymous clients are allowed on mqtt:0')));
+  const local = await startCicada(t, { host: '127.0.0.1', port: 0 });
+  assert.ok(!local.logs.some((l) => l.includes('SECURITY WARNING')));
 });
 
 test('per_listener_settings: each listener has its own password file and anonymous setting', async (t) => {
