@@ -220,7 +220,8 @@ const directives: Record<string, Setter> = {
     const dir = existingPath(ctx, 'directory');
     const draft = tls(ctx);
     for (const name of readdirSync(dir).sort()) {
-      if (/\.(pem|crt)$/.test(name)) draft.ca.push(readFileSync(join(dir, name)));
+      // PEM files, and the hashed names of an OpenSSL (c_rehash) CA directory such as 9d66eef0.0.
+      if (/\.(pem|crt)$|^[0-9a-f]{8}\.\d+$/.test(name)) draft.ca.push(readFileSync(join(dir, name)));
     }
   },
   certfile(ctx) {

@@ -111,6 +111,8 @@ test('TLS settings are read per listener and checked when the section ends', () 
   for (const name of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, name), `${name}\n`);
   mkdirSync(join(dir, 'capath'));
   writeFileSync(join(dir, 'capath', 'extra.crt'), 'extra\n');
+  writeFileSync(join(dir, 'capath', '9d66eef0.0'), 'hashed\n');
+  writeFileSync(join(dir, 'capath', 'README'), 'not a certificate\n');
   const options = parseConfig(
     ['listener 8883', 'cafile ca.pem', 'capath capath', 'certfile cert.pem', 'keyfile key.pem', 'require_certificate true', 'use_identity_as_username true', 'tls_version tlsv1.3', 'ciphers ECDHE-RSA-AES128-GCM-SHA256'].join('\n'),
     join(dir, 't.conf'),
@@ -118,7 +120,7 @@ test('TLS settings are read per listener and checked when the section ends', () 
   const tls = options.listeners?.[0]?.tls;
   assert.equal(tls?.cert.toString(), 'cert.pem\n');
   assert.equal(tls?.key.toString(), 'key.pem\n');
-  assert.deepEqual((tls?.ca as Buffer[]).map(String), ['ca.pem\n', 'extra\n']);
+  assert.deepEqual((tls?.ca as Buffer[]).map(String), ['ca.pem\n', 'hashed\n', 'extra\n'], 'cafile, then capath in name order');
   assert.equal(tls?.requireCertificate, true);
   assert.equal(tls?.useIdentityAsUsername, true);
   assert.equal(tls?.minVersion, 'TLSv1.3');

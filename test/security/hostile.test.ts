@@ -83,6 +83,21 @@ test('too many topic levels: PUBLISH closes the connection, SUBSCRIBE gets 0x80 
   await stillServed(url());
 });
 
+test('huge topics: a 65,535-byte topic is served; a 30,000-level filter is refused by the default maxTopicLevels (128)', async (t) => {
+  const { broker, port, url } = await start(t, {});
+  const client = await connected(port, 4, 'huge');
+  const long = 'x'.repeat(65_535);
+  client.send(encode({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: long, qos: 0 }, { topicFilter: Array(30_000).fill('+').join('/'), qos: 0 }] }, 4));
+  const suback = await next(client, 4);
+  assert.deepEqual(suback.type === 'suback' && suback.reasonCodes, [0, 0x80]);
+  client.send(encode({ type: 'publish', topic: long, payload: Buffer.from('big topic'), qos: 0, retain: true, dup: false }, 4));
+  const delivered = await next(client, 4);
+  assert.equal(delivered.type === 'publish' && delivered.topic.length, 65_535);
+  assert.equal(broker.stats.topicLimitRefusals, 1);
+  await stillServed(url());
+  client.close();
+});
+
 test('subscription floods: maxSubscriptionsPerClient refuses the extra filters (re-subscribing is fine)', async (t) => {
   const { broker, port, logs } = await start(t, { maxSubscriptionsPerClient: 3 });
   const client = await connected(port, 5);
