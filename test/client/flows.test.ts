@@ -117,7 +117,7 @@ test('5.0: a server DISCONNECT is reported as ServerDisconnectError with its rea
   await broker.close();
   await waitFor(() => client.state === 'closed', 3000, 'closed');
   assert.ok(errors[0] instanceof ServerDisconnectError, String(errors[0]));
-  assert.equal((errors[0] as ServerDisconnectError).reasonCode, 0x8b);
+  assert.equal(errors[0].reasonCode, 0x8b);
 });
 
 test('inbound QoS 2 is delivered once even when the server re-sends the PUBLISH before PUBREL [MQTT-4.3.3-9]', async (t) => {
