@@ -35,6 +35,8 @@ export class Acl {
   private readonly anonymous: Rule[] = [];
   private readonly users = new Map<string, Rule[]>();
   private readonly patterns: Rule[] = [];
+  /** Keyed by the channel's ClientInfo object (one per connection); a reload makes a new Acl. */
+  private readonly perClient = new WeakMap<ClientInfo, Rule[]>();
 
   /** Parse acl_file text; `file` is used in error messages. */
   static parse(text: string, file: string): Acl {
@@ -78,13 +80,22 @@ export class Acl {
     return this.decide(client, (rule) => filtersOverlap(rule, plain), (rule) => filterWithin(plain, rule), 'read');
   }
 
-  private decide(client: ClientInfo, denies: (rule: string) => boolean, grants: (rule: string) => boolean, access: 'read' | 'write'): boolean {
+  /** A client's rules (its section plus the expanded patterns), built once per connection. */
+  private rulesFor(client: ClientInfo): Rule[] {
+    let rules = this.perClient.get(client);
+    if (rules !== undefined) return rules;
     const own = client.username === undefined ? this.anonymous : (this.users.get(client.username) ?? []);
-    const rules: Rule[] = [...own];
+    rules = [...own];
     for (const pattern of this.patterns) {
       const topic = expand(pattern.topic, client);
       if (topic !== undefined) rules.push({ access: pattern.access, topic });
     }
+    this.perClient.set(client, rules);
+    return rules;
+  }
+
+  private decide(client: ClientInfo, denies: (rule: string) => boolean, grants: (rule: string) => boolean, access: 'read' | 'write'): boolean {
+    const rules = this.rulesFor(client);
     for (const rule of rules) if (rule.access === 'deny' && denies(rule.topic)) return false;
     for (const rule of rules) {
       if ((rule.access === access || rule.access === 'readwrite') && grants(rule.topic)) return true;
