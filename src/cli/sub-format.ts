@@ -66,12 +66,25 @@ function field(code: string, m: Message, now: Date, pretty: boolean): string {
   }
 }
 
+const pad = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
+
+function localDateTime(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+function zone(d: Date): string {
+  const offset = -d.getTimezoneOffset();
+  return `${offset >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
+}
+
 /** Local time as 2026-11-25T19:50:00+0000, as mosquitto_sub's %I. */
 function isoTime(d: Date): string {
-  const pad = (n: number, w = 2): string => String(Math.abs(n)).padStart(w, '0');
-  const offset = -d.getTimezoneOffset();
-  const sign = offset >= 0 ? '+' : '-';
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}${sign}${pad(Math.floor(Math.abs(offset) / 60))}${pad(Math.abs(offset) % 60)}`;
+  return `${localDateTime(d)}${zone(d)}`;
+}
+
+/** mosquitto_sub's JSON "tst": 2026-11-25T20:15:17.948000Z+0000 (local time, microseconds). */
+function jsonTime(d: Date): string {
+  return `${localDateTime(d)}.${pad(d.getMilliseconds() * 1000, 6)}Z${zone(d)}`;
 }
 
 function json(m: Message, now: Date, parsePayload: boolean, pretty: boolean): string {
@@ -85,7 +98,7 @@ function json(m: Message, now: Date, parsePayload: boolean, pretty: boolean): st
     }
   }
   const obj: Record<string, unknown> = {
-    tst: now.toISOString(),
+    tst: jsonTime(now),
     topic: m.topic,
     qos: m.qos,
     retain: m.retain ? 1 : 0,

@@ -202,3 +202,33 @@ test('TLS: --cafile --cert --key against a Mosquitto TLS listener that requires 
   const insecure = await runCicada(['pub', '-h', '127.0.0.1', '-p', String(mosq.port), '--cafile', c.cert, '--cert', c.clientCert, '--key', c.clientKey, '--insecure', '-t', 't', '-m', 'x']);
   assert.equal(insecure.code, 0, insecure.stderr);
 });
+
+test('-F fields and escapes render as mosquitto_sub renders them (unit)', async () => {
+  const { formatMessage } = await import('../../src/cli/sub-format.js');
+  const now = (): Date => new Date(2026, 10, 25, 20, 15, 17, 948);
+  const msg = { topic: 'j/a', payload: Buffer.from('{"x":1}'), qos: 1 as const, retain: true, dup: false };
+  const f = (format: string, noNewline = false): string => formatMessage(msg, { verbose: false, noNewline, format, pretty: false, now });
+  const zone = ((o) => `${o >= 0 ? '+' : '-'}${String(Math.floor(Math.abs(o) / 60)).padStart(2, '0')}${String(Math.abs(o) % 60).padStart(2, '0')}`)(-now().getTimezoneOffset());
+  assert.equal(f('%t|%p|%q|%r|%l|%x|%%'), 'j/a|{"x":1}|1|1|7|7b2278223a317d|%\n');
+  assert.equal(f('%I'), `2026-11-25T20:15:17${zone}\n`);
+  assert.equal(f('a\\tb\\nc', true), 'a\tb\nc');
+  assert.equal(f('%j'), `{"tst":"2026-11-25T20:15:17.948000Z${zone}","topic":"j/a","qos":1,"retain":1,"payloadlen":7,"payload":"{\\"x\\":1}"}\n`);
+  assert.equal(f('%J'), `{"tst":"2026-11-25T20:15:17.948000Z${zone}","topic":"j/a","qos":1,"retain":1,"payloadlen":7,"payload":{"x":1}}\n`);
+  assert.equal(formatMessage(msg, { verbose: true, noNewline: false, format: undefined, pretty: false }), 'j/a {"x":1}\n');
+  assert.equal(formatMessage(msg, { verbose: false, noNewline: true, format: undefined, pretty: false }), '{"x":1}');
+});
+
+test('-T filters topics out, -N drops the newline, -d traces packets (against Cicada)', async (t) => {
+  const b = await open(t, 'cicada');
+  const sub = await subscribed(b, 1, cicada(['sub', '-p', String(b.port), '-t', 'n/#', '-T', 'n/skip/#', '-N', '-C', '2']), t);
+  for (const topic of ['n/a', 'n/skip/x', 'n/b']) await runCicada(['pub', '-p', String(b.port), '-t', topic, '-m', topic.slice(-1)]);
+  assert.equal((await sub.exit(10_000)).stdout, 'ab');
+  const traced = await runCicada(['pub', '-p', String(b.port), '-t', 'n/d', '-m', 'x', '-q', '1', '-d', '-i', 'tracer']);
+  assert.deepEqual(traced.stdout.trim().split('\n'), [
+    'Client tracer sending CONNECT',
+    'Client tracer received CONNACK (0)',
+    "Client tracer sending PUBLISH (d0, q1, r0, m1, 'n/d', ... (1 bytes))",
+    'Client tracer received PUBACK (m1, rc0)',
+    'Client tracer sending DISCONNECT',
+  ]);
+});
