@@ -37,6 +37,7 @@ interface ListenerDraft {
   tls: Partial<TlsOptions>;
   tlsTouched: boolean;
   socketDomain?: 'ipv4' | 'ipv6';
+  tls13Ciphers?: string;
   /** The default listener, created by a listener setting before any `listener` line, without `port`. */
   implicit?: boolean;
 }
@@ -244,7 +245,14 @@ const directives: Record<string, Setter> = {
     tls(ctx).tls.minVersion = version === 'tlsv1.3' ? 'TLSv1.3' : 'TLSv1.2';
   },
   ciphers(ctx) {
-    tls(ctx).tls.ciphers = one(ctx, 'an OpenSSL cipher list');
+    const draft = tls(ctx);
+    draft.tls.ciphers = [one(ctx, 'an OpenSSL cipher list'), draft.tls13Ciphers].filter((c) => c !== undefined).join(':');
+  },
+  'ciphers_tls1.3'(ctx) {
+    // Node takes TLS 1.3 suites in the same list as the others.
+    const draft = tls(ctx);
+    draft.tls13Ciphers = one(ctx, 'a TLS 1.3 cipher suite list');
+    draft.tls.ciphers = draft.tls.ciphers === undefined ? draft.tls13Ciphers : `${draft.tls.ciphers}:${draft.tls13Ciphers}`;
   },
   // Security (global, or per listener with per_listener_settings).
   per_listener_settings(ctx) {

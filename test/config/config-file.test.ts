@@ -114,7 +114,7 @@ test('TLS settings are read per listener and checked when the section ends', () 
   writeFileSync(join(dir, 'capath', '9d66eef0.0'), 'hashed\n');
   writeFileSync(join(dir, 'capath', 'README'), 'not a certificate\n');
   const options = parseConfig(
-    ['listener 8883', 'cafile ca.pem', 'capath capath', 'certfile cert.pem', 'keyfile key.pem', 'require_certificate true', 'use_identity_as_username true', 'tls_version tlsv1.3', 'ciphers ECDHE-RSA-AES128-GCM-SHA256'].join('\n'),
+    ['listener 8883', 'cafile ca.pem', 'capath capath', 'certfile cert.pem', 'keyfile key.pem', 'require_certificate true', 'use_identity_as_username true', 'tls_version tlsv1.3', 'ciphers ECDHE-RSA-AES128-GCM-SHA256', 'ciphers_tls1.3 TLS_AES_256_GCM_SHA384'].join('\n'),
     join(dir, 't.conf'),
   );
   const tls = options.listeners?.[0]?.tls;
@@ -124,7 +124,7 @@ test('TLS settings are read per listener and checked when the section ends', () 
   assert.equal(tls?.requireCertificate, true);
   assert.equal(tls?.useIdentityAsUsername, true);
   assert.equal(tls?.minVersion, 'TLSv1.3');
-  assert.equal(tls?.ciphers, 'ECDHE-RSA-AES128-GCM-SHA256');
+  assert.equal(tls?.ciphers, 'ECDHE-RSA-AES128-GCM-SHA256:TLS_AES_256_GCM_SHA384');
   const bad: Array<[string, RegExp]> = [
     ['listener 8883\ncertfile cert.pem', /t\.conf:1: listener 8883: TLS settings need both certfile and keyfile$/],
     ['listener 8883\ncertfile cert.pem\nkeyfile key.pem\nrequire_certificate true', /t\.conf:1: listener 8883: require_certificate needs cafile or capath$/],
