@@ -19,6 +19,7 @@ import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
+import { HIGH_WATER } from './flow.js';
 import type { Message } from './message.js';
 import type { ClientInfo } from './options.js';
 import { reasonName } from './reasons.js';
@@ -62,6 +63,12 @@ export class Channel implements SessionLink {
   /** 5.0: outbound topic aliases (topic -> alias), at most the client's Topic Alias Maximum. */
   outAliases: Map<string, number> | undefined;
   outAliasMaximum = 0;
+  /** Flow control (flow.ts): the subscriber this publisher waits for, and publishers waiting for this one. */
+  throttledBy: Channel | undefined;
+  throttleTimer: NodeJS.Timeout | undefined;
+  waiters: Channel[] | undefined;
+  /** Input paused because of a backlog behind an asynchronous hook. */
+  private backlogPaused = false;
   /** 5.0: enhanced authentication method and exchange in progress. */
   auth: AuthState | undefined;
   /** 5.0: send reason strings and user properties on acknowledgements. */
@@ -91,7 +98,10 @@ export class Channel implements SessionLink {
     if (this.state === 'closed') return;
     if (this.backlog !== undefined) {
       this.backlog.push(packet);
-      if (this.backlog.length === BACKLOG_PAUSE) this.outbox.pauseInput();
+      if (this.backlog.length === BACKLOG_PAUSE && !this.backlogPaused) {
+        this.backlogPaused = true;
+        this.outbox.pauseInput();
+      }
       return;
     }
     this.dispatch(packet);
@@ -176,8 +186,10 @@ export class Channel implements SessionLink {
       }
       this.dispatch(backlog[i] as Packet);
     }
-    if (backlog.length >= BACKLOG_PAUSE) this.outbox.pauseInput();
-    this.outbox.resumeInput();
+    if (this.backlogPaused) {
+      this.backlogPaused = false;
+      this.outbox.resumeInput();
+    }
   }
 
   send(packet: Packet): void {
@@ -214,7 +226,9 @@ export class Channel implements SessionLink {
     const stats = core.stats;
     stats.messagesSent++;
     stats.bytesSent += bytes.length;
-    this.outbox.write(bytes);
+    const outbox = this.outbox;
+    outbox.write(bytes);
+    if (outbox.pendingBytes > HIGH_WATER) core.flow.congested(this, core.options.maxOutgoingBytes);
     return true;
   }
 
@@ -344,6 +358,8 @@ export class Channel implements SessionLink {
     this.outbox.end();
     const core = this.core;
     core.closedChannel(this);
+    core.flow.drained(this);
+    core.flow.release(this);
     if (!wasConnected) return;
     if (core.connected.get(this.clientId) === this) core.connected.delete(this.clientId);
     core.stats.clientsConnected--;

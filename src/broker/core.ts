@@ -9,6 +9,7 @@ import { RetainedTree } from '../topics/index.js';
 import type { BrokerEvents, BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
 import type { Logger } from './logger.js';
+import { FlowControl } from './flow.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { deliverShared, Router } from './router.js';
@@ -27,6 +28,7 @@ export class BrokerCore implements SessionHost {
   readonly stats: BrokerStats = createStats();
   readonly events = new EventEmitter<BrokerEvents>();
   readonly router = new Router();
+  readonly flow = new FlowControl();
   readonly retained = new RetainedTree<Message>();
   /** Every session by client id, connected or not. */
   readonly sessions = new Map<string, Session>();
@@ -121,7 +123,10 @@ export class BrokerCore implements SessionHost {
   /** Accept a message for delivery: retained store, routing, counters, events. */
   publish(message: Message, publisher: Channel | undefined): void {
     if (message.retain) this.storeRetained(message);
+    const flow = this.flow;
+    flow.current = publisher;
     this.router.route(message);
+    flow.current = undefined;
     if (this.events.listenerCount('message') > 0) {
       this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
     }
