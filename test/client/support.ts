@@ -5,7 +5,6 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,17 +25,6 @@ export interface Mosquitto {
   output(): string;
   /** SIGTERM (Mosquitto saves its persistence file), wait for exit. */
   stop(): Promise<void>;
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -62,8 +50,9 @@ export async function startMosquitto(dir: string, lines: string[] = ['allow_anon
       await exited;
     }
   };
+  // Mosquitto logs "... running" once its listeners are open.
   const deadline = Date.now() + 5000;
-  while (!(await canConnect(listenPort))) {
+  while (!/mosquitto version \S+ running/.test(output)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`mosquitto did not start on ${listenPort}:\n${output}`);
