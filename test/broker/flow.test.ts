@@ -1,0 +1,44 @@
+// Flow control under a QoS 0 flood: a subscriber that reads is served without loss while the
+// publisher is slowed to its pace, and a subscriber that never reads stalls nobody: its messages
+// are dropped once it is past maxOutgoingBytes, and memory stays bounded.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import mqtt from 'mqtt';
+import { createBroker } from '../../src/index.js';
+
+const COUNT = 20_000;
+const PAYLOAD = Buffer.alloc(1024, 0x61);
+
+test('a subscriber that never reads does not stall the publisher or a healthy subscriber', { timeout: 30_000 }, async (t) => {
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, maxOutgoingBytes: 2 * 1024 * 1024 });
+  await broker.listen();
+  t.after(() => broker.close());
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+
+  // A raw client that subscribes and then never reads its socket again.
+  const stuck = connect(broker.port, '127.0.0.1');
+  t.after(() => stuck.destroy());
+  const id = Buffer.from('stuck');
+  const filter = Buffer.from('flood/#');
+  stuck.write(Buffer.concat([Buffer.from([0x10, 12 + id.length, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 60, 0, id.length]), id]));
+  stuck.write(Buffer.concat([Buffer.from([0x82, 5 + filter.length, 0, 1, 0, filter.length]), filter, Buffer.from([0])]));
+  await new Promise((r) => setTimeout(r, 200));
+  stuck.pause();
+
+  const healthy = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  t.after(() => healthy.endAsync(true));
+  let received = 0;
+  healthy.on('message', () => received++);
+  await healthy.subscribeAsync('flood/#', { qos: 0 });
+
+  const publisher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  t.after(() => publisher.endAsync(true));
+  const started = Date.now();
+  for (let i = 0; i < COUNT; i++) publisher.publish('flood/x', PAYLOAD, { qos: 0 });
+  const deadline = started + 20_000;
+  while (received < COUNT && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(received, COUNT, 'the healthy subscriber got every QoS 0 message');
+  assert.ok(broker.stats.messagesDropped > 0, 'the stuck subscriber had messages dropped');
+  assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024, 'memory stayed bounded');
+});
