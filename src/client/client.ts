@@ -220,13 +220,20 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * Ends the client: waits for unacknowledged publishes while connected (unless `force`), sends
-   * DISCONNECT, closes, and rejects whatever is still pending. No reconnect after this.
+   * Ends the client: waits (at most `timeout` ms, default 10 s) for unacknowledged publishes
+   * while connected (unless `force`), sends DISCONNECT, closes, and rejects whatever is still
+   * pending. No reconnect after this.
    */
-  async end(options: { force?: boolean; reasonCode?: number; properties?: Properties } = {}): Promise<void> {
+  async end(options: { force?: boolean; timeout?: number; reasonCode?: number; properties?: Properties } = {}): Promise<void> {
     if (this.state === 'closed') return;
     if (options.force !== true && this.state === 'connected' && (this.inflight.size > 0 || this.queued.length > 0)) {
-      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.timeout ?? 10_000);
+        this.idleWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     const connection = this.connection;
     if (connection?.isOpen === true && this.state === 'connected') {

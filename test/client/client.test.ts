@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { connect, ConnectionRefusedError, ConnectionClosedError, InvalidArgumentError, type Message, type MqttClient } from '../../src/client/index.js';
@@ -158,29 +159,35 @@ test('mqtts:// with CA, client certificate and servername against Mosquitto; a w
   await assert.rejects(connect(url, { ...tls, ca: readFileSync(certs.cert), reconnect: false }), ConnectionClosedError);
 });
 
-test('ws:// with subprotocol "mqtt" (a WebSocket-to-TCP bridge in front of Cicada)', async (t) => {
-  const broker = await startBroker();
-  t.after(() => broker.close());
-  const server = http.createServer();
-  const protocols: string[] = [];
-  const wss = new WebSocketServer({ server, handleProtocols: (p) => (protocols.push(...p), 'mqtt') });
-  wss.on('connection', (ws) => {
-    const stream = createWebSocketStream(ws);
-    const tcp = net.connect(broker.port, '127.0.0.1');
-    stream.pipe(tcp).pipe(stream);
-    stream.on('error', () => tcp.destroy());
-    tcp.on('error', () => stream.destroy());
+for (const secure of [false, true]) {
+  test(`${secure ? 'wss' : 'ws'}:// with subprotocol "mqtt" (a WebSocket-to-TCP bridge in front of Cicada)`, async (t) => {
+    const broker = await startBroker();
+    t.after(() => broker.close());
+    const certs = secure ? makeCerts(tempDir(t)) : undefined;
+    const server = certs ? https.createServer({ cert: readFileSync(certs.cert), key: readFileSync(certs.key) }) : http.createServer();
+    const protocols: string[] = [];
+    const wss = new WebSocketServer({ server, handleProtocols: (p) => (protocols.push(...p), 'mqtt') });
+    wss.on('connection', (ws) => {
+      const stream = createWebSocketStream(ws);
+      const tcp = net.connect(broker.port, '127.0.0.1');
+      stream.pipe(tcp).pipe(stream);
+      stream.on('error', () => tcp.destroy());
+      tcp.on('error', () => stream.destroy());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.after(() => {
+      for (const c of wss.clients) c.terminate();
+      server.close();
+    });
+    const port = (server.address() as net.AddressInfo).port;
+    const url = secure ? `wss://localhost:${port}/mqtt` : `ws://127.0.0.1:${port}/mqtt`;
+    const client = await connect(url, { protocolVersion: 5, ...(certs ? { ca: readFileSync(certs.ca) } : {}) });
+    await client.subscribe('ws/t', { qos: 2 });
+    const got = take(client, 1);
+    await client.publish('ws/t', 'over websocket', { qos: 2 });
+    assert.equal((await got)[0]?.payload.toString(), 'over websocket');
+    await client.end();
+    assert.deepEqual(protocols, ['mqtt']);
+    if (secure) await assert.rejects(connect(url, { reconnect: false }), ConnectionClosedError); // no CA: certificate refused
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(() => {
-    for (const c of wss.clients) c.terminate();
-    server.close();
-  });
-  const client = await connect(`ws://127.0.0.1:${(server.address() as net.AddressInfo).port}/mqtt`, { protocolVersion: 5 });
-  await client.subscribe('ws/t', { qos: 2 });
-  const got = take(client, 1);
-  await client.publish('ws/t', 'over websocket', { qos: 2 });
-  assert.equal((await got)[0]?.payload.toString(), 'over websocket');
-  await client.end();
-  assert.deepEqual(protocols, ['mqtt']);
-});
+}
