@@ -259,6 +259,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       this.options.connectTimeout,
       this.connectOptions.maxPacketSize,
       this.connectOptions.trace,
+      this.connectOptions.authenticate,
     );
     if (this.state === 'closed') {
       connection.destroy(undefined);

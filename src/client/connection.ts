@@ -10,10 +10,13 @@
  */
 import type { Duplex } from 'node:stream';
 import { CodecError, Parser, encode } from '../protocol/index.js';
-import type { ConnackPacket, ConnectPacket, Packet, ProtocolVersion } from '../protocol/index.js';
+import type { ConnackPacket, ConnectPacket, Packet, Properties, ProtocolVersion } from '../protocol/index.js';
 import { ConnectionClosedError, ConnectionRefusedError, ProtocolViolationError, TimeoutError } from './errors.js';
 
 export type Trace = (direction: 'send' | 'receive', packet: Packet) => void;
+
+/** Answers one AUTH challenge of an enhanced authentication (5.0 section 4.12): the next data. */
+export type AuthResponder = (challenge: { data: Buffer | undefined; properties: Properties | undefined }) => Buffer | Promise<Buffer>;
 
 export interface ConnectionOwner {
   onPacket(packet: Packet): void;
@@ -56,12 +59,22 @@ export class Connection {
     timeoutMs: number,
     maxPacketSize?: number,
     trace?: Trace,
+    onAuth?: AuthResponder,
   ): Promise<{ connection: Connection; connack: ConnackPacket }> {
     const connection = new Connection(stream, connect.protocolVersion, maxPacketSize, trace);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => connection.destroy(new TimeoutError('CONNACK')), timeoutMs);
       connection.owner = {
         onPacket(packet) {
+          if (packet.type === 'auth' && packet.reasonCode === 0x18 && onAuth !== undefined) {
+            // Enhanced authentication: answer the challenge with the same method [MQTT-4.12.0-5].
+            const method = connect.properties?.authenticationMethod;
+            Promise.resolve(onAuth({ data: packet.properties?.authenticationData, properties: packet.properties })).then(
+              (data) => connection.send({ type: 'auth', reasonCode: 0x18, properties: { ...(method !== undefined ? { authenticationMethod: method } : {}), authenticationData: data } }),
+              (error: Error) => connection.destroy(error),
+            );
+            return;
+          }
           clearTimeout(timer);
           if (packet.type !== 'connack') {
             connection.destroy(new ProtocolViolationError(`expected CONNACK, got ${packet.type.toUpperCase()}`));

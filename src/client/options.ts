@@ -61,6 +61,11 @@ export interface ConnectOptions extends TlsOptions {
   maxPacketSize?: number;
   /** WebSocket path when the URL has none (default `/mqtt`). */
   wsPath?: string;
+  /**
+   * Enhanced authentication (5.0): with `properties.authenticationMethod` set, answers each AUTH
+   * challenge of the server with the next authentication data.
+   */
+  authenticate?: (challenge: { data: Buffer | undefined; properties: Properties | undefined }) => Buffer | Promise<Buffer>;
   /** Called with every packet sent and received (for tracing, e.g. `cicada pub -d`). */
   trace?: (direction: 'send' | 'receive', packet: Packet) => void;
   /** Extra headers for the WebSocket upgrade request. */

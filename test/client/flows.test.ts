@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { encode, Parser, type Packet, type ProtocolVersion, type PublishPacket } from '../../src/protocol/index.js';
-import { connect, PublishError, ServerDisconnectError } from '../../src/client/index.js';
+import { connect, ConnectionRefusedError, PublishError, ServerDisconnectError } from '../../src/client/index.js';
 import { startBroker } from '../helpers/broker.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 
@@ -139,4 +139,38 @@ test('inbound QoS 2 is delivered once even when the server re-sends the PUBLISH 
   client.on('message', (m) => got.push(m.payload.toString()));
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(got, ['once']);
+});
+
+test('5.0 enhanced authentication: the client answers AUTH challenges (Cicada authMethods) [MQTT-4.12.0-5]', async (t) => {
+  const broker = await startBroker({
+    authMethods: {
+      TOY: {
+        start: () => {
+          let round = 0;
+          return {
+            step: (data) => {
+              round++;
+              if (round === 1) return data?.toString() === 'hello' ? { result: 'continue', data: Buffer.from('nonce-1') } : { result: 'failure' };
+              return data?.toString() === 'nonce-1+secret' ? { result: 'success' } : { result: 'failure' };
+            },
+          };
+        },
+      },
+    },
+  });
+  t.after(() => broker.close());
+  const challenges: string[] = [];
+  const options = (secret: string) => ({
+    protocolVersion: 5 as const,
+    reconnect: false as const,
+    properties: { authenticationMethod: 'TOY', authenticationData: Buffer.from('hello') },
+    authenticate: ({ data }: { data: Buffer | undefined }) => {
+      challenges.push(data?.toString() ?? '');
+      return Buffer.from(`${data?.toString() ?? ''}+${secret}`);
+    },
+  });
+  const client = await connect(broker.url, options('secret'));
+  await client.end();
+  assert.deepEqual(challenges, ['nonce-1']);
+  await assert.rejects(connect(broker.url, options('wrong')), (e: unknown) => e instanceof ConnectionRefusedError && e.reasonCode !== undefined && e.reasonCode >= 0x80);
 });
