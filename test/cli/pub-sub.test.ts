@@ -79,15 +79,17 @@ for (const kind of Object.keys(BROKERS)) {
       assert.deepEqual(lines(r.stdout), ['a/b x', 'c/d y', 'a/b z']);
     });
 
-    test('cicada pub -l publishes each stdin line; --repeat repeats; -V mqttv5 and mqttv31', async (t) => {
+    test('cicada pub -l publishes each stdin line, -s all of stdin; --repeat repeats; -V mqttv5 and mqttv31', async (t) => {
       const b = await open(t, kind);
       const { port } = b;
-      const sub = await subscribed(b, 1, cicada(['sub', '-p', String(port), '-t', 'l/#', '-d', '-C', '5', '-V', 'mqttv5']), t);
+      const sub = await subscribed(b, 1, cicada(['sub', '-p', String(port), '-t', 'l/#', '-d', '-C', '6', '-V', 'mqttv5']), t);
       const r1 = await runCicada(['pub', '-p', String(port), '-t', 'l/1', '-l', '-q', '1', '-V', 'mqttv5'], 10_000, 'one\ntwo\nthree\n');
       assert.equal(r1.code, 0, r1.stderr);
       const r2 = await runCicada(['pub', '-p', String(port), '-t', 'l/2', '-m', 'again', '--repeat', '2', '--repeat-delay', '0.05', '-V', 'mqttv31']);
       assert.equal(r2.code, 0, r2.stderr);
-      assert.deepEqual(lines((await sub.exit(10_000)).stdout), ['one', 'two', 'three', 'again', 'again']);
+      const r3 = await runCicada(['pub', '-p', String(port), '-t', 'l/3', '-s'], 10_000, 'all of stdin');
+      assert.equal(r3.code, 0, r3.stderr);
+      assert.deepEqual(lines((await sub.exit(10_000)).stdout), ['one', 'two', 'three', 'again', 'again', 'all of stdin']);
     });
 
     test('-F format string (%t %p %q %r %l) and %j JSON; -R skips retained; --retained-only', async (t) => {
