@@ -243,6 +243,8 @@ export class MqttClient extends EventEmitter<ClientEvents> {
         if (options.properties !== undefined) disconnect.properties = options.properties;
       }
       connection.send(disconnect);
+      // Let the DISCONNECT drain: the connection ends itself (close() would destroy it).
+      this.connection = undefined;
       connection.end();
     }
     this.close(new NotConnectedError('client ended'));
