@@ -38,6 +38,7 @@ import {
   InvalidArgumentError,
   MqttClientError,
   NotConnectedError,
+  ProtocolViolationError,
   PublishError,
   ServerDisconnectError,
 } from './errors.js';
@@ -455,6 +456,12 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     if (alias !== undefined) {
       if (topic === '') topic = this.inboundAliases.get(alias) ?? '';
       else this.inboundAliases.set(alias, topic);
+    }
+    if (topic === '') {
+      // An alias with no mapping is a Protocol Error (section 3.3.2.3.4): DISCONNECT 0x94.
+      this.connection?.send({ type: 'disconnect', reasonCode: ReasonCode.TopicAliasInvalid });
+      this.connection?.end(new ProtocolViolationError('server used an unknown topic alias', ReasonCode.TopicAliasInvalid));
+      return;
     }
     const message: Message = { topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: packet.dup };
     if (packet.properties !== undefined) message.properties = packet.properties;

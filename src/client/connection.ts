@@ -138,14 +138,18 @@ export class Connection {
     this.lastSent = Date.now();
   }
 
-  /** Ends the stream after what was written (DISCONNECT is the caller's job). */
-  end(): void {
+  /**
+   * Ends the stream after what was written (DISCONNECT is the caller's job); reads stop. The
+   * owner's onClose gets `error` once the stream has closed.
+   */
+  end(error?: Error): void {
     if (this.closed) return;
-    this.ended = undefined;
+    this.ended = error;
     this.stopTimer();
+    this.parser.stop();
     this.stream.end();
     // A peer that never closes its side must not keep us waiting.
-    setTimeout(() => this.destroy(undefined), 1000).unref();
+    setTimeout(() => this.destroy(error), 1000).unref();
   }
 
   /** Closes at once; the owner's onClose gets `error`. */

@@ -95,10 +95,11 @@ test('the will is published when the connection is lost, not after end() [MQTT-3
   const watcher = await connect(broker.url);
   t.after(() => watcher.end({ force: true }));
   await watcher.subscribe('will/#', { qos: 1 });
+  const got = take(watcher, 1);
   const polite = await connect(broker.url, { will: { topic: 'will/polite', payload: 'x', qos: 1 }, reconnect: false });
   await polite.end();
+  await new Promise((r) => setTimeout(r, 100));
   const rude = await connect(broker.url, { will: { topic: 'will/rude', payload: 'gone', qos: 1 }, reconnect: false, keepalive: 1, pingTimeout: 200 });
-  const got = take(watcher, 1);
   // Kill the socket under the client without DISCONNECT.
   (rude as unknown as { connection: { destroy(e: Error | undefined): void } }).connection.destroy(undefined);
   const [m] = await got;

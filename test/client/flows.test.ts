@@ -174,3 +174,25 @@ test('5.0 enhanced authentication: the client answers AUTH challenges (Cicada au
   assert.deepEqual(challenges, ['nonce-1']);
   await assert.rejects(connect(broker.url, options('wrong')), (e: unknown) => e instanceof ConnectionRefusedError && e.reasonCode !== undefined && e.reasonCode >= 0x80);
 });
+
+test('5.0: a PUBLISH with an unknown topic alias ends the connection with DISCONNECT 0x94', async (t) => {
+  const got: Packet[] = [];
+  const server = await fakeServer(5, (p, send) => {
+    got.push(p);
+    if (p.type === 'connect') {
+      send({ type: 'connack', sessionPresent: false, reasonCode: 0 });
+      setTimeout(() => send({ type: 'publish', topic: '', payload: Buffer.from('x'), qos: 0, retain: false, dup: false, properties: { topicAlias: 3 } }), 20);
+    }
+  });
+  t.after(() => server.close());
+  const client = await connect(server.url, { protocolVersion: 5, reconnect: false, topicAliases: true, properties: { topicAliasMaximum: 5 } });
+  t.after(() => client.end({ force: true }));
+  const messages: string[] = [];
+  client.on('message', (m) => messages.push(m.topic));
+  const offline = await withTimeout(new Promise<Error | undefined>((resolve) => client.once('offline', resolve)), 3000, 'offline');
+  assert.match(String(offline), /unknown topic alias/);
+  assert.deepEqual(messages, []);
+  await waitFor(() => got.some((p) => p.type === 'disconnect'), 2000, 'DISCONNECT');
+  const disconnect = got.find((p) => p.type === 'disconnect');
+  assert.equal(disconnect?.type === 'disconnect' ? disconnect.reasonCode : undefined, 0x94);
+});
