@@ -56,7 +56,7 @@ for (const kind of Object.keys(BROKERS)) {
       const { port } = b;
       const dir = tempDir(t);
       writeFileSync(join(dir, 'msg.txt'), 'from a file');
-      const sub = await subscribed(b, 1, spawnProcess('mosquitto_sub', ['-p', String(port), '-t', 'ps/#', '-v', '-d', '-q', '2', '-C', '4', '-W', '10']), t);
+      const sub = await subscribed(b, 1, spawnProcess('mosquitto_sub', ['-p', String(port), '-t', 'ps/#', '-v', '-d', '-q', '2', '-C', '4', '-W', '30']), t);
       for (const [qos, args] of [['0', ['-m', 'zero']], ['1', ['-m', 'one']], ['2', ['-f', join(dir, 'msg.txt')]], ['1', ['-n']]] as const) {
         const r = await runCicada(['pub', '-p', String(port), '-t', `ps/q${qos}`, '-q', qos, ...args]);
         assert.equal(r.code, 0, r.stderr);
@@ -117,21 +117,23 @@ for (const kind of Object.keys(BROKERS)) {
       assert.match(r.stderr, /Timed out/);
     });
 
-    test('-c -i keeps a session: QoS 1 published while the subscriber is away arrives when it comes back; -U unsubscribes', async (t) => {
-      const b = await open(t, kind);
-      const { port } = b;
-      const id = `persist-${kind}`;
-      const first = await runCicada(['sub', '-p', String(port), '-t', 's/t', '-q', '1', '-c', '-i', id, '-W', '1']);
-      assert.equal(first.code, 27);
-      await runProcess('mosquitto_pub', ['-p', String(port), '-t', 's/t', '-m', 'while away', '-q', '1'], 5000);
-      const back = await runCicada(['sub', '-p', String(port), '-t', 's/t', '-q', '1', '-c', '-i', id, '-C', '1', '-W', '5']);
-      assert.equal(back.stdout, 'while away\n');
-      // -U with no -t: unsubscribe the session's filter and exit; then nothing is queued for it.
-      assert.equal((await runCicada(['sub', '-p', String(port), '-U', 's/t', '-c', '-i', id])).code, 0);
-      await runProcess('mosquitto_pub', ['-p', String(port), '-t', 's/t', '-m', 'gone', '-q', '1'], 5000);
-      const after = await runCicada(['sub', '-p', String(port), '-t', 'other', '-c', '-i', id, '-W', '1']);
-      assert.equal(after.stdout, '');
-    });
+    for (const v of [['mqttv311'], ['mqttv5', '-x', '60']]) {
+      test(`-c -i ${v.slice(1).join(' ')} keeps a ${v[0]} session: QoS 1 published while the subscriber is away arrives when it comes back; -U unsubscribes`, async (t) => {
+        const b = await open(t, kind);
+        const { port } = b;
+        const id = `persist-${kind}-${v[0]}`;
+        const first = await runCicada(['sub', '-p', String(port), '-t', 's/t', '-q', '1', '-c', '-i', id, '-V', ...v, '-W', '1']);
+        assert.equal(first.code, 27);
+        await runProcess('mosquitto_pub', ['-p', String(port), '-t', 's/t', '-m', 'while away', '-q', '1'], 5000);
+        const back = await runCicada(['sub', '-p', String(port), '-t', 's/t', '-q', '1', '-c', '-i', id, '-V', ...v, '-C', '1', '-W', '5']);
+        assert.equal(back.stdout, 'while away\n');
+        // -U with no -t: unsubscribe the session's filter and exit; then nothing is queued for it.
+        assert.equal((await runCicada(['sub', '-p', String(port), '-U', 's/t', '-c', '-i', id, '-V', ...v])).code, 0);
+        await runProcess('mosquitto_pub', ['-p', String(port), '-t', 's/t', '-m', 'gone', '-q', '1'], 5000);
+        const after = await runCicada(['sub', '-p', String(port), '-t', 'other', '-c', '-i', id, '-V', ...v, '-W', '1']);
+        assert.equal(after.stdout, '');
+      });
+    }
 
     test('-D MQTT 5 properties and -L URL: user property and content type reach the subscriber (%j)', async (t) => {
       const b = await open(t, kind);
@@ -147,7 +149,7 @@ for (const kind of Object.keys(BROKERS)) {
     test('--will-topic/--will-payload: a killed cicada sub leaves its will', async (t) => {
       const b = await open(t, kind);
       const { port } = b;
-      const watcher = await subscribed(b, 1, spawnProcess('mosquitto_sub', ['-p', String(port), '-t', 'will/t', '-d', '-C', '1', '-W', '10']), t);
+      const watcher = await subscribed(b, 1, spawnProcess('mosquitto_sub', ['-p', String(port), '-t', 'will/t', '-d', '-C', '1', '-W', '30']), t);
       const victim = await subscribed(b, 2, cicada(['sub', '-p', String(port), '-t', 'x', '-d', '-k', '5', '--will-topic', 'will/t', '--will-payload', 'bye', '--will-qos', '1']), t);
       victim.kill('SIGKILL');
       const r = await watcher.exit(10_000);
@@ -233,4 +235,31 @@ test('-T filters topics out, -N drops the newline, -d traces packets (against Ci
     'Client tracer received PUBACK (m1, rc0)',
     'Client tracer sending DISCONNECT',
   ]);
+});
+
+test('cicada sub reconnects by itself (as mosquitto_sub does) and subscribes again when the broker restarts', async (t) => {
+  const { createBroker } = await import('../../src/index.js');
+  const { freePort } = await import('../helpers/broker.js');
+  const port = await freePort();
+  const start = async () => {
+    const broker = createBroker({ host: '127.0.0.1', port, logLevel: 'silent', sysInterval: 0 });
+    let subscribes = 0;
+    broker.on('subscribed', () => subscribes++);
+    await broker.listen();
+    return { broker, subscribes: () => subscribes };
+  };
+  let b = await start();
+  const sub = cicada(['sub', '-p', String(port), '-t', 'rc', '-C', '2', '-W', '20']);
+  t.after(() => sub.kill('SIGKILL'));
+  await waitFor(() => b.subscribes() >= 1, 10_000, 'first subscription');
+  b.broker.publish({ topic: 'rc', payload: 'before' });
+  await sub.waitForOutput('before', 5000);
+  await b.broker.close();
+  b = await start();
+  t.after(() => b.broker.close());
+  await waitFor(() => b.subscribes() >= 1, 10_000, 'subscription after the restart');
+  b.broker.publish({ topic: 'rc', payload: 'after' });
+  const r = await sub.exit(10_000);
+  assert.equal(r.stdout, 'before\nafter\n');
+  assert.equal(r.code, 0);
 });
