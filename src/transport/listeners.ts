@@ -19,6 +19,9 @@ import { refused } from '../broker/limits.js';
 import type { ListenerOptions, TlsOptions } from '../broker/options.js';
 import { Connection } from './connection.js';
 
+/** After close(), sockets still open after this long are destroyed (a channel's own grace is 2 s). */
+const CLOSE_GRACE_MS = 2500;
+
 export interface RunningListener {
   readonly name: string;
   /** Where clients connect, e.g. mqtts://0.0.0.0:8883 or unix:/run/cicada.sock. */
@@ -66,9 +69,11 @@ export function certificateIdentity(socket: TLSSocket): { subject: string; commo
   return { subject, commonName: Array.isArray(cn) ? cn[0] : cn };
 }
 
-function nodeTlsOptions(tls: TlsOptions): NodeTlsOptions {
+function nodeTlsOptions(tls: TlsOptions, handshakeTimeout: number): NodeTlsOptions {
   const require = tls.requireCertificate === true;
   return {
+    // A client that never finishes the handshake is closed like one that never sends CONNECT.
+    handshakeTimeout,
     cert: tls.cert,
     key: tls.key,
     ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
@@ -82,6 +87,8 @@ function nodeTlsOptions(tls: TlsOptions): NodeTlsOptions {
 class Listener implements RunningListener {
   readonly name: string;
   private open = 0;
+  /** Every accepted socket, so that close() can end those that never became a connection. */
+  private readonly sockets = new Set<Socket>();
   private server: NetServer | HttpServer | undefined;
   private wss: WebSocketServer | undefined;
 
@@ -120,7 +127,11 @@ class Listener implements RunningListener {
       return false;
     }
     this.open++;
-    socket.once('close', () => this.open--);
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.open--;
+      this.sockets.delete(socket);
+    });
     return true;
   }
 
@@ -143,8 +154,11 @@ class Listener implements RunningListener {
     const o = this.options;
     if (o.protocol === 'websockets') this.server = this.webSocketServer();
     else if (o.tls !== undefined) {
-      const server = createTlsServer(nodeTlsOptions(o.tls), (socket) => this.attach(socket, remoteOf(socket), socket));
-      server.on('tlsClientError', (error, socket) => this.core.log.info({ listener: this.name, remote: socket.remoteAddress, err: error.message }, 'TLS handshake failed'));
+      const server = createTlsServer(nodeTlsOptions(o.tls, this.core.options.connectTimeoutMs), (socket) => this.attach(socket, remoteOf(socket), socket));
+      server.on('tlsClientError', (error, socket) => {
+        this.core.log.info({ listener: this.name, remote: socket.remoteAddress, err: error.message }, 'TLS handshake failed');
+        socket.destroy(); // with a listener for this event, Node leaves closing the socket to us
+      });
       this.server = server;
     } else this.server = createNetServer({ noDelay: true }, (socket) => this.attach(socket, remoteOf(socket), undefined));
     const server = this.server;
@@ -173,7 +187,13 @@ class Listener implements RunningListener {
       res.writeHead(426);
       res.end('MQTT over WebSocket: connect to /mqtt with subprotocol mqtt\n');
     };
-    const http = o.tls !== undefined ? createHttpsServer(nodeTlsOptions(o.tls), reply) : createHttpServer(reply);
+    // Before the upgrade there is no channel: the HTTP time-outs bound a client that never gets there.
+    const limit = this.core.options.connectTimeoutMs;
+    const timeouts = { headersTimeout: limit, requestTimeout: limit, connectionsCheckingInterval: Math.min(1000, limit) };
+    const http =
+      o.tls !== undefined
+        ? createHttpsServer({ ...nodeTlsOptions(o.tls, this.core.options.connectTimeoutMs), ...timeouts }, reply)
+        : createHttpServer(timeouts, reply);
     const wss = new WebSocketServer({
       server: http,
       path: '/mqtt',
@@ -198,6 +218,11 @@ class Listener implements RunningListener {
     this.wss?.close();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     if ('closeIdleConnections' in server) server.closeIdleConnections();
+    // Connections end through their channels (flushed, then destroyed after a grace period);
+    // sockets still in a TLS handshake or before the WebSocket upgrade have none: end them too.
+    setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, CLOSE_GRACE_MS).unref();
     return closed;
   }
 }

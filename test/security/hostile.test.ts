@@ -7,7 +7,7 @@ import type { BrokerOptions } from '../../src/index.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { rawClient, type RawClient } from '../helpers/raw.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { portOf, startCicada, type SecureBroker } from './support.js';
+import { makePki, portOf, read, startCicada, tempDir, type SecureBroker } from './support.js';
 
 async function start(t: Parameters<typeof startCicada>[0], options: BrokerOptions): Promise<SecureBroker & { port: number }> {
   const broker = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1' }], ...options });
@@ -122,6 +122,23 @@ test('a client that never sends CONNECT is closed after connectTimeoutMs, counte
   await half.expectClose(2000);
   assert.equal(broker.stats.connectTimeouts, 2);
   await stillServed(url());
+});
+
+test('TLS and WebSocket listeners: a client that never finishes the handshake or the upgrade is closed too', async (t) => {
+  const pki = makePki(tempDir(t), []);
+  const tls = { cert: read(pki.serverCert), key: read(pki.serverKey) };
+  const { url } = await startCicada(t, {
+    connectTimeoutMs: 500,
+    listeners: [
+      { port: 0, host: '127.0.0.1', tls },
+      { port: 0, host: '127.0.0.1', protocol: 'websockets' },
+    ],
+  });
+  const silentTls = await rawClient(portOf(url(0)));
+  const silentWs = await rawClient(portOf(url(1)));
+  silentWs.send(Buffer.from('GET /mqtt HTTP/1.1\r\nHost: x\r\n')); // headers never finished
+  await silentTls.expectClose(3000);
+  await silentWs.expectClose(3000);
 });
 
 test('publish floods: publishRateLimit disconnects the flooder (5.0: 0x96), others unaffected', async (t) => {
