@@ -1,11 +1,11 @@
 /**
  * MqttClient: the session side of the client. It owns what survives a reconnect (subscriptions,
- * unacknowledged QoS 1/2 publishes, the offline queue, inbound QoS 2 ids) and drives one
- * Connection at a time.
+ * unacknowledged QoS 1/2 publishes, the offline queue; inbound QoS 2 ids in inbound.ts) and drives
+ * one Connection at a time.
  *
  * States: connecting (first attempt) -> connected <-> reconnecting -> closed. The first attempt
  * failing rejects connect(); once connected, a lost connection schedules reconnects with
- * back-off (backoff.ts) until end() is called.
+ * back-off (reconnect.ts, backoff.ts) until end() is called.
  *
  * On every new connection:
  * 1. When the server has no session for us (Session Present 0) every subscription is sent again.
@@ -30,7 +30,8 @@ import type {
   Subscription,
   UnsubackPacket,
 } from '../protocol/index.js';
-import { backoffDelay } from './backoff.js';
+import { Inbound, type Message } from './inbound.js';
+import { Reconnector } from './reconnect.js';
 import { Connection } from './connection.js';
 import { openTransport } from './transport.js';
 import {
@@ -46,15 +47,6 @@ import { PacketIds, TopicAliases, type OutgoingFlow, type PublishOptions, type P
 import { MessageQueue } from './message-queue.js';
 import { parseBrokerUrl, resolveOptions, type ConnectOptions, type Endpoint, type ResolvedOptions } from './options.js';
 import { buildConnect } from './connect-packet.js';
-
-export interface Message {
-  topic: string;
-  payload: Buffer;
-  qos: QoS;
-  retain: boolean;
-  dup: boolean;
-  properties?: Properties;
-}
 
 export interface SubscribeOptions {
   qos?: QoS;
@@ -112,13 +104,11 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   private readonly requests = new Map<number, PendingRequest>();
   private readonly queued: QueuedPublish[] = [];
   private readonly subscriptions = new Map<string, Subscription & { properties?: Properties }>();
-  private readonly inboundQos2 = new Set<number>();
-  private readonly inboundAliases = new Map<number, string>();
+  private readonly inbound: Inbound;
+  private readonly reconnector: Reconnector | undefined;
   private readonly queues = new Set<MessageQueue<Message>>();
   private aliases = new TopicAliases(0);
   private receiveMaximum = 65535;
-  private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly connectedWaiters = new Set<{ resolve(): void; reject(error: Error): void }>();
   private idleWaiters: Array<() => void> = [];
 
@@ -129,6 +119,8 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     super();
     this.options = resolveOptions(connectOptions);
     this.endpoint = parseBrokerUrl(url, connectOptions.wsPath);
+    this.inbound = new Inbound(this.options.protocolVersion);
+    this.reconnector = this.options.reconnect === false ? undefined : new Reconnector(this.options.reconnect);
   }
 
   get version(): number {
@@ -270,12 +262,12 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     }
     this.connection = connection;
     this.connack = connack;
-    this.attempt = 0;
+    this.reconnector?.succeeded();
     this.state = 'connected';
     this.receiveMaximum = connack.properties?.receiveMaximum ?? 65535;
     const aliasMaximum = this.options.topicAliases ? (connack.properties?.topicAliasMaximum ?? 0) : 0;
     this.aliases = new TopicAliases(aliasMaximum);
-    this.inboundAliases.clear();
+    this.inbound.reset(connack.sessionPresent);
     const keepalive = connack.properties?.serverKeepAlive ?? this.options.keepalive;
     connection.start({ onPacket: (p) => this.onPacket(p), onClose: (e) => this.onClose(connection, e) }, keepalive, this.options.pingTimeout);
     if (connection.isOpen) this.resume(connack.sessionPresent);
@@ -289,7 +281,6 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     const connection = this.connection!;
     const unanswered = [...this.requests.values()];
     if (!sessionPresent) {
-      this.inboundQos2.clear();
       for (const subscription of this.subscriptions.values()) {
         const { properties, ...s } = subscription;
         this.request({ type: 'subscribe', packetId: 0, subscriptions: [s], ...(properties ? { properties } : {}) }).catch((error: Error) => this.report(error));
@@ -313,7 +304,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
     this.connection = undefined;
     if (this.state !== 'connected') return;
     this.emit('offline', error);
-    if (this.options.reconnect === false) {
+    if (this.reconnector === undefined) {
       this.close(error instanceof MqttClientError ? error : new ConnectionClosedError('connection lost', { cause: error }));
       return;
     }
@@ -322,24 +313,21 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   }
 
   private scheduleReconnect(): void {
-    if (this.options.reconnect === false || this.state !== 'reconnecting') return;
-    const delay = backoffDelay(this.attempt, this.options.reconnect);
-    this.attempt++;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      this.emit('reconnect', this.attempt);
+    if (this.state !== 'reconnecting') return;
+    this.reconnector?.schedule((attempt) => {
+      this.emit('reconnect', attempt);
       this.open().catch((error: Error) => {
         if (this.state === 'closed') return;
         this.report(error);
         this.scheduleReconnect();
       });
-    }, delay);
+    });
   }
 
   private close(error: MqttClientError): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer);
+    this.reconnector?.cancel();
     this.connection?.destroy(undefined);
     this.connection = undefined;
     for (const flow of this.inflight.values()) flow.reject(error);
@@ -404,7 +392,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   }
 
   private pubrel(packetId: number): AckPacket {
-    return { type: 'pubrel', packetId, ...(this.options.protocolVersion === 5 ? { reasonCode: 0 } : {}) };
+    return this.inbound.ack('pubrel', packetId);
   }
 
   private finishFlow(id: number, flow: OutgoingFlow, result: PublishResult | MqttClientError): void {
@@ -433,8 +421,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       case 'pubcomp':
         return this.onAck(packet);
       case 'pubrel':
-        this.inboundQos2.delete(packet.packetId);
-        this.connection?.send({ type: 'pubcomp', packetId: packet.packetId, ...(this.options.protocolVersion === 5 ? { reasonCode: 0 } : {}) });
+        this.connection?.send(this.inbound.release(packet.packetId));
         return;
       case 'suback':
       case 'unsuback':
@@ -451,33 +438,14 @@ export class MqttClient extends EventEmitter<ClientEvents> {
   }
 
   private onPublish(packet: PublishPacket): void {
-    let topic = packet.topic;
-    const alias = packet.properties?.topicAlias;
-    if (alias !== undefined) {
-      if (topic === '') topic = this.inboundAliases.get(alias) ?? '';
-      else this.inboundAliases.set(alias, topic);
-    }
-    if (topic === '') {
-      // An alias with no mapping is a Protocol Error (section 3.3.2.3.4): DISCONNECT 0x94.
+    const result = this.inbound.publish(packet);
+    if (result.kind === 'unknown-alias') {
       this.connection?.send({ type: 'disconnect', reasonCode: ReasonCode.TopicAliasInvalid });
       this.connection?.end(new ProtocolViolationError('server used an unknown topic alias', ReasonCode.TopicAliasInvalid));
       return;
     }
-    const message: Message = { topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: packet.dup };
-    if (packet.properties !== undefined) message.properties = packet.properties;
-    const id = packet.packetId ?? 0;
-    const version5 = this.options.protocolVersion === 5;
-    if (packet.qos === 2) {
-      // Method B: deliver once per packet id until its PUBREL [MQTT-4.3.3-9].
-      if (!this.inboundQos2.has(id)) {
-        this.inboundQos2.add(id);
-        this.deliver(message);
-      }
-      this.connection?.send({ type: 'pubrec', packetId: id, ...(version5 ? { reasonCode: 0 } : {}) });
-      return;
-    }
-    this.deliver(message);
-    if (packet.qos === 1) this.connection?.send({ type: 'puback', packetId: id, ...(version5 ? { reasonCode: 0 } : {}) });
+    if (result.message !== undefined) this.deliver(result.message);
+    if (result.reply !== undefined) this.connection?.send(result.reply);
   }
 
   private deliver(message: Message): void {

@@ -19,7 +19,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
 }
 
 export { MqttClient } from './client.js';
-export type { ClientEvents, ClientState, Granted, Message, SubscribeOptions } from './client.js';
+export type { ClientEvents, ClientState, Granted, SubscribeOptions } from './client.js';
+export type { Message } from './inbound.js';
 export type { PublishOptions, PublishResult } from './flows.js';
 export type { ConnectOptions, ReconnectOptions, TlsOptions, WillOptions } from './options.js';
 export { parseBrokerUrl } from './options.js';
