@@ -8,18 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import type { IClientOptions } from 'mqtt';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
-import { startCicada, tempDir } from './support.js';
-
-async function refusedCode(url: string, options: IClientOptions): Promise<number | undefined> {
-  try {
-    await endMqtt(await connectMqtt(url, options));
-    return undefined;
-  } catch (error) {
-    return (error as { code?: number }).code;
-  }
-}
+import { pubackCode, refusedCode, startCicada, tempDir } from './support.js';
 
 type Key = Parameters<SignJWT['sign']>[0];
 
@@ -74,13 +64,9 @@ test('JWT RS256 with a PEM public key and ES256 with a JWKS file; ACL claims lim
   dev.subscribe('dev/#', () => undefined);
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(codes, [0x87], 'dev/# is wider than the sub claim');
-  const denied = await dev.publishAsync('other/x', 'no', { qos: 1 }).then(
-    (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
-    (error: { code?: number }) => error.code,
-  );
+  const denied = await pubackCode(dev, 'other/x', 'no');
   assert.equal(denied, 0x87);
-  const allowed = await dev.publishAsync('dev/a/out', 'ok', { qos: 1 });
-  assert.equal((allowed as { reasonCode?: number } | undefined)?.reasonCode ?? 0, 0);
+  assert.equal(await pubackCode(dev, 'dev/a/out', 'ok'), 0);
 });
 
 /** A local user store answering the broker's JSON POSTs. */
@@ -129,10 +115,7 @@ test('HTTP auth hook: allow / deny / ignore, publish and subscribe decisions, a 
   await ann.subscribeAsync('ann/#', { qos: 1 });
   await ann.publishAsync('ann/x', 'mine', { qos: 1 });
   assert.equal((await ann.inbox.next(1))[0]?.payload, 'mine');
-  const denied = await ann.publishAsync('bob/x', 'no', { qos: 1 }).then(
-    (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
-    (error: { code?: number }) => error.code,
-  );
+  const denied = await pubackCode(ann, 'bob/x', 'no');
   assert.equal(denied, 0x87);
   // The cache: the same decision again does not reach the server; a new question does.
   const before = hook.requests.length;

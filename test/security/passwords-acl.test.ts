@@ -4,20 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IClientOptions } from 'mqtt';
 import { Acl, filtersOverlap, filterWithin } from '../../src/auth/acl.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { runProcess } from '../helpers/processes.js';
-import { startCicada, tempDir } from './support.js';
-
-async function refusedCode(url: string, options: IClientOptions): Promise<number | undefined> {
-  try {
-    await endMqtt(await connectMqtt(url, options));
-    return undefined;
-  } catch (error) {
-    return (error as { code?: number }).code;
-  }
-}
+import { pubackCode, refusedCode, startCicada, tempDir } from './support.js';
 
 async function passwordFile(dir: string, users: Record<string, string>): Promise<string> {
   const file = join(dir, 'passwd');
@@ -132,10 +122,7 @@ test('acl_file live: denied SUBSCRIBE is 0x80 (3.1.1) / 0x87 (5.0), denied PUBLI
     bob5.subscribe('alice/#', () => undefined);
   });
   assert.deepEqual(suback, [0x87]);
-  const puback = await bob5.publishAsync('news/public', 'no', { qos: 1 }).then(
-    (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
-    (error: { code?: number }) => error.code,
-  );
+  const puback = await pubackCode(bob5, 'news/public', 'no');
   assert.equal(puback, 0x87);
   assert.ok(broker.stats.messagesReceived >= 4);
 });

@@ -7,9 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Broker, BrokerOptions } from '../../src/index.js';
 import { createBroker } from '../../src/index.js';
 import type { Logger } from '../../src/broker/logger.js';
+import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { withTimeout } from '../helpers/wait.js';
 
 export function tempDir(t: { after(fn: () => void): void }, prefix = 'cicada-sec-'): string {
@@ -100,4 +102,22 @@ export async function startCicada(t: { after(fn: () => Promise<void>): void }, o
 /** The port of a URL such as mqtts://127.0.0.1:1234. */
 export function portOf(url: string): number {
   return Number(new URL(url).port);
+}
+
+/** The CONNACK code a refused MQTT.js connection got, or undefined when it was accepted. */
+export async function refusedCode(url: string, options: IClientOptions): Promise<number | undefined> {
+  try {
+    await endMqtt(await connectMqtt(url, options));
+    return undefined;
+  } catch (error) {
+    return (error as { code?: number }).code;
+  }
+}
+
+/** Publish at QoS 1 and return the PUBACK reason code (0 for 3.1.1 or success). */
+export function pubackCode(client: MqttClient, topic: string, payload: string): Promise<number | undefined> {
+  return client.publishAsync(topic, payload, { qos: 1 }).then(
+    (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
+    (error: { code?: number }) => error.code,
+  );
 }
