@@ -192,3 +192,16 @@ for (const secure of [false, true]) {
     if (secure) await assert.rejects(connect(url, { reconnect: false }), ConnectionClosedError); // no CA: certificate refused
   });
 }
+
+test('messages(): the iterator buffers at most `limit` unread messages (oldest dropped, counted) and ends with the client', async () => {
+  const { MessageQueue } = await import('../../src/client/message-queue.js');
+  let done = 0;
+  const q = new MessageQueue<number>(2, () => done++);
+  for (const n of [1, 2, 3]) q.push(n);
+  assert.equal(q.dropped, 1);
+  assert.deepEqual([(await q.next()).value, (await q.next()).value], [2, 3]);
+  const pending = q.next();
+  q.close();
+  assert.deepEqual(await pending, { value: undefined, done: true });
+  assert.equal(done, 1);
+});
