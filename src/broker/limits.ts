@@ -43,6 +43,11 @@ export function refused(stats: BrokerStats, log: Logger, counter: RefusalCounter
   throttle.since = 0;
 }
 
+/** More levels than `max`? A topic shorter than `max` cannot have them (the hot path skips the scan). */
+function tooDeep(topic: string, max: number): boolean {
+  return topic.length >= max && topicLevels(topic) > max;
+}
+
 /** Levels of a topic name or filter (`a/b` has 2). */
 export function topicLevels(topic: string): number {
   let levels = 1;
@@ -80,7 +85,7 @@ export function withinPublishRate(channel: Channel): boolean {
  */
 export function publishRefusal(channel: Channel, packet: PublishPacket, topic: string): number | 'closed' | undefined {
   const options = channel.core.options;
-  if (topicLevels(topic) > options.maxTopicLevels) {
+  if (tooDeep(topic, options.maxTopicLevels)) {
     refuse(channel, 'topicLimitRefusals', { levels: topicLevels(topic), max: options.maxTopicLevels }, 'topic with too many levels: disconnecting');
     channel.fail('topic with too many levels', ReasonCode.TopicNameInvalid);
     return 'closed';
@@ -98,7 +103,7 @@ export function publishRefusal(channel: Channel, packet: PublishPacket, topic: s
  */
 export function subscribeRefusal(channel: Channel, filter: string): number | undefined {
   const options = channel.core.options;
-  if (topicLevels(filter) > options.maxTopicLevels) {
+  if (tooDeep(filter, options.maxTopicLevels)) {
     refuse(channel, 'topicLimitRefusals', { levels: topicLevels(filter), max: options.maxTopicLevels }, 'topic filter with too many levels: refused');
     return ReasonCode.TopicFilterInvalid;
   }
