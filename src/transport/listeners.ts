@@ -156,7 +156,8 @@ class Listener implements RunningListener {
     else if (o.tls !== undefined) {
       const server = createTlsServer(nodeTlsOptions(o.tls, this.core.options.connectTimeoutMs), (socket) => this.attach(socket, remoteOf(socket), socket));
       server.on('tlsClientError', (error, socket) => {
-        this.core.log.info({ listener: this.name, remote: socket.remoteAddress, err: error.message }, 'TLS handshake failed');
+        // Counted with the refused connections; logged at most once a second (a flood of bad handshakes is no log flood).
+        refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: socket.remoteAddress, err: error.message }, 'TLS handshake failed');
         socket.destroy(); // with a listener for this event, Node leaves closing the socket to us
       });
       this.server = server;

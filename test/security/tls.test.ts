@@ -54,7 +54,7 @@ test('mutual TLS: mosquitto_pub/mosquitto_sub with --cafile --cert --key; the ce
 test('mutual TLS refuses a client without a certificate and one signed by an unknown CA', async (t) => {
   const dir = tempDir(t);
   const pki = makePki(dir, ['alice']);
-  const { url, logs } = await startCicada(t, {
+  const { broker, url, logs } = await startCicada(t, {
     listeners: [{ port: 0, host: '127.0.0.1', tls: { cert: read(pki.serverCert), key: read(pki.serverKey), ca: read(pki.ca), requireCertificate: true } }],
   });
   const port = portOf(url());
@@ -65,6 +65,7 @@ test('mutual TLS refuses a client without a certificate and one signed by an unk
   const ok = await runProcess('mosquitto_pub', [...tlsArgs(pki, 'alice'), '-p', String(port), '-t', 'x', '-m', 'yes'], 8000);
   assert.equal(ok.code, 0, ok.stderr);
   assert.ok(logs.some((l) => l.includes('TLS handshake failed')), 'failed handshakes are logged');
+  assert.ok(broker.stats.connectionsRefused >= 2, 'and counted');
 });
 
 test('server-only TLS with MQTT.js; use_subject_as_username gives the RFC 2253 subject to the ACL', async (t) => {
