@@ -19,7 +19,7 @@ import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
-import { HIGH_WATER } from './flow.js';
+import { HIGH_WATER, LOW_WATER } from './flow.js';
 import type { Message } from './message.js';
 import type { ClientInfo } from './options.js';
 import { reasonName } from './reasons.js';
@@ -67,6 +67,8 @@ export class Channel implements SessionLink {
   throttledBy: Channel | undefined;
   throttleTimer: NodeJS.Timeout | undefined;
   waiters: Channel[] | undefined;
+  /** Made no progress during a whole flow-control pause: it pauses no publisher until it does. */
+  flowStalled = false;
   /** Input paused because of a backlog behind an asynchronous hook. */
   private backlogPaused = false;
   /** 5.0: enhanced authentication method and exchange in progress. */
@@ -228,7 +230,8 @@ export class Channel implements SessionLink {
     stats.bytesSent += bytes.length;
     const outbox = this.outbox;
     outbox.write(bytes);
-    if (outbox.pendingBytes > HIGH_WATER) core.flow.congested(this, core.options.maxOutgoingBytes);
+    const pending = outbox.pendingBytes;
+    if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
   }
 
@@ -272,6 +275,12 @@ export class Channel implements SessionLink {
 
   sendPubrel(packetId: number): void {
     this.send({ type: 'pubrel', packetId, ...(this.version === 5 ? { reasonCode: 0 } : {}) });
+  }
+
+  /** Flow control: whether this client caught up enough to release the publishers it held back. */
+  caughtUp(): boolean {
+    const session = this.session;
+    return this.outbox.pendingBytes < LOW_WATER && (session === undefined || session.queue.length * 4 < this.core.maxQueued);
   }
 
   info(): ClientInfo {

@@ -84,6 +84,16 @@ export class BrokerCore implements SessionHost {
     this.persistence?.forgetDelivery(session, delivery);
   }
 
+  queueCongested(session: Session): void {
+    const link = session.link;
+    if (link instanceof Channel) this.flow.congested(link, session.queue.length >= this.maxQueued);
+  }
+
+  queueRelieved(session: Session): void {
+    const link = session.link;
+    if (link instanceof Channel && link.waiters !== undefined && link.caughtUp()) this.flow.drained(link);
+  }
+
   start(): void {
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();

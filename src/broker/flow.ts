@@ -2,11 +2,12 @@
  * Publisher throttling, so a flood is slowed to the pace of its subscribers instead of filling
  * the broker's memory and then being dropped.
  *
- * When routing a message leaves a subscriber with more than HIGH_WATER unsent bytes, the
- * publishing connection stops being read until that subscriber is back under LOW_WATER, or
- * MAX_PAUSE_MS at most. A subscriber that never reads cannot stall publishers: each pause is
- * bounded, and once the subscriber is past maxOutgoingBytes its QoS 0 messages are dropped
- * (or it is disconnected) instead of pausing anyone again.
+ * When routing a message leaves a subscriber with more than HIGH_WATER unsent bytes, or with its
+ * QoS 1/2 queue half full, the publishing connection stops being read until that subscriber is
+ * back under LOW_WATER and a quarter of its queue, or MAX_PAUSE_MS at most. A subscriber that never reads cannot stall publishers: each pause is
+ * bounded; a subscriber that made no progress during a whole pause is marked `flowStalled` and
+ * pauses nobody again until it shows progress (a write completes, an acknowledgement arrives);
+ * and once it is past maxOutgoingBytes its QoS 0 messages are dropped (or it is disconnected).
  */
 import type { Channel } from './channel.js';
 
@@ -18,15 +19,22 @@ export class FlowControl {
   /** The channel whose PUBLISH is being routed, if any. */
   current: Channel | undefined;
 
-  /** A delivery of the current message left `subscriber` with more than HIGH_WATER unsent. */
-  congested(subscriber: Channel, maxOutgoingBytes: number): void {
+  /**
+   * A delivery of the current message left `subscriber` behind: more than HIGH_WATER unsent
+   * bytes, or a queue half full. `hopeless` when it is past its bounds already (its messages are
+   * dropped; pausing publishers would only stall them).
+   */
+  congested(subscriber: Channel, hopeless: boolean): void {
     const publisher = this.current;
-    if (publisher === undefined || publisher === subscriber || publisher.throttledBy !== undefined) return;
-    if (subscriber.outbox.pendingBytes > maxOutgoingBytes) return; // hopeless: drop, do not stall
+    if (publisher === undefined || publisher === subscriber || publisher.throttledBy !== undefined || hopeless) return;
+    if (subscriber.flowStalled) return;
     publisher.throttledBy = subscriber;
     (subscriber.waiters ??= []).push(publisher);
     publisher.outbox.pauseInput();
-    publisher.throttleTimer = setTimeout(() => this.release(publisher), MAX_PAUSE_MS);
+    publisher.throttleTimer = setTimeout(() => {
+      subscriber.flowStalled = true; // no progress in a whole pause: stop waiting for it
+      this.release(publisher);
+    }, MAX_PAUSE_MS);
   }
 
   /** `subscriber` is under LOW_WATER again (or gone): resume the publishers it held back. */

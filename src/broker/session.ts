@@ -80,6 +80,10 @@ export interface SessionHost {
   saveDelivery(session: Session, delivery: Delivery, packetId: number): void;
   /** The delivery is over (acknowledged, expired, moved): drop its record. */
   forgetDelivery(session: Session, delivery: Delivery): void;
+  /** The connected client's queue is half full (flow control may pause publishers). */
+  queueCongested(session: Session): void;
+  /** The queue is under a quarter again. */
+  queueRelieved(session: Session): void;
 }
 
 export class Session {
@@ -141,6 +145,8 @@ export class Session {
     this.queue.push(delivery);
     this.queuedBytes += bytes;
     if (this.stored) this.host.saveDelivery(this, delivery, 0);
+    // A connected client falling behind: slow the publisher down before the queue overflows.
+    if (link !== undefined && this.queue.length * 2 >= this.host.maxQueued) this.host.queueCongested(this);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completed a delivery. Returns false for an unknown id. */
@@ -150,6 +156,7 @@ export class Session {
     this.inflight.delete(packetId);
     if (delivery.stored) this.host.forgetDelivery(this, delivery);
     this.drain();
+    if (this.queue.length * 4 < this.host.maxQueued) this.host.queueRelieved(this);
     return true;
   }
 

@@ -19,6 +19,9 @@
  *   ignored. Packets before the bad one were already delivered.
  * - After stop() (typically called inside onPacket), push returns once the current packet's
  *   handler returns and every later byte is ignored.
+ * - After pause() (inside onPacket), push returns once the current packet's handler returns and
+ *   keeps the rest of the chunk (a view, no copy); resume() decodes it, and data pushed while
+ *   paused is appended to it. This lets a broker stop reading a flooding client mid-chunk.
  * - Without an explicit version (server side) packets are decoded with 3.1.1 rules until the
  *   first CONNECT, whose protocol level then becomes `version`.
  */
@@ -67,6 +70,9 @@ export class Parser {
   private filled = 0;
   private halted = false;
   private busy = false;
+  private paused = false;
+  /** Bytes not decoded because of pause(). */
+  private leftover: Buffer | undefined;
 
   constructor(options: ParserOptions = {}) {
     this.version = options.version ?? 4;
@@ -79,9 +85,31 @@ export class Parser {
     this.halted = true;
   }
 
+  /** Stop decoding after the packet being delivered; keep the rest until resume(). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** Decode what pause() kept back (which may pause again). */
+  resume(handler: PacketHandler): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const leftover = this.leftover;
+    this.leftover = undefined;
+    if (leftover !== undefined) this.push(leftover, handler);
+  }
+
   /** Decodes every complete packet in `chunk`, keeping a partial one for the next push. */
   push(chunk: Buffer, handler: PacketHandler): void {
     if (this.halted) return;
+    if (this.paused) {
+      this.leftover = this.leftover === undefined ? chunk : Buffer.concat([this.leftover, chunk]);
+      return;
+    }
     if (this.busy) {
       // The previous push threw (CodecError or handler): the stream is out of step.
       this.halted = true;
@@ -108,7 +136,7 @@ export class Parser {
       this.stage = Stage.Header;
       this.deliver(body, 0, rl, handler);
     }
-    while (pos < end && !this.halted) {
+    while (pos < end && !this.halted && !this.paused) {
       if (this.stage === Stage.Header) {
         const first = chunk[pos++]!;
         checkFixedHeader(first, this.version);
@@ -157,6 +185,7 @@ export class Parser {
         pos = end;
       }
     }
+    if (this.paused && pos < end && !this.halted) this.leftover = chunk.subarray(pos);
     this.busy = false;
   }
 

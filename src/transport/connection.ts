@@ -10,7 +10,6 @@ import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
 import type { Channel, Outbox } from '../broker/channel.js';
 import type { BrokerCore } from '../broker/core.js';
-import { LOW_WATER } from '../broker/flow.js';
 
 /** Connections with queued bytes, flushed together at the end of the event-loop turn. */
 let dirty: Connection[] = [];
@@ -39,9 +38,12 @@ export class Connection implements Outbox, PacketHandler {
   private pauses = 0;
   private readonly written = (): void => {
     this.writing = false;
-    if (this.queued.length > 0) this.flush();
+    // The socket took everything given to it: if little is waiting behind, release the
+    // publishers flow control held back for this client (checked before the next write).
     const channel = this.channel;
-    if (channel.waiters !== undefined && this.pendingBytes < LOW_WATER) this.core.flow.drained(channel);
+    channel.flowStalled = false;
+    if (channel.waiters !== undefined && channel.caughtUp()) this.core.flow.drained(channel);
+    if (this.queued.length > 0) this.flush();
   };
 
   constructor(
@@ -63,11 +65,16 @@ export class Connection implements Outbox, PacketHandler {
     try {
       this.parser.push(chunk, this);
     } catch (error) {
-      if (error instanceof CodecError) channel.codecError(error);
-      else {
-        this.core.log.error({ err: error, clientId: channel.clientId }, 'internal error handling a packet');
-        channel.fail('internal error', 0x83);
-      }
+      this.decodeFailed(error);
+    }
+  }
+
+  private decodeFailed(error: unknown): void {
+    const channel = this.channel;
+    if (error instanceof CodecError) channel.codecError(error);
+    else {
+      this.core.log.error({ err: error, clientId: channel.clientId }, 'internal error handling a packet');
+      channel.fail('internal error', 0x83);
     }
   }
 
@@ -142,12 +149,22 @@ export class Connection implements Outbox, PacketHandler {
     setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
   }
 
+  /** Stop reading, also within the chunk being decoded (the parser keeps the rest). */
   pauseInput(): void {
-    if (this.pauses++ === 0) this.socket.pause();
+    if (this.pauses++ > 0) return;
+    this.socket.pause();
+    this.parser.pause();
   }
 
   resumeInput(): void {
     if (this.pauses === 0) return;
-    if (--this.pauses === 0) this.socket.resume();
+    if (--this.pauses > 0) return;
+    try {
+      this.parser.resume(this);
+    } catch (error) {
+      this.decodeFailed(error);
+      return;
+    }
+    if (this.pauses === 0 && this.channel.state !== 'closed') this.socket.resume();
   }
 }

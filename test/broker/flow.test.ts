@@ -42,3 +42,25 @@ test('a subscriber that never reads does not stall the publisher or a healthy su
   assert.ok(broker.stats.messagesDropped > 0, 'the stuck subscriber had messages dropped');
   assert.ok(process.memoryUsage().rss < 1024 * 1024 * 1024, 'memory stayed bounded');
 });
+
+test('an open-loop QoS 1 burst toward a connected subscriber is slowed to its pace, not dropped at the queue bound', { timeout: 30_000 }, async (t) => {
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, maxQueuedMessages: 100 });
+  await broker.listen();
+  t.after(() => broker.close());
+  const url = `mqtt://127.0.0.1:${broker.port}`;
+  const subscriber = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  t.after(() => subscriber.endAsync(true));
+  let received = 0;
+  subscriber.on('message', () => received++);
+  await subscriber.subscribeAsync('burst/#', { qos: 1 });
+  const publisher = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  t.after(() => publisher.endAsync(true));
+  const total = 5000;
+  const acked: Array<Promise<unknown>> = [];
+  for (let i = 0; i < total; i++) acked.push(publisher.publishAsync('burst/x', `m${i}`, { qos: 1 }));
+  await Promise.all(acked);
+  const deadline = Date.now() + 20_000;
+  while (received < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(broker.stats.messagesDropped, 0, 'nothing acknowledged was dropped');
+  assert.equal(received, total);
+});

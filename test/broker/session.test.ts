@@ -44,6 +44,8 @@ function host(maxQueued = 3): SessionHost & { dropped: number } {
     },
     saveDelivery() {},
     forgetDelivery() {},
+    queueCongested() {},
+    queueRelieved() {},
   };
 }
 

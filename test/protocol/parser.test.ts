@@ -193,3 +193,24 @@ test('a large packet arriving in small chunks is kept as received slices and dec
   assert.equal(got.packetId, 9);
   assert.ok(got.payload.equals(payload));
 });
+
+test('pause() inside onPacket keeps the rest of the chunk; resume() decodes it in order, pausing again if asked', () => {
+  const bytes = Buffer.concat([0, 1, 2, 3, 4].map((i) => encode(publish(`p/${i}`, `m${i}`), 4)));
+  const parser = new Parser({ version: 4 });
+  const seen: string[] = [];
+  const handler = {
+    onPacket(p: Packet): void {
+      seen.push((p as PublishPacket).topic);
+      if (seen.length === 2 || seen.length === 4) parser.pause();
+    },
+  };
+  parser.push(bytes, handler);
+  assert.deepEqual(seen, ['p/0', 'p/1']);
+  assert.equal(parser.isPaused, true);
+  parser.push(encode(publish('p/5', 'm5'), 4), handler); // arrives while paused: kept, in order
+  assert.deepEqual(seen, ['p/0', 'p/1']);
+  parser.resume(handler);
+  assert.deepEqual(seen, ['p/0', 'p/1', 'p/2', 'p/3']);
+  parser.resume(handler);
+  assert.deepEqual(seen, ['p/0', 'p/1', 'p/2', 'p/3', 'p/4', 'p/5']);
+});

@@ -10,6 +10,7 @@ import type { Channel } from '../channel.js';
 export function handleAck(channel: Channel, packet: AckPacket): void {
   const session = channel.session;
   if (session === undefined) return;
+  channel.flowStalled = false; // progress, for flow control
   if (packet.type === 'pubrec') {
     const known = session.received(packet.packetId);
     // 5.0: a PUBREC with a failure code (>= 0x80) ends the flow; no PUBREL follows.
