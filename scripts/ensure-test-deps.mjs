@@ -9,6 +9,7 @@ const need = [];
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 if (!has('mosquitto_pub') || !has('mosquitto_sub') || !has('mosquitto_passwd')) need.push('mosquitto-clients');
 if (!existsSync('/usr/sbin/mosquitto') && !has('mosquitto')) need.push('mosquitto');
+if (!has('openssl')) need.push('openssl');
 const paho = spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
 if (paho.status !== 0) need.push('python3-paho-mqtt');
 
