@@ -205,3 +205,19 @@ test('messages(): the iterator buffers at most `limit` unread messages (oldest d
   assert.deepEqual(await pending, { value: undefined, done: true });
   assert.equal(done, 1);
 });
+
+test('the client connects to Cicada\'s own WebSocket listener (ws://.../mqtt) and exchanges QoS 1 messages', async (t) => {
+  const { createBroker } = await import('../../src/index.js');
+  const broker = createBroker({ logLevel: 'silent', sysInterval: 0, listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets' }] });
+  await broker.listen();
+  t.after(() => broker.close());
+  const url = broker.urls[0] ?? '';
+  assert.ok(url.startsWith('ws://127.0.0.1:') && url.endsWith('/mqtt'), `listener url ${url}`);
+  const client = await connect(url, { protocolVersion: 5, reconnect: false });
+  t.after(() => client.end({ force: true }));
+  await client.subscribe('ws/own', { qos: 1 });
+  const received = take(client, 1);
+  await client.publish('ws/own', 'over websocket', { qos: 1 });
+  const [message] = await received;
+  assert.equal(message?.payload.toString(), 'over websocket');
+});
