@@ -19,7 +19,7 @@ import { Session, type Delivery, type DropReason, type SessionHost } from './ses
 import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
-import { slowConsumerDisconnect } from './limits.js';
+import { countThrottled, slowConsumerDisconnect } from './limits.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
@@ -41,8 +41,6 @@ export class BrokerCore implements SessionHost {
   readonly maxQueuedBytes: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
-  private droppedSinceLog = 0;
-  private lastDropLog = 0;
   private clientIdCounter = 0;
 
   /** Undefined when persistence is off. */
@@ -220,17 +218,13 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
-    this.stats.messagesDropped++;
-    this.droppedSinceLog++;
-    // At most one log line per second, so a flood cannot flood the log too.
-    const now = Date.now();
-    if (now - this.lastDropLog < 1000) return;
+    // Counted always; logged at most once a second, so a flood cannot flood the log too.
+    const since = countThrottled(this.stats, 'messagesDropped');
+    if (since === undefined) return;
     this.log.warn(
-      { clientId: session.clientId, topic: message.topic, why, droppedSinceLastLog: this.droppedSinceLog, droppedTotal: this.stats.messagesDropped },
+      { clientId: session.clientId, topic: message.topic, why, droppedSinceLastLog: since, droppedTotal: this.stats.messagesDropped },
       'messages dropped',
     );
-    this.lastDropLog = now;
-    this.droppedSinceLog = 0;
   }
 
   /** End a session: its subscriptions go, its queued messages are freed. */

@@ -10,8 +10,9 @@ import type { BrokerStats } from './api.js';
 import type { Channel } from './channel.js';
 import type { Logger } from './logger.js';
 
-/** Counters of BrokerStats that count refusals. */
+/** Counters of BrokerStats that count refusals and drops. */
 export type RefusalCounter =
+  | 'messagesDropped'
   | 'protocolErrors'
   | 'packetsTooLarge'
   | 'topicLimitRefusals'
@@ -28,8 +29,12 @@ interface Throttle {
 }
 const throttles = new WeakMap<BrokerStats, Map<RefusalCounter, Throttle>>();
 
-/** Count a refusal and log it, at most once per second per kind. */
-export function refused(stats: BrokerStats, log: Logger, counter: RefusalCounter, fields: object, message: string): void {
+/**
+ * Count one more of `counter`. Returns how many were counted since the last log line when a line
+ * is due (at most one per second per kind), else undefined. Allocation-free when no line is due,
+ * so it can sit on paths that run millions of times under a flood.
+ */
+export function countThrottled(stats: BrokerStats, counter: RefusalCounter): number | undefined {
   stats[counter]++;
   let byKind = throttles.get(stats);
   if (byKind === undefined) throttles.set(stats, (byKind = new Map<RefusalCounter, Throttle>()));
@@ -37,10 +42,18 @@ export function refused(stats: BrokerStats, log: Logger, counter: RefusalCounter
   if (throttle === undefined) byKind.set(counter, (throttle = { last: 0, since: 0 }));
   throttle.since++;
   const now = Date.now();
-  if (now - throttle.last < 1000) return;
-  log.warn({ ...fields, counter, sinceLastLog: throttle.since, total: stats[counter] }, message);
+  if (now - throttle.last < 1000) return undefined;
+  const since = throttle.since;
   throttle.last = now;
   throttle.since = 0;
+  return since;
+}
+
+/** Count a refusal and log it, at most once per second per kind. */
+export function refused(stats: BrokerStats, log: Logger, counter: RefusalCounter, fields: object, message: string): void {
+  const since = countThrottled(stats, counter);
+  if (since === undefined) return;
+  log.warn({ ...fields, counter, sinceLastLog: since, total: stats[counter] }, message);
 }
 
 /** More levels than `max`? A topic shorter than `max` cannot have them (the hot path skips the scan). */

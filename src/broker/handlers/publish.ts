@@ -31,8 +31,9 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
   let topic = packet.topic;
   const alias = packet.properties?.topicAlias;
   if (alias !== undefined) {
-    // [MQTT-3.3.2-9], [MQTT-3.3.2-10]: alias 0 or above the announced maximum is a protocol error.
-    if (alias === 0 || alias > channel.topicAliasMaximum) {
+    // Above the announced maximum: Topic Alias invalid [MQTT-3.3.2-9], [MQTT-3.3.2-10]
+    // (alias 0 never gets here: the codec refuses it with the same code [MQTT-3.3.2-8]).
+    if (alias > channel.topicAliasMaximum) {
       channel.fail(`topic alias ${alias} out of range`, ReasonCode.TopicAliasInvalid);
       return;
     }
