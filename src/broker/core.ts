@@ -238,16 +238,13 @@ export class BrokerCore implements SessionHost {
       will.publish();
     }
     for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
-    session.subscriptions.clear();
     const moved = session.takeShared();
     this.persistence?.dropSession(session);
     for (const delivery of moved) {
       const group = delivery.group;
       if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
     }
-    session.queue.length = 0;
-    session.queuedBytes = 0;
-    session.inflight.clear();
+    session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.stats.subscriptions = this.router.subscriptionCount;
   }

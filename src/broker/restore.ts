@@ -57,7 +57,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
       subscriptionId: sub.subscriptionId,
     };
     core.router.subscribe(entry);
-    session.subscriptions.set(entry.rawFilter, entry);
+    session.addSubscription(entry);
     subscriptions++;
   }
   let deliveries = 0;
@@ -79,7 +79,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     session.restoreDelivery(delivery, d.packetId);
     deliveries++;
   }
-  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitingRelease.add(packetId);
+  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitRelease(packetId);
   let wills = 0;
   for (const w of state.wills) {
     const session = core.sessions.get(w.clientId);

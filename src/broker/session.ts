@@ -86,12 +86,18 @@ export interface SessionHost {
   queueRelieved(session: Session): void;
 }
 
+// Shared empty views for sessions that never needed the collection.
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionEntry> = new Map();
+const NO_DELIVERIES: ReadonlyMap<number, Delivery> = new Map();
+const NO_IDS: ReadonlySet<number> = new Set();
+
 export class Session {
-  readonly subscriptions = new Map<string, SubscriptionEntry>();
-  readonly inflight = new Map<number, Delivery>();
+  // The maps and the set are allocated on first use: an empty Map or Set costs ~180 B of hash
+  // table, and most of an idle connection's heap was these three (heap snapshot, 2,000 clients).
+  private subs: Map<string, SubscriptionEntry> | undefined;
+  private flying: Map<number, Delivery> | undefined;
+  private releasing: Set<number> | undefined;
   readonly queue: Delivery[] = [];
-  /** Incoming QoS 2 packet ids: PUBLISH received and routed, PUBREL not yet [MQTT-4.3.3-2]. */
-  readonly awaitingRelease = new Set<number>();
   link: SessionLink | undefined;
   /** Whether the session is in the persistence store (it outlives its connection). */
   stored = false;
@@ -117,6 +123,46 @@ export class Session {
     readonly clientId: string,
     private readonly host: SessionHost,
   ) {}
+
+  /** Subscriptions by filter as the client sent it. */
+  get subscriptions(): ReadonlyMap<string, SubscriptionEntry> {
+    return this.subs ?? NO_SUBSCRIPTIONS;
+  }
+
+  addSubscription(entry: SubscriptionEntry): void {
+    (this.subs ??= new Map()).set(entry.rawFilter, entry);
+  }
+
+  removeSubscription(rawFilter: string): void {
+    this.subs?.delete(rawFilter);
+  }
+
+  /** Outgoing QoS 1/2 deliveries sent and not completely acknowledged, by packet id. */
+  get inflight(): ReadonlyMap<number, Delivery> {
+    return this.flying ?? NO_DELIVERIES;
+  }
+
+  /** Incoming QoS 2 packet ids: PUBLISH received and routed, PUBREL not yet [MQTT-4.3.3-2]. */
+  get awaitingRelease(): ReadonlySet<number> {
+    return this.releasing ?? NO_IDS;
+  }
+
+  awaitRelease(packetId: number): void {
+    (this.releasing ??= new Set()).add(packetId);
+  }
+
+  /** PUBREL for an incoming QoS 2 id: false if the id was not awaiting release. */
+  released(packetId: number): boolean {
+    return this.releasing?.delete(packetId) ?? false;
+  }
+
+  /** The session ends: forget subscriptions and deliveries (the caller unsubscribed and unstored them). */
+  clear(): void {
+    this.subs = undefined;
+    this.flying = undefined;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+  }
 
   /** Hand a message to this session at the given QoS. */
   deliver(
@@ -153,7 +199,7 @@ export class Session {
   complete(packetId: number): boolean {
     const delivery = this.inflight.get(packetId);
     if (delivery === undefined) return false;
-    this.inflight.delete(packetId);
+    this.flying?.delete(packetId);
     if (delivery.stored) this.host.forgetDelivery(this, delivery);
     this.drain();
     if (this.queue.length * 4 < this.host.maxQueued) this.host.queueRelieved(this);
@@ -179,7 +225,7 @@ export class Session {
     for (const [packetId, delivery] of this.inflight) {
       if (delivery.state === 'pubrel') link.sendPubrel(packetId);
       else if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) {
-        this.inflight.delete(packetId);
+        this.flying?.delete(packetId);
         if (delivery.stored) this.host.forgetDelivery(this, delivery);
       }
     }
@@ -223,10 +269,10 @@ export class Session {
 
   private sendNew(link: SessionLink, delivery: Delivery): void {
     const packetId = this.allocatePacketId();
-    this.inflight.set(packetId, delivery);
+    (this.flying ??= new Map()).set(packetId, delivery);
     if (this.stored) this.host.saveDelivery(this, delivery, packetId);
     if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false)) {
-      this.inflight.delete(packetId);
+      this.flying?.delete(packetId);
       if (delivery.stored) this.host.forgetDelivery(this, delivery);
     }
   }
@@ -237,7 +283,7 @@ export class Session {
       this.queue.push(delivery);
       this.queuedBytes += delivery.message.payload.length;
     }
-    else this.inflight.set(packetId, delivery);
+    else (this.flying ??= new Map()).set(packetId, delivery);
     if (delivery.seq >= this.nextSeq) this.nextSeq = delivery.seq + 1;
   }
 

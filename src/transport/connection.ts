@@ -22,6 +22,20 @@ function flushDirty(): void {
   for (let i = 0; i < list.length; i++) (list[i] as Connection).flush();
 }
 
+// One set of socket listeners for all connections, finding theirs through a symbol property,
+// instead of three closures (and their context) per connection: ~200 B less per idle client.
+const OWNER = Symbol('cicada.connection');
+type Owned = Duplex & { [OWNER]: Connection };
+function onSocketData(this: Owned, chunk: Buffer): void {
+  this[OWNER].onData(chunk);
+}
+function onSocketError(this: Owned, error: Error): void {
+  this[OWNER].closed(error);
+}
+function onSocketClose(this: Owned): void {
+  this[OWNER].closed(undefined);
+}
+
 /** How long a closing connection may take to flush before it is destroyed, in ms. */
 const END_GRACE_MS = 2000;
 
@@ -53,12 +67,14 @@ export class Connection implements Outbox, PacketHandler {
   ) {
     this.parser = new Parser({ maxPacketSize: core.options.maxPacketSize });
     this.channel = core.openChannel(this, remoteAddress);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (error: Error) => this.closed(error));
-    socket.on('close', () => this.closed(undefined));
+    (socket as Owned)[OWNER] = this;
+    socket.on('data', onSocketData);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal (socket listener) */
+  onData(chunk: Buffer): void {
     const channel = this.channel;
     this.core.stats.bytesReceived += chunk.length;
     channel.lastReceived = Date.now();
@@ -79,7 +95,7 @@ export class Connection implements Outbox, PacketHandler {
   }
 
   /** The socket is gone. A bug below must not take the whole broker down: log it instead. */
-  private closed(error: Error | undefined): void {
+  closed(error: Error | undefined): void {
     try {
       this.channel.transportClosed(error);
     } catch (bug) {

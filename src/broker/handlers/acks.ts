@@ -30,7 +30,7 @@ export function handleAck(channel: Channel, packet: AckPacket): void {
 /** PUBREL: the client releases an incoming QoS 2 message; answer PUBCOMP [MQTT-4.3.3-2]. */
 export function handlePubrel(channel: Channel, packet: AckPacket): void {
   const session = channel.session;
-  const known = session?.awaitingRelease.delete(packet.packetId) ?? false;
+  const known = session?.released(packet.packetId) ?? false;
   if (known && session !== undefined) channel.core.persistence?.dropIncoming(session, packet.packetId);
   if (channel.version === 5) {
     channel.send({ type: 'pubcomp', packetId: packet.packetId, reasonCode: known ? 0 : ReasonCode.PacketIdentifierNotFound });

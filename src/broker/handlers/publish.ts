@@ -89,7 +89,7 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
       return;
     }
     if (session !== undefined) {
-      session.awaitingRelease.add(packet.packetId as number);
+      session.awaitRelease(packet.packetId as number);
       channel.core.persistence?.saveIncoming(session, packet.packetId as number);
     }
   }

@@ -66,7 +66,7 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
       subscriptionId,
     };
     const isNew = core.router.subscribe(entry);
-    session.subscriptions.set(entry.rawFilter, entry);
+    session.addSubscription(entry);
     core.persistence?.saveSubscription(session, entry);
     reasonCodes.push(qos);
     // Retained messages are not sent for a shared subscription (MQTT 5.0 section 4.8.2).

@@ -12,7 +12,7 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
     const entry = session.subscriptions.get(filter);
     // The subscription is deleted and no new messages are added for it [MQTT-3.10.4-2].
     const existed = entry !== undefined && core.router.unsubscribe(session, entry);
-    session.subscriptions.delete(filter);
+    session.removeSubscription(filter);
     if (existed) core.persistence?.dropSubscription(session, filter);
     reasonCodes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
     if (existed) core.events.emit('unsubscribed', channel.info(), filter);
