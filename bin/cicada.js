@@ -1,4 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// --max-semi-space-size=4 (MB): V8's young generation otherwise grows to 2 x 16 MB under a burst of
+// connections and never shrinks, about 2.4 KiB per connection at 10,000 clients. Measured (README,
+// Performance): idle connections 3.7 KiB instead of 5.8; peak fan-out about 30% lower, fan-in about
+// 10% lower, QoS 1/2 unchanged. For peak throughput: `node --max-semi-space-size=16 bin/cicada.js`.
 // Thin launcher: the CLI is compiled from src/cli (run `npm run build` first).
 import { main } from '../dist/src/cli/main.js';
 
