@@ -78,8 +78,12 @@ const SCENARIOS = [
     subs: [sub(1, 'fk/+/x', 1)], pubs: [pub(20, 'fk/%i/x', 1, 1024, ['-I', 0, '--inflight', 16])] },
   { name: 'pairs_q1_cs0', label: '50 pairs QoS 1, persistent sessions (clean 0), msg/s', kind: 'rate', qos: 1, fan: 1,
     subs: [sub(50, 'pc/%i', 1, ['-C', 'false'])], pubs: [pub(50, 'pc/%i', 1, 64, ['-I', 0, '--inflight', 16, '-C', 'false'])] },
-  { name: 'lat_q1_10k', label: 'latency QoS 1, 10 pairs x 1 msg/ms, p50/p99 ms', kind: 'lat', qos: 1, fan: 1,
+  // Steady state: the same load runs 3 s on other topics first (every broker alike), so the
+  // figure is not the first seconds of a JIT; lat_q1_10k_cold is the same without it.
+  { name: 'lat_q1_10k', label: 'latency QoS 1, 10 pairs x 1 msg/ms, after 3 s of warm-up, p50/p99 ms', kind: 'lat', qos: 1, fan: 1, warmup: 3,
     subs: [sub(10, 'lq/%i', 1)], pubs: [pub(10, 'lq/%i', 1, 64, ['-I', 1, '--inflight', 100])] },
+  { name: 'lat_q1_10k_cold', label: 'latency QoS 1, 10 pairs x 1 msg/ms, from a fresh start, p50/p99 ms', kind: 'lat', qos: 1, fan: 1,
+    subs: [sub(10, 'lc/%i', 1)], pubs: [pub(10, 'lc/%i', 1, 64, ['-I', 1, '--inflight', 100])] },
   { name: 'wildcard_q0', label: 'wildcards: 10k subs (w/+/i, w/i/#), 100 pubs, QoS 0, deliveries/s', kind: 'rate', qos: 0, fan: 2,
     subs: [sub(5000, 'w/+/%i', 0), sub(5000, 'w/%i/#', 0)], pubs: [pub(100, 'w/%i/%i', 0, 64, ['-I', 0])] },
   { name: 'conn_10k', label: 'connects/s (10,000 clients)', kind: 'conn', clients: 10_000 },
@@ -166,7 +170,8 @@ async function startBroker(name) {
     if (name === 'cicada') conf.push('persistence false');
     else conf.push('persistence true', `persistence_location ${dir}`);
     writeFileSync(join(dir, 'cicada.conf'), `${conf.join('\n')}\n`);
-    argv = [process.execPath, CLI, 'broker', '-c', join(dir, 'cicada.conf')];
+    // As bin/cicada.js's shebang and `npm start` run it (the young-generation cap, see there).
+    argv = [process.execPath, '--max-semi-space-size=4', CLI, 'broker', '-c', join(dir, 'cicada.conf')];
   } else if (name === 'mosquitto') {
     writeFileSync(join(dir, 'mosquitto.conf'), [`listener ${port} ${HOST}`, 'allow_anonymous true', 'persistence false', 'set_tcp_nodelay true', 'max_queued_messages 1000', ''].join('\n'));
     argv = [mosquittoBin, '-c', join(dir, 'mosquitto.conf')];
@@ -259,9 +264,21 @@ const round = (x, d = 0) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 
 // ---------------------------------------------------------------- scenario runners
 
+/** The scenario's own load on other topics (`warm/...`) for `s.warmup` seconds, not measured. */
+async function warmUp(s, broker) {
+  const retopic = (args) => args.map((a, i) => (args[i - 1] === '-t' ? `warm/${a}` : a));
+  const subs = s.subs.map((a) => generator(retopic(a), broker.port, s.warmup + 20));
+  await waitFor(() => subs.every((g) => g.conns >= clientsOf(g.args)), 15_000);
+  await sleep(300);
+  await Promise.all(s.pubs.map((a) => generator(retopic(a), broker.port, s.warmup).done));
+  for (const g of subs) g.child.kill('SIGINT');
+  await Promise.all(subs.map((g) => g.done));
+}
+
 async function runPubSub(s, broker) {
   const d = D();
   const setup = 30, drainMax = s.qos > 0 ? 5 : 2;
+  if (s.warmup) await warmUp(s, broker);
   const subs = s.subs.map((a) => generator(a, broker.port, setup + d + drainMax + 10));
   const ready = await waitFor(() => subs.every((g) => g.conns >= clientsOf(g.args)) || subs.some((g) => g.child.exitCode !== null), setup * 1000);
   if (!ready || subs.some((g) => g.child.exitCode !== null)) throw new Error(`subscribers did not connect: ${subs.map((g) => g.err.slice(-300)).join(' | ')}`);
@@ -447,7 +464,7 @@ function targets(results) {
   check('fan-out QoS 0 vs Mosquitto', v('fanout_q0', 'cicada', 'rate'), v('fanout_q0', 'mosquitto', 'rate'), '>=', 5);
   const mDropped = v('fanin_q1_1k', 'mosquitto', 'lost');
   for (const sc of ['pairs_q1', 'pairs_q2', 'fanin_q1_1k']) if (sc === 'fanin_q1_1k' && mDropped > 0) lines.push(`- fanin_q1_1k vs Mosquitto: not comparable in this run (open loop: Mosquitto dropped ${mDropped} messages at its queue bound and delivered what was left)`); else check(`${sc} vs Mosquitto`, v(sc, 'cicada', 'rate'), v(sc, 'mosquitto', 'rate'), '>=', 1.5);
-  check('p99 latency QoS 1 at 10k msg/s vs Mosquitto', v('lat_q1_10k', 'cicada', 'p99_ms'), v('lat_q1_10k', 'mosquitto', 'p99_ms'), '<=', 1.5);
+  check('p99 latency QoS 1 at 10k msg/s vs Mosquitto (steady state, after the warm-up)', v('lat_q1_10k', 'cicada', 'p99_ms'), v('lat_q1_10k', 'mosquitto', 'p99_ms'), '<=', 1.5);
   if (v('conn_10k', 'mosquitto', 'syn_retries')) lines.push('- connects/s vs Mosquitto: not measurable with cicada bench (200 handshakes in flight overflow Mosquitto\'s listen backlog of 100; CONNACK p99 >= 1 s is the kernel\'s SYN retry)');
   else check('connects/s vs Mosquitto', v('conn_10k', 'cicada', 'connects_per_s'), v('conn_10k', 'mosquitto', 'connects_per_s'), '>=', 0.5);
   const kib = v('conn_10k', 'cicada', 'kib_per_conn');
