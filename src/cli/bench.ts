@@ -23,6 +23,7 @@ Load an MQTT broker (as emqtt-bench). Summary on stdout, progress on stderr once
 
  -h host (default localhost)   -p port (default 1883)   -V 3|4|5 (default 4)
  -c clients (default 1)   -n first client number (default 0)   -i ms between connects (default 0)
+ -w handshakes in flight at most, a sliding window (default 100)
  -t topic, %i = client number, %c = client id (pub and sub)
  -I ms between messages per client, 0 = as fast as possible (pub, default 1000)
  -s payload size in bytes (default 256; >= 8 carries the send time for latency)
@@ -40,6 +41,7 @@ const BENCH_FLAGS: FlagTable = {
   count: { args: 1, aliases: ['-c', '--count'] },
   start: { args: 1, aliases: ['-n', '--startnumber'] },
   'conn-interval': { args: 1, aliases: ['-i', '--interval'] },
+  window: { args: 1, aliases: ['-w', '--window'] },
   'msg-interval': { args: 1, aliases: ['-I', '--interval_of_msg'] },
   topic: { args: 1, aliases: ['-t', '--topic'] },
   size: { args: 1, aliases: ['-s', '--size'] },
@@ -65,6 +67,8 @@ interface BenchConfig {
   clients: number;
   start: number;
   connInterval: number;
+  /** Handshakes in flight at most (sliding window). */
+  window: number;
   msgInterval: number;
   topic: string;
   size: number;
@@ -106,6 +110,7 @@ function config(argv: string[]): BenchConfig | undefined {
     clients: intValue(flags, 'count', 1, 1_000_000) ?? 1,
     start: intValue(flags, 'start', 0, Number.MAX_SAFE_INTEGER) ?? 0,
     connInterval: intValue(flags, 'conn-interval', 0, 3_600_000) ?? 0,
+    window: intValue(flags, 'window', 1, 100_000) ?? 100,
     msgInterval: intValue(flags, 'msg-interval', 0, 3_600_000) ?? 1000,
     topic: topic ?? '',
     size: intValue(flags, 'size', 0, 256 * 1024 * 1024) ?? 256,
@@ -243,11 +248,21 @@ function pumpInterval(run: Run, conn: BenchConnection): void {
 async function connectAll(run: Run): Promise<void> {
   const { cfg } = run;
   const pending: Array<Promise<void>> = [];
-  const concurrency = 200;
+  // A sliding window of handshakes in flight (as mqttload -w): a new connect starts when one
+  // finishes. 100 by default, which Mosquitto's listen backlog (100) takes without SYN retries.
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const finished = (): void => {
+    inFlight--;
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   for (let i = 0; i < cfg.clients && !run.stopping; i++) {
-    pending.push(startClient(run, cfg.start + i));
+    inFlight++;
+    pending.push(startClient(run, cfg.start + i).finally(finished));
     if (cfg.connInterval > 0) await new Promise((r) => setTimeout(r, cfg.connInterval));
-    else if (pending.length % concurrency === 0) await Promise.all(pending.slice(-concurrency));
+    else if (inFlight >= cfg.window) await new Promise<void>((r) => (wake = r));
   }
   await Promise.all(pending);
 }
