@@ -13,5 +13,5 @@ export function createLogger(level: LogLevel, prettyOutput: boolean): Logger {
   if (prettyOutput) {
     return pino(options, pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
   }
-  return pino(options, pino.destination({ fd: 1, sync: false }));
+  return pino(options, pino.destination({ fd: 1, sync: false, minLength: 4096, periodicFlush: 100 }));
 }

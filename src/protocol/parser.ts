@@ -48,6 +48,11 @@ const enum Stage {
 }
 
 const EMPTY = Buffer.alloc(0);
+/**
+ * One Reader for every parser: a packet is decoded synchronously and the reader released before
+ * the handler runs, so no two decodes overlap (saves an object per connection).
+ */
+const reader = new Reader();
 /** Bodies up to this size are gathered into a buffer allocated up front. */
 const EAGER_BODY = 64 * 1024;
 
@@ -58,7 +63,6 @@ export class Parser {
   maxPacketSize: number;
 
   private learnVersion: boolean;
-  private readonly reader = new Reader();
   private stage = Stage.Header;
   private first = 0;
   private remaining = 0;
@@ -190,10 +194,13 @@ export class Parser {
   }
 
   private deliver(buf: Buffer, start: number, end: number, handler: PacketHandler): void {
-    const r = this.reader;
-    r.reset(buf, start, end);
-    const packet = decodeBody(r, this.first, this.version);
-    r.release();
+    reader.reset(buf, start, end);
+    let packet: Packet;
+    try {
+      packet = decodeBody(reader, this.first, this.version);
+    } finally {
+      reader.release();
+    }
     if (this.learnVersion && packet.type === 'connect') {
       this.version = packet.protocolVersion;
       this.learnVersion = false;

@@ -147,7 +147,9 @@ export class Connection implements Outbox, PacketHandler {
     }
     if (this.writing) return; // `written` flushes again
     const bytes = queued.length === 1 ? (queued[0] as Buffer) : Buffer.concat(queued, this.queuedBytes);
-    this.queued = [];
+    // Reuse the array (no garbage per flush) unless a burst made its backing store large.
+    if (queued.length > 256) this.queued = [];
+    else queued.length = 0;
     this.queuedBytes = 0;
     this.writing = true;
     socket.write(bytes, this.written);
