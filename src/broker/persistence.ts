@@ -120,18 +120,22 @@ export class Persistence {
   /** Write (or update) a QoS 1/2 delivery of a stored session. */
   saveDelivery(session: Session, delivery: Delivery, packetId: number): void {
     if (!session.stored) return;
-    const messageId = delivery.stored ? delivery.message.storedId : this.reference(delivery.message);
+    const fresh = !delivery.stored; // no row yet: a delete in the same batch cancels the write
+    const messageId = fresh ? this.reference(delivery.message) : delivery.message.storedId;
     delivery.stored = true;
-    this.storage.putDelivery({
-      clientId: session.clientId,
-      seq: delivery.seq,
-      messageId,
-      qos: delivery.qos,
-      retain: delivery.retain,
-      subscriptionIds: delivery.subscriptionIds === undefined ? undefined : [...delivery.subscriptionIds],
-      packetId,
-      state: delivery.state === 'pubrel' ? 1 : 0,
-    });
+    this.storage.putDelivery(
+      {
+        clientId: session.clientId,
+        seq: delivery.seq,
+        messageId,
+        qos: delivery.qos,
+        retain: delivery.retain,
+        subscriptionIds: delivery.subscriptionIds === undefined ? undefined : [...delivery.subscriptionIds],
+        packetId,
+        state: delivery.state === 'pubrel' ? 1 : 0,
+      },
+      fresh,
+    );
     this.touch();
   }
 

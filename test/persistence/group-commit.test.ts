@@ -15,8 +15,9 @@ class SpyStorage extends MemoryStorage {
   constructor(private readonly log: string[]) {
     super();
   }
-  override commit(): void {
+  override commit(): number {
     this.log.push('commit');
+    return 0;
   }
 }
 
