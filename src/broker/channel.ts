@@ -27,8 +27,12 @@ import type { Session, SessionLink } from './session.js';
 
 /** Where a channel's bytes go; implemented by each transport. */
 export interface Outbox {
-  /** Queue bytes; the transport flushes them once per event-loop turn. */
-  write(bytes: Buffer): void;
+  /**
+   * Queue bytes; the transport flushes them once per event-loop turn. `reportsState`: the bytes
+   * tell the client of stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, a QoS
+   * 2 PUBLISH), so they and everything after them wait while persistence has uncommitted writes.
+   */
+  write(bytes: Buffer, reportsState: boolean): void;
   /** Flush what is queued, then close the connection. */
   end(): void;
   /** Stop and resume reading from the connection (backpressure on the client). */
@@ -36,6 +40,8 @@ export interface Outbox {
   resumeInput(): void;
   /** Bytes written but not yet taken by the kernel. */
   readonly pendingBytes: number;
+  /** Bytes that report state are queued: what is written now goes out after the next commit. */
+  readonly waitsForCommit: boolean;
 }
 
 /** Most packets kept while an asynchronous hook is pending before input is paused. */
@@ -194,8 +200,9 @@ export class Channel implements SessionLink {
     }
   }
 
+  /** Send a control packet. All but PINGRESP report state (see Outbox.write). */
   send(packet: Packet): void {
-    this.outbox.write(encode(packet, this.version));
+    this.outbox.write(encode(packet, this.version), packet.type !== 'pingresp');
   }
 
   // SessionLink: the session's deliveries leave through here.
@@ -229,7 +236,9 @@ export class Channel implements SessionLink {
     stats.messagesSent++;
     stats.bytesSent += bytes.length;
     const outbox = this.outbox;
-    outbox.write(bytes);
+    // A QoS 0/1 PUBLISH may leave before its delivery is committed (a crash then means a re-send
+    // by the publisher, at least once); a QoS 2 PUBLISH may not (exactly once).
+    outbox.write(bytes, qos === 2);
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
@@ -271,6 +280,10 @@ export class Channel implements SessionLink {
       { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), properties },
       5,
     );
+  }
+
+  get waitsForCommit(): boolean {
+    return this.outbox.waitsForCommit;
   }
 
   sendPubrel(packetId: number): void {

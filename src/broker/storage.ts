@@ -5,9 +5,11 @@
  * one shared test suite (test/storage/storage.test.ts). No SQL or file format leaks out of them.
  *
  * Durability contract: writes are buffered; `commit()` makes every write so far durable in one
- * transaction. The broker commits once per event-loop turn, before any byte leaves for a client
- * (src/transport/connection.ts calls `commitIfDirty` before each flush), so an acknowledgement
- * is never sent for state that is not durable yet ("group commit").
+ * transaction. The broker commits at most once per `persistenceCommitIntervalMs` under load and
+ * at the end of the event-loop turn otherwise (src/broker/persistence.ts); no byte that reports
+ * stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, an outgoing QoS 2
+ * PUBLISH) leaves before the commit that contains that state (src/transport/connection.ts holds
+ * those bytes until then).
  *
  * Cancellation: the writes of one batch are kept per row, so the last write of a row wins and a
  * row created and deleted within one batch is never written at all. A backend must only know
