@@ -20,7 +20,7 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { HIGH_WATER, LOW_WATER } from './flow.js';
-import type { Message } from './message.js';
+import { copyWaitsForCommit, type Message } from './message.js';
 import type { ClientInfo } from './options.js';
 import { reasonName } from './reasons.js';
 import type { Session, SessionLink } from './session.js';
@@ -30,7 +30,8 @@ export interface Outbox {
   /**
    * Queue bytes; the transport flushes them once per event-loop turn. `reportsState`: the bytes
    * tell the client of stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, a QoS
-   * 2 PUBLISH), so they and everything after them wait while persistence has uncommitted writes.
+   * 2 PUBLISH or a copy of a QoS 2 publication), so they and everything after them wait while
+   * persistence has uncommitted writes.
    */
   write(bytes: Buffer, reportsState: boolean): void;
   /** Flush what is queued, then close the connection. */
@@ -236,9 +237,9 @@ export class Channel implements SessionLink {
     stats.messagesSent++;
     stats.bytesSent += bytes.length;
     const outbox = this.outbox;
-    // A QoS 0/1 PUBLISH may leave before its delivery is committed (a crash then means a re-send
-    // by the publisher, at least once); a QoS 2 PUBLISH may not (exactly once).
-    outbox.write(bytes, qos === 2);
+    // A QoS 0/1 copy may leave before its delivery is committed: a crash then means a re-send by
+    // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
+    outbox.write(bytes, copyWaitsForCommit(message, qos));
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;

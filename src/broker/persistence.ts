@@ -6,16 +6,19 @@
  *
  * Invariant: no byte that reports stored state leaves the broker before that state is
  * committed. The bytes that report state are the broker's CONNACK, PUBACK, PUBREC, PUBREL,
- * PUBCOMP, SUBACK and UNSUBACK, and its outgoing QoS 2 PUBLISH: a PUBACK or PUBREC says the
- * broker accepted ownership of the message (3.1.1 [MQTT-4.3.2-2] [MQTT-4.3.3-2], 5.0
- * [MQTT-4.3.2-4] [MQTT-4.3.3-8]), and a QoS 2 PUBLISH that left before its delivery was stored
- * would, after a crash, be delivered again when the publisher re-sends (no duplicates onward:
- * 3.1.1 [MQTT-4.3.3-2]). While `uncommitted` is true, a connection (src/transport/connection.ts)
- * holds such bytes, and everything queued after them, and waits for the commit
- * (`waitForCommit`). Handlers write the state before they queue the bytes that report it. An
- * outgoing QoS 0 or 1 PUBLISH does not wait: if the broker dies before the commit, its publisher
- * got no PUBACK, still holds the message as unacknowledged ([MQTT-4.3.2-1]) and sends it again,
- * and a QoS 1 message may arrive twice, which "at least once" allows.
+ * PUBCOMP, SUBACK and UNSUBACK, its outgoing QoS 2 PUBLISH and any copy of a QoS 2 publication
+ * (`copyWaitsForCommit`): a PUBACK or PUBREC says the broker accepted ownership of the message
+ * (3.1.1 [MQTT-4.3.2-2] [MQTT-4.3.3-2], 5.0 [MQTT-4.3.2-4] [MQTT-4.3.3-8]); a QoS 2 PUBLISH that
+ * left before its delivery was stored, or a copy of a QoS 2 publication that left before its
+ * incoming packet id was stored, would be delivered again after a crash, when the publisher
+ * re-sends (no duplicates onward: 3.1.1 [MQTT-4.3.3-2]). While `uncommitted` is true, a
+ * connection (src/transport/connection.ts) holds such bytes, and everything queued after them,
+ * and waits for the commit (`waitForCommit`). Handlers write the state before they queue the
+ * bytes that report it. Other QoS 0 and 1 copies do not wait: if the broker dies before the
+ * commit, their publisher got no PUBACK, still holds the message as unacknowledged
+ * ([MQTT-4.3.2-1]) and sends it again, and a QoS 1 message may arrive twice, which "at least
+ * once" allows (a QoS 1 publication can reach a QoS 0 subscriber twice anyway, when its PUBACK
+ * is lost).
  *
  * Commit cadence, with I = `intervalMs`: a batch that starts while the store is idle (last commit
  * at least 5 I ago) is committed at the end of the event-loop turn, so light traffic waits for
@@ -31,7 +34,7 @@
 import type { Will } from '../protocol/packets.js';
 import type { BrokerStats } from './api.js';
 import type { Logger } from './logger.js';
-import type { Message } from './message.js';
+import { copyWaitsForCommit, type Message } from './message.js';
 import type { Delivery, Session, SubscriptionEntry } from './session.js';
 import type { Storage } from './storage.js';
 
@@ -235,7 +238,7 @@ export class Persistence {
     const fresh = !delivery.stored; // no row yet: an acknowledgement before the commit cancels it
     const messageId = fresh ? this.reference(delivery.message) : delivery.message.storedId;
     delivery.stored = true;
-    if (fresh && packetId !== 0 && delivery.qos === 1 && session.link?.waitsForCommit === false) {
+    if (fresh && packetId !== 0 && !copyWaitsForCommit(delivery.message, delivery.qos) && session.link?.waitsForCommit === false) {
       // Sent at once (QoS 1 does not wait for the commit): its PUBACK may come before the commit.
       delivery.ackBatch = this.batch;
       this.unacked++;

@@ -8,8 +8,8 @@
  * transaction. The broker commits at most once per `persistenceCommitIntervalMs` under load and
  * at the end of the event-loop turn otherwise (src/broker/persistence.ts); no byte that reports
  * stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, an outgoing QoS 2
- * PUBLISH) leaves before the commit that contains that state (src/transport/connection.ts holds
- * those bytes until then).
+ * PUBLISH, a copy of a QoS 2 publication) leaves before the commit that contains that state
+ * (src/transport/connection.ts holds those bytes until then).
  *
  * Cancellation: the writes of one batch are kept per row, so the last write of a row wins and a
  * row created and deleted within one batch is never written at all. A backend must only know

@@ -20,12 +20,20 @@ interface Setup {
   url: string;
   /** Committed deliveries of `clientId` whose message has this payload. */
   committed: (clientId: string, payload: string) => number;
+  /** Whether this incoming QoS 2 packet id of `clientId` is committed. */
+  incoming: (clientId: string, packetId: number) => boolean;
 }
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }): Promise<Setup> {
   const { broker, url, db } = await startPersistentBroker(t, INTERVAL_MS);
   const query = db.prepare('SELECT count(*) AS n FROM deliveries d JOIN messages m ON m.id = d.message_id WHERE d.client_id = ? AND m.payload = ?');
-  return { broker, url, committed: (clientId, payload) => (query.get(clientId, Buffer.from(payload)) as { n: number }).n };
+  const incoming = db.prepare('SELECT count(*) AS n FROM incoming WHERE client_id = ? AND packet_id = ?');
+  return {
+    broker,
+    url,
+    committed: (clientId, payload) => (query.get(clientId, Buffer.from(payload)) as { n: number }).n,
+    incoming: (clientId, packetId) => (incoming.get(clientId, packetId) as { n: number }).n === 1,
+  };
 }
 
 /** A persistent session subscribed to `topic` that is offline: its deliveries stay stored. */
@@ -92,6 +100,31 @@ test('persistence: an outgoing QoS 2 PUBLISH waits for the commit of its deliver
   const deadline = Date.now() + 3000;
   while (atDelivery.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   assert.deepEqual(atDelivery, [1, 1, 1], 'each QoS 2 delivery was committed when its PUBLISH arrived');
+});
+
+test('persistence: QoS 0 and 1 copies of a QoS 2 publication wait for the commit of its packet id', async (t) => {
+  const { url, incoming } = await setup(t);
+  const low = await mqtt.connectAsync(url, { clientId: 'gc4-low', clean: true, reconnectPeriod: 0 });
+  await low.subscribeAsync('gc4/1', { qos: 1 });
+  await low.subscribeAsync('gc4/0', { qos: 0 });
+  const publisher = await mqtt.connectAsync(url, { clientId: 'gc4-pub', clean: false, reconnectPeriod: 0 });
+  t.after(async () => {
+    await Promise.all([low.endAsync(true), publisher.endAsync(true)]);
+  });
+  const ids = new Map<string, number>();
+  publisher.on('packetsend', (packet) => {
+    if (packet.cmd === 'publish' && packet.messageId !== undefined) ids.set(packet.payload.toString(), packet.messageId);
+  });
+  // Whether the publisher's packet id was committed when each copy reached the subscriber: a
+  // copy sent before could be delivered again after a crash, when the publisher sends again.
+  const atDelivery: boolean[] = [];
+  low.on('packetreceive', (packet) => {
+    if (packet.cmd === 'publish') atDelivery.push(incoming('gc4-pub', ids.get(packet.payload.toString()) ?? 0));
+  });
+  for (let i = 0; i < 4; i++) await publisher.publishAsync(`gc4/${i % 2}`, `x${i}`, { qos: 2 });
+  const deadline = Date.now() + 3000;
+  while (atDelivery.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(atDelivery, [true, true, true, true]);
 });
 
 test('persistence: a connection that closes with a held PUBACK commits, then sends it', async (t) => {
