@@ -50,6 +50,13 @@ export interface BrokerStats {
   connectionsRefused: number;
   /** Connections closed because no CONNECT came in time. */
   connectTimeouts: number;
+  /** Transactions committed to the persistence store. */
+  persistenceCommits: number;
+  /**
+   * Rows those commits wrote or deleted. A row created and deleted between two commits (a QoS 1
+   * delivery acknowledged at once, and its message) is never written and not counted.
+   */
+  persistenceRowsWritten: number;
 }
 
 export interface Broker {

@@ -20,15 +20,20 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { HIGH_WATER, LOW_WATER } from './flow.js';
-import type { Message } from './message.js';
+import { copyWaitsForCommit, type Message } from './message.js';
 import type { ClientInfo } from './options.js';
 import { reasonName } from './reasons.js';
 import type { Session, SessionLink } from './session.js';
 
 /** Where a channel's bytes go; implemented by each transport. */
 export interface Outbox {
-  /** Queue bytes; the transport flushes them once per event-loop turn. */
-  write(bytes: Buffer): void;
+  /**
+   * Queue bytes; the transport flushes them once per event-loop turn. `reportsState`: the bytes
+   * tell the client of stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, a QoS
+   * 2 PUBLISH or a copy of a QoS 2 publication), so they and everything after them wait while
+   * persistence has uncommitted writes.
+   */
+  write(bytes: Buffer, reportsState: boolean): void;
   /** Flush what is queued, then close the connection. */
   end(): void;
   /** Stop and resume reading from the connection (backpressure on the client). */
@@ -36,6 +41,8 @@ export interface Outbox {
   resumeInput(): void;
   /** Bytes written but not yet taken by the kernel. */
   readonly pendingBytes: number;
+  /** Bytes that report state are queued: what is written now goes out after the next commit. */
+  readonly waitsForCommit: boolean;
 }
 
 /** Most packets kept while an asynchronous hook is pending before input is paused. */
@@ -194,8 +201,9 @@ export class Channel implements SessionLink {
     }
   }
 
+  /** Send a control packet. All but PINGRESP report state (see Outbox.write). */
   send(packet: Packet): void {
-    this.outbox.write(encode(packet, this.version));
+    this.outbox.write(encode(packet, this.version), packet.type !== 'pingresp');
   }
 
   // SessionLink: the session's deliveries leave through here.
@@ -229,7 +237,9 @@ export class Channel implements SessionLink {
     stats.messagesSent++;
     stats.bytesSent += bytes.length;
     const outbox = this.outbox;
-    outbox.write(bytes);
+    // A QoS 0/1 copy may leave before its delivery is committed: a crash then means a re-send by
+    // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
+    outbox.write(bytes, copyWaitsForCommit(message, qos));
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
@@ -271,6 +281,10 @@ export class Channel implements SessionLink {
       { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), properties },
       5,
     );
+  }
+
+  get waitsForCommit(): boolean {
+    return this.outbox.waitsForCommit;
   }
 
   sendPubrel(packetId: number): void {

@@ -56,12 +56,10 @@ export class BrokerCore implements SessionHost {
     this.maxQueued = options.maxQueuedMessages;
     this.maxQueuedBytes = options.maxQueuedBytes;
     this.sys = new SysPublisher(this);
-    this.persistence = storage === undefined ? undefined : new Persistence(storage, log, (error) => this.onFatal(error));
-  }
-
-  /** Make buffered persistence writes durable; runs before any bytes leave for a client. */
-  commitIfDirty(): void {
-    this.persistence?.commitIfDirty();
+    this.persistence =
+      storage === undefined
+        ? undefined
+        : new Persistence(storage, log, (error) => this.onFatal(error), options.persistenceCommitIntervalMs, this.stats);
   }
 
   /** Rebuild sessions, subscriptions, queues, retained messages and wills from the store. */
@@ -107,6 +105,7 @@ export class BrokerCore implements SessionHost {
       clearTimeout(session.expiryTimer);
       clearTimeout(session.pendingWill?.timer);
     }
+    this.persistence?.stop();
   }
 
   now(): number {

@@ -81,3 +81,13 @@ export function forwardedProperties(properties: Properties): Properties | undefi
   }
   return out;
 }
+
+/**
+ * Whether a copy of `message` sent at `qos` waits for the persistence commit (src/broker/
+ * persistence.ts): a QoS 2 PUBLISH (exactly once), and any copy of a QoS 2 publication, which a
+ * crash before the commit of its incoming packet id would let the publisher's re-send route again
+ * [MQTT-4.3.3-2]. Other QoS 0/1 copies leave at once.
+ */
+export function copyWaitsForCommit(message: Message, qos: QoS): boolean {
+  return qos === 2 || message.qos === 2;
+}

@@ -218,6 +218,15 @@ export interface BrokerOptions extends BrokerHooks {
   persistenceFile?: string;
   /** 'normal': survives a crash of the process (default); 'full': also a power cut (fsync per commit). */
   persistenceSync?: 'normal' | 'full';
+  /**
+   * Least time between two commits to the persistence store under load, in ms
+   * (persistence_commit_interval). Acknowledgements wait for the commit of the state they
+   * report. After 5 intervals without a commit the next one follows at the end of the
+   * event-loop turn; otherwise it waits, at most until 5 intervals after the previous one, for
+   * the PUBACKs of the QoS 1 deliveries it stored, which then are never written. 0 commits at
+   * the end of every turn. Default 2.
+   */
+  persistenceCommitIntervalMs?: number;
   /** What happens to a client whose unsent bytes pass maxOutgoingBytes: QoS 0 dropped, or disconnected. Default 'drop'. */
   slowConsumer?: 'drop' | 'disconnect';
   /** Most levels in a topic name or filter (cicada: max_topic_levels). Default 128. */
@@ -272,6 +281,7 @@ export interface ResolvedOptions extends BrokerHooks {
   persistenceLocation: string;
   persistenceFile: string;
   persistenceSync: 'normal' | 'full';
+  persistenceCommitIntervalMs: number;
   logLevel: LogLevel;
   logPretty: boolean;
 }
@@ -307,6 +317,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     persistenceLocation: options.persistenceLocation ?? './data',
     persistenceFile: options.persistenceFile ?? 'cicada.db',
     persistenceSync: options.persistenceSync ?? 'normal',
+    persistenceCommitIntervalMs: options.persistenceCommitIntervalMs ?? 2,
     logLevel: options.logLevel ?? 'info',
     logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };

@@ -69,6 +69,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     const delivery: Delivery = {
       seq: d.seq,
       stored: true,
+      ackBatch: 0,
       message,
       qos: d.qos,
       retain: d.retain,

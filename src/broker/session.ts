@@ -38,6 +38,8 @@ export interface Delivery {
   readonly seq: number;
   /** Whether a stored record exists for it. */
   stored: boolean;
+  /** The persistence batch that expects its acknowledgement before committing (0: none). */
+  ackBatch: number;
   readonly message: Message;
   readonly qos: QoS;
   readonly retain: boolean;
@@ -66,6 +68,8 @@ export interface SessionLink {
     dup: boolean,
   ): boolean;
   sendPubrel(packetId: number): void;
+  /** Bytes sent now would wait for the next persistence commit (behind an acknowledgement). */
+  readonly waitsForCommit: boolean;
 }
 
 export type DropReason = 'queue-full' | 'expired' | 'slow-consumer' | 'too-large';
@@ -177,7 +181,7 @@ export class Session {
       if (link !== undefined) link.sendPublish(message, 0, retain, subscriptionIds, 0, false);
       return;
     }
-    const delivery: Delivery = { seq: this.nextSeq++, stored: false, message, qos, retain, subscriptionIds, group, state: 'publish' };
+    const delivery: Delivery = { seq: this.nextSeq++, stored: false, ackBatch: 0, message, qos, retain, subscriptionIds, group, state: 'publish' };
     if (link !== undefined && this.queue.length === 0 && this.inflight.size < link.receiveMaximum) {
       this.sendNew(link, delivery);
       return;

@@ -21,5 +21,7 @@ export function createStats(): BrokerStats {
     slowConsumerDisconnects: 0,
     connectionsRefused: 0,
     connectTimeouts: 0,
+    persistenceCommits: 0,
+    persistenceRowsWritten: 0,
   };
 }

@@ -2,12 +2,21 @@
  * The storage seam: everything a restart must keep, as small records. The broker keeps its
  * working state in memory and writes these records through a Storage; on start it restores
  * from `load()`. Implementations live in src/storage (memory, SQLite; Redis later) and all pass
- * one shared test suite (test/storage/suite.ts). No SQL or file format leaks out of them.
+ * one shared test suite (test/storage/storage.test.ts). No SQL or file format leaks out of them.
  *
  * Durability contract: writes are buffered; `commit()` makes every write so far durable in one
- * transaction. The broker commits once per event-loop turn, before any byte leaves for a client
- * (src/transport/connection.ts calls `commitIfDirty` before each flush), so an acknowledgement
- * is never sent for state that is not durable yet ("group commit").
+ * transaction. The broker commits at most once per `persistenceCommitIntervalMs` under load and
+ * at the end of the event-loop turn otherwise (src/broker/persistence.ts); no byte that reports
+ * stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, an outgoing QoS 2
+ * PUBLISH, a copy of a QoS 2 publication) leaves before the commit that contains that state
+ * (src/transport/connection.ts holds those bytes until then).
+ *
+ * Cancellation: the writes of one batch are kept per row, so the last write of a row wins and a
+ * row created and deleted within one batch is never written at all. A backend must only know
+ * which puts create a row: every `putMessage` does (message ids are never reused while a row
+ * with that id exists), and `putDelivery` says so with `fresh`. Applying a batch must give the
+ * same store as applying its writes one by one. A record passed to a put method belongs to the
+ * storage from then on: the caller must not change it.
  */
 import type { Properties, QoS } from '../protocol/packets.js';
 
@@ -84,6 +93,7 @@ export interface Storage {
   readonly durable: boolean;
   /** Read everything stored (at start). */
   load(): RestoredState;
+  /** Store a new message (its id names no stored row). */
   putMessage(message: StoredMessage): void;
   deleteMessage(id: number): void;
   putSession(session: StoredSession): void;
@@ -91,7 +101,11 @@ export interface Storage {
   deleteSession(clientId: string): void;
   putSubscription(subscription: StoredSubscription): void;
   deleteSubscription(clientId: string, rawFilter: string): void;
-  putDelivery(delivery: StoredDelivery): void;
+  /**
+   * Store or update a delivery. `fresh`: no row of this (clientId, seq) is stored yet, so a
+   * delete in the same batch cancels the write instead of running.
+   */
+  putDelivery(delivery: StoredDelivery, fresh: boolean): void;
   deleteDelivery(clientId: string, seq: number): void;
   putIncoming(clientId: string, packetId: number): void;
   deleteIncoming(clientId: string, packetId: number): void;
@@ -99,7 +113,7 @@ export interface Storage {
   deleteRetained(topic: string): void;
   putWill(will: StoredWill): void;
   deleteWill(clientId: string): void;
-  /** Make all writes so far durable (one transaction). */
-  commit(): void;
+  /** Make all writes so far durable (one transaction). Returns how many rows it wrote or deleted. */
+  commit(): number;
   close(): void;
 }

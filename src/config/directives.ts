@@ -349,6 +349,9 @@ const directives: Record<string, Setter> = {
   persistence_location(ctx) {
     ctx.state.options.persistenceLocation = existingPath(ctx, 'directory');
   },
+  persistence_commit_interval(ctx) {
+    ctx.state.options.persistenceCommitIntervalMs = integer(ctx, 0, 1000);
+  },
   persistent_client_expiration(ctx) {
     ctx.state.options.persistentClientExpiration = duration(ctx);
   },

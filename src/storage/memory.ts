@@ -1,7 +1,8 @@
 /**
  * In-memory storage: keeps the records in maps, so a broker restarted in the same process with
  * the same MemoryStorage object restores its state (used by tests and by `persistence false`,
- * where nothing outlives the process). Not durable.
+ * where nothing outlives the process). Not durable. Writes apply at once, so there is no batch
+ * to cancel in and `commit` has nothing to do.
  */
 import type {
   RestoredState,
@@ -84,6 +85,8 @@ export class MemoryStorage implements Storage {
   deleteWill(clientId: string): void {
     this.wills.delete(clientId);
   }
-  commit(): void {}
+  commit(): number {
+    return 0;
+  }
   close(): void {}
 }

@@ -1,10 +1,12 @@
 /**
  * SQLite storage (better-sqlite3, WAL journal): the default of `cicada broker`.
  *
- * Writes are collected as a list of operations and applied in order in ONE transaction by
- * `commit()`, which the broker calls once per event-loop turn (group commit). With WAL and
- * synchronous=NORMAL a committed transaction survives a crash of the process (SIGKILL); with
- * `sync: 'full'` it also survives a power cut, at the cost of an fsync per commit.
+ * Writes are buffered per row (see `Pending`) and applied in ONE transaction by `commit()`
+ * (group commit): the last write of a row in a batch wins, and a row created and deleted in the
+ * same batch (a QoS 1 delivery acknowledged before the next commit, and its message) costs no
+ * SQL at all. With WAL and synchronous=NORMAL a committed transaction survives a crash of the
+ * process (SIGKILL); with `sync: 'full'` it also survives a power cut, at the cost of an fsync
+ * per commit.
  *
  * On-disk format: the tables below, versioned by `PRAGMA user_version` (FORMAT_VERSION). A file
  * of another version is refused with a clear error rather than read wrongly.
@@ -72,14 +74,74 @@ function propertiesFromJson(text: string | null): Properties | undefined {
   ) as Properties;
 }
 
-type Op = () => void;
+/**
+ * The pending write of one row in the current batch: the row to write, or null to delete it.
+ * `created`: no row existed before the batch, so deleting it again leaves nothing to write.
+ */
+interface Pending<R> {
+  row: R | null;
+  created: boolean;
+}
+
+/** Pending writes of one table, by row key. */
+type Rows<K, R> = Map<K, Pending<R>>;
+/** Pending writes of a per-client table, by client id, then row key (deleteSession drops a client's). */
+type ClientRows<K, R> = Map<string, Rows<K, R>>;
+
+/** Record a put; returns the change in the number of pending rows. */
+function put<K, R>(rows: Rows<K, R>, key: K, row: R, created: boolean): number {
+  const pending = rows.get(key);
+  if (pending === undefined) {
+    rows.set(key, { row, created });
+    return 1;
+  }
+  pending.row = row; // a later write of the row keeps whether the batch created it
+  return 0;
+}
+
+/** Record a delete; returns the change in the number of pending rows. */
+function remove<K, R>(rows: Rows<K, R>, key: K): number {
+  const pending = rows.get(key);
+  if (pending === undefined) {
+    rows.set(key, { row: null, created: false });
+    return 1;
+  }
+  if (pending.created) {
+    rows.delete(key); // created and deleted in this batch: no SQL
+    return -1;
+  }
+  pending.row = null;
+  return 0;
+}
+
+function rowsOf<K, R>(table: ClientRows<K, R>, clientId: string): Rows<K, R> {
+  let rows = table.get(clientId);
+  if (rows === undefined) {
+    rows = new Map();
+    table.set(clientId, rows);
+  }
+  return rows;
+}
 
 export class SqliteStorage implements Storage {
   readonly durable = true;
   private readonly db: Database.Database;
-  private ops: Op[] = [];
   private readonly statements;
-  private readonly transaction: (ops: Op[]) => void;
+  private readonly transaction: () => number;
+  // The current batch. Sessions deleted in it are deleted first at commit, then every pending
+  // row is written: a client's rows pending at deleteSession were dropped, so the rows still
+  // pending for it were written after the delete, as in one-by-one order.
+  private readonly deletedSessions = new Set<string>();
+  private readonly messages: Rows<number, StoredMessage> = new Map();
+  private readonly retained: Rows<string, number> = new Map();
+  /** Sessions are only put (deleteSession removes them). */
+  private readonly sessions = new Map<string, StoredSession>();
+  private readonly wills: Rows<string, StoredWill> = new Map();
+  private readonly subscriptions: ClientRows<string, StoredSubscription> = new Map();
+  private readonly deliveries: ClientRows<number, StoredDelivery> = new Map();
+  private readonly incoming: ClientRows<number, true> = new Map();
+  /** Pending rows and deleted sessions in the batch (0: commit has nothing to do). */
+  private pendingCount = 0;
 
   constructor(
     readonly file: string,
@@ -124,9 +186,7 @@ export class SqliteStorage implements Storage {
       putWill: db.prepare('INSERT OR REPLACE INTO wills VALUES (?, ?, ?, ?, ?, ?, ?)'),
       deleteWill: db.prepare('DELETE FROM wills WHERE client_id = ?'),
     };
-    this.transaction = db.transaction((ops: Op[]) => {
-      for (let i = 0; i < ops.length; i++) (ops[i] as Op)();
-    });
+    this.transaction = db.transaction(() => this.apply());
   }
 
   load(): RestoredState {
@@ -183,81 +243,138 @@ export class SqliteStorage implements Storage {
   }
 
   putMessage(m: StoredMessage): void {
-    const s = this.statements.putMessage;
-    const props = propertiesToJson(m.properties);
-    this.ops.push(() => s.run(m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, props, m.origin ?? null, m.expiresAt));
+    this.pendingCount += put(this.messages, m.id, m, true);
   }
   deleteMessage(id: number): void {
-    const s = this.statements.deleteMessage;
-    this.ops.push(() => s.run(id));
+    this.pendingCount += remove(this.messages, id);
   }
   putSession(session: StoredSession): void {
-    const s = this.statements.putSession;
-    const { clientId, expiryInterval, disconnectedAt } = session;
-    this.ops.push(() => s.run(clientId, expiryInterval, disconnectedAt));
+    if (!this.sessions.has(session.clientId)) this.pendingCount++;
+    this.sessions.set(session.clientId, session);
   }
+  /** Rare (a session ends): drop the client's pending rows, delete its stored ones at commit. */
   deleteSession(clientId: string): void {
-    const list = this.statements.deleteSession;
-    this.ops.push(() => {
-      for (const s of list) s.run(clientId);
-    });
+    if (this.sessions.delete(clientId)) this.pendingCount--;
+    if (this.wills.delete(clientId)) this.pendingCount--;
+    for (const table of [this.subscriptions, this.deliveries, this.incoming] as Array<ClientRows<unknown, unknown>>) {
+      const rows = table.get(clientId);
+      if (rows === undefined) continue;
+      this.pendingCount -= rows.size;
+      table.delete(clientId);
+    }
+    if (this.deletedSessions.has(clientId)) return;
+    this.deletedSessions.add(clientId);
+    this.pendingCount++;
   }
   putSubscription(sub: StoredSubscription): void {
-    const s = this.statements.putSubscription;
-    const { clientId, rawFilter, qos, noLocal, retainAsPublished, retainHandling, subscriptionId } = sub;
-    this.ops.push(() => s.run(clientId, rawFilter, qos, noLocal ? 1 : 0, retainAsPublished ? 1 : 0, retainHandling, subscriptionId));
+    this.pendingCount += put(rowsOf(this.subscriptions, sub.clientId), sub.rawFilter, sub, false);
   }
   deleteSubscription(clientId: string, rawFilter: string): void {
-    const s = this.statements.deleteSubscription;
-    this.ops.push(() => s.run(clientId, rawFilter));
+    this.pendingCount += remove(rowsOf(this.subscriptions, clientId), rawFilter);
   }
-  putDelivery(d: StoredDelivery): void {
-    const s = this.statements.putDelivery;
-    const { clientId, seq, messageId, qos, retain, packetId, state } = d;
-    const subIds = d.subscriptionIds === undefined ? null : JSON.stringify(d.subscriptionIds);
-    this.ops.push(() => s.run(clientId, seq, messageId, qos, retain ? 1 : 0, subIds, packetId, state));
+  putDelivery(d: StoredDelivery, fresh: boolean): void {
+    this.pendingCount += put(rowsOf(this.deliveries, d.clientId), d.seq, d, fresh);
   }
   deleteDelivery(clientId: string, seq: number): void {
-    const s = this.statements.deleteDelivery;
-    this.ops.push(() => s.run(clientId, seq));
+    this.pendingCount += remove(rowsOf(this.deliveries, clientId), seq);
   }
   putIncoming(clientId: string, packetId: number): void {
-    const s = this.statements.putIncoming;
-    this.ops.push(() => s.run(clientId, packetId));
+    this.pendingCount += put(rowsOf(this.incoming, clientId), packetId, true, false);
   }
   deleteIncoming(clientId: string, packetId: number): void {
-    const s = this.statements.deleteIncoming;
-    this.ops.push(() => s.run(clientId, packetId));
+    this.pendingCount += remove(rowsOf(this.incoming, clientId), packetId);
   }
   putRetained(topic: string, messageId: number): void {
-    const s = this.statements.putRetained;
-    this.ops.push(() => s.run(topic, messageId));
+    this.pendingCount += put(this.retained, topic, messageId, false);
   }
   deleteRetained(topic: string): void {
-    const s = this.statements.deleteRetained;
-    this.ops.push(() => s.run(topic));
+    this.pendingCount += remove(this.retained, topic);
   }
   putWill(w: StoredWill): void {
-    const s = this.statements.putWill;
-    const props = propertiesToJson(w.properties);
-    this.ops.push(() => s.run(w.clientId, w.topic, w.payload, w.qos, w.retain ? 1 : 0, props, w.publishAt));
+    this.pendingCount += put(this.wills, w.clientId, w, false);
   }
   deleteWill(clientId: string): void {
-    const s = this.statements.deleteWill;
-    this.ops.push(() => s.run(clientId));
+    this.pendingCount += remove(this.wills, clientId);
   }
 
-  commit(): void {
-    if (this.ops.length === 0) return;
-    const ops = this.ops;
-    this.ops = [];
-    this.transaction(ops);
+  commit(): number {
+    if (this.pendingCount === 0) return 0;
+    this.pendingCount = 0;
+    return this.transaction();
+  }
+
+  /** Write the batch (inside the transaction) and empty it; returns the rows written or deleted. */
+  private apply(): number {
+    const s = this.statements;
+    let written = 0;
+    for (const clientId of this.deletedSessions) {
+      for (const statement of s.deleteSession) statement.run(clientId);
+      written++;
+    }
+    this.deletedSessions.clear();
+    for (const [id, { row: m }] of this.messages) {
+      if (m === null) s.deleteMessage.run(id);
+      else s.putMessage.run(m.id, m.topic, m.payload, m.qos, m.retain ? 1 : 0, propertiesToJson(m.properties), m.origin ?? null, m.expiresAt);
+      written++;
+    }
+    this.messages.clear();
+    for (const [topic, { row: messageId }] of this.retained) {
+      if (messageId === null) s.deleteRetained.run(topic);
+      else s.putRetained.run(topic, messageId);
+      written++;
+    }
+    this.retained.clear();
+    for (const [clientId, x] of this.sessions) {
+      s.putSession.run(clientId, x.expiryInterval, x.disconnectedAt);
+      written++;
+    }
+    this.sessions.clear();
+    for (const [clientId, { row: w }] of this.wills) {
+      if (w === null) s.deleteWill.run(clientId);
+      else s.putWill.run(clientId, w.topic, w.payload, w.qos, w.retain ? 1 : 0, propertiesToJson(w.properties), w.publishAt);
+      written++;
+    }
+    this.wills.clear();
+    written += eachClientRow(this.subscriptions, (clientId, rawFilter, x) => {
+      if (x === null) s.deleteSubscription.run(clientId, rawFilter);
+      else s.putSubscription.run(clientId, rawFilter, x.qos, x.noLocal ? 1 : 0, x.retainAsPublished ? 1 : 0, x.retainHandling, x.subscriptionId);
+    });
+    written += eachClientRow(this.deliveries, (clientId, seq, d) => {
+      if (d === null) s.deleteDelivery.run(clientId, seq);
+      else {
+        const subIds = d.subscriptionIds === undefined ? null : JSON.stringify(d.subscriptionIds);
+        s.putDelivery.run(clientId, seq, d.messageId, d.qos, d.retain ? 1 : 0, subIds, d.packetId, d.state);
+      }
+    });
+    written += eachClientRow(this.incoming, (clientId, packetId, x) => {
+      if (x === null) s.deleteIncoming.run(clientId, packetId);
+      else s.putIncoming.run(clientId, packetId);
+    });
+    return written;
   }
 
   close(): void {
     this.commit();
     this.db.close();
   }
+}
+
+/**
+ * Write every pending row of a per-client table and empty it. The map of a client with no
+ * pending row is dropped (it is made again on its next write), so idle sessions cost nothing.
+ */
+function eachClientRow<K, R>(table: ClientRows<K, R>, write: (clientId: string, key: K, row: R | null) => void): number {
+  let written = 0;
+  for (const [clientId, rows] of table) {
+    if (rows.size === 0) {
+      table.delete(clientId);
+      continue;
+    }
+    for (const [key, { row }] of rows) write(clientId, key, row);
+    written += rows.size;
+    rows.clear();
+  }
+  return written;
 }
 
 function describeOpenError(file: string, error: unknown): string {

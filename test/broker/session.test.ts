@@ -21,6 +21,7 @@ function fakeLink(receiveMaximum = 2): SessionLink & { sent: Sent[]; pubrels: nu
   return {
     version: 4,
     receiveMaximum,
+    waitsForCommit: false,
     sent,
     pubrels,
     sendPublish(message, qos, _retain, subIds, packetId, dup) {
