@@ -84,6 +84,16 @@ function nodeTlsOptions(tls: TlsOptions, handshakeTimeout: number): NodeTlsOptio
   };
 }
 
+// Shared socket listeners (no closures per connection: measured ~250 B per idle client for a
+// `once('close', ...)` wrapper and an arrow function); the listener is found through a symbol.
+const LISTENER = Symbol('cicada.listener');
+type Admitted = Socket & { [LISTENER]: Listener };
+function onAdmittedClose(this: Admitted): void {
+  this[LISTENER].socketClosed(this);
+}
+/** Errors are reported by the connection, or not worth a crash. */
+function ignoreError(): void {}
+
 class Listener implements RunningListener {
   readonly name: string;
   private open = 0;
@@ -128,11 +138,14 @@ class Listener implements RunningListener {
     }
     this.open++;
     this.sockets.add(socket);
-    socket.once('close', () => {
-      this.open--;
-      this.sockets.delete(socket);
-    });
+    (socket as Admitted)[LISTENER] = this;
+    socket.on('close', onAdmittedClose);
     return true;
+  }
+
+  socketClosed(socket: Socket): void {
+    this.open--;
+    this.sockets.delete(socket);
   }
 
   /** A byte stream is ready (after the TLS handshake or the WebSocket upgrade). */
@@ -167,7 +180,7 @@ class Listener implements RunningListener {
     server.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
       if (!this.admit(socket)) return;
-      socket.on('error', () => undefined); // reported by the connection, or not worth a crash
+      socket.on('error', ignoreError);
     });
     if (o.path !== undefined) removeStaleSocket(o.path);
     await new Promise<void>((resolve, reject) => {

@@ -130,7 +130,8 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     'client connected',
   );
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
-  core.events.emit('clientConnected', channel.info());
+  // info() builds (and keeps) an object: only when someone listens.
+  if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
 }
 
 /** What a 5.0 CONNACK announces of this server (section 3.2.2.3). */
