@@ -94,6 +94,7 @@ export interface SessionHost {
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, SubscriptionEntry> = new Map();
 const NO_DELIVERIES: ReadonlyMap<number, Delivery> = new Map();
 const NO_IDS: ReadonlySet<number> = new Set();
+const NO_QUEUE: readonly Delivery[] = Object.freeze([]);
 
 export class Session {
   // The maps and the set are allocated on first use: an empty Map or Set costs ~180 B of hash
@@ -101,7 +102,7 @@ export class Session {
   private subs: Map<string, SubscriptionEntry> | undefined;
   private flying: Map<number, Delivery> | undefined;
   private releasing: Set<number> | undefined;
-  readonly queue: Delivery[] = [];
+  private waiting: Delivery[] | undefined;
   link: SessionLink | undefined;
   /** Whether the session is in the persistence store (it outlives its connection). */
   stored = false;
@@ -127,6 +128,11 @@ export class Session {
     readonly clientId: string,
     private readonly host: SessionHost,
   ) {}
+
+  /** QoS 1/2 deliveries waiting for room in the inflight window, in arrival order. */
+  get queue(): readonly Delivery[] {
+    return this.waiting ?? NO_QUEUE;
+  }
 
   /** Subscriptions by filter as the client sent it. */
   get subscriptions(): ReadonlyMap<string, SubscriptionEntry> {
@@ -164,7 +170,7 @@ export class Session {
   clear(): void {
     this.subs = undefined;
     this.flying = undefined;
-    this.queue.length = 0;
+    this.waiting = undefined;
     this.queuedBytes = 0;
   }
 
@@ -192,7 +198,7 @@ export class Session {
       this.host.onDropped(this, message, 'queue-full');
       return;
     }
-    this.queue.push(delivery);
+    (this.waiting ??= []).push(delivery);
     this.queuedBytes += bytes;
     if (this.stored) this.host.saveDelivery(this, delivery, 0);
     // A connected client falling behind: slow the publisher down before the queue overflows.
@@ -260,7 +266,7 @@ export class Session {
     if (link === undefined) return;
     const now = this.host.now();
     while (this.queue.length > 0 && this.inflight.size < link.receiveMaximum) {
-      const delivery = this.queue.shift() as Delivery;
+      const delivery = (this.waiting as Delivery[]).shift() as Delivery;
       this.queuedBytes -= delivery.message.payload.length;
       if (delivery.message.isExpired(now)) {
         this.host.onDropped(this, delivery.message, 'expired');
@@ -284,7 +290,7 @@ export class Session {
   /** Put back a delivery read from the persistence store (in seq order). */
   restoreDelivery(delivery: Delivery, packetId: number): void {
     if (packetId === 0) {
-      this.queue.push(delivery);
+      (this.waiting ??= []).push(delivery);
       this.queuedBytes += delivery.message.payload.length;
     }
     else (this.flying ??= new Map()).set(packetId, delivery);

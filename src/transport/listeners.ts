@@ -86,10 +86,11 @@ function nodeTlsOptions(tls: TlsOptions, handshakeTimeout: number): NodeTlsOptio
 
 // Shared socket listeners (no closures per connection: measured ~250 B per idle client for a
 // `once('close', ...)` wrapper and an arrow function); the listener is found through a symbol.
+// The Listener is a property of its server (Node sets `socket.server` on accepted sockets).
 const LISTENER = Symbol('cicada.listener');
-type Admitted = Socket & { [LISTENER]: Listener };
+type Admitted = Socket & { server: { [LISTENER]: Listener } };
 function onAdmittedClose(this: Admitted): void {
-  this[LISTENER].socketClosed(this);
+  this.server[LISTENER].socketClosed(this);
 }
 /** Errors are reported by the connection, or not worth a crash. */
 function ignoreError(): void {}
@@ -138,7 +139,6 @@ class Listener implements RunningListener {
     }
     this.open++;
     this.sockets.add(socket);
-    (socket as Admitted)[LISTENER] = this;
     socket.on('close', onAdmittedClose);
     return true;
   }
@@ -176,6 +176,7 @@ class Listener implements RunningListener {
       this.server = server;
     } else this.server = createNetServer({ noDelay: true }, (socket) => this.attach(socket, remoteOf(socket), undefined));
     const server = this.server;
+    (server as unknown as Admitted['server'])[LISTENER] = this;
     // 'connection' fires for the raw socket before TLS or HTTP: floods are refused there.
     server.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
