@@ -394,7 +394,8 @@ export class Channel implements SessionLink {
       session.detach();
       core.scheduleSessionExpiry(session);
     }
-    core.log.info({ clientId: this.clientId, reason: why }, 'client disconnected');
+    if (core.options.connectionMessages) core.log.info({ clientId: this.clientId, reason: why }, 'client disconnected');
+    else core.log.debug({ clientId: this.clientId, reason: why }, 'client disconnected');
     core.events.emit('clientDisconnected', this.info(), why);
   }
 }

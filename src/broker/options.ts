@@ -249,6 +249,8 @@ export interface BrokerOptions extends BrokerHooks {
   logDest?: { kind: 'stdout' | 'stderr' | 'none' } | { kind: 'file'; path: string };
   /** Log level of the broker's logger. Default 'info'. */
   logLevel?: LogLevel;
+  /** Log each client's connect and disconnect at info level (connection_messages); false: at debug. Default true. */
+  connectionMessages?: boolean;
   /** Pretty (human) logs instead of JSON lines. Default: when stdout is a terminal. */
   logPretty?: boolean;
 }
@@ -283,6 +285,7 @@ export interface ResolvedOptions extends BrokerHooks {
   persistenceSync: 'normal' | 'full';
   persistenceCommitIntervalMs: number;
   logLevel: LogLevel;
+  connectionMessages: boolean;
   logPretty: boolean;
 }
 
@@ -319,6 +322,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     persistenceSync: options.persistenceSync ?? 'normal',
     persistenceCommitIntervalMs: options.persistenceCommitIntervalMs ?? 2,
     logLevel: options.logLevel ?? 'info',
+    connectionMessages: options.connectionMessages ?? true,
     logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };
 }

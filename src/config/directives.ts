@@ -166,7 +166,7 @@ function httpAuth(ctx: Ctx): HttpAuthOptions {
 const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
 
 /** Mosquitto directives Cicada accepts without acting on them (a warning says so). */
-const IGNORED = new Set(['pid_file', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'connection_messages', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
+const IGNORED = new Set(['pid_file', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
 
 const directives: Record<string, Setter> = {
   // Listeners.
@@ -345,6 +345,9 @@ const directives: Record<string, Setter> = {
   },
   persistence(ctx) {
     ctx.state.options.persistence = boolean(ctx);
+  },
+  connection_messages(ctx) {
+    ctx.state.options.connectionMessages = boolean(ctx);
   },
   persistence_location(ctx) {
     ctx.state.options.persistenceLocation = existingPath(ctx, 'directory');

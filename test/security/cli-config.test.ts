@@ -105,3 +105,21 @@ test('cicada -c: log_dest file and log_type choose where and what is logged', as
   broker.kill('SIGTERM');
   assert.equal((await broker.exit(5000)).code, 0);
 });
+
+test('cicada -c: connection_messages false moves connect and disconnect lines from info to debug (as Mosquitto)', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  const log = join(dir, 'cicada.log');
+  writeFileSync(join(dir, 'q.conf'), `listener ${port} 127.0.0.1\npersistence false\nlog_dest file ${log}\nlog_type all\nconnection_messages false\n`);
+  const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'q.conf')]);
+  t.after(() => broker.kill('SIGKILL'));
+  await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(`listening on mqtt://127.0.0.1:${port}`), 10_000, 'the log file');
+  assert.equal((await pub(['-h', '127.0.0.1', '-p', String(port), '-i', 'quiet-client'])).code, 0);
+  const lines = (): Array<{ level: number; msg: string; clientId?: string }> =>
+    readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string; clientId?: string });
+  await waitFor(() => lines().some((l) => l.msg === 'client disconnected' && l.clientId === 'quiet-client'), 5000, 'the disconnect logged');
+  const mine = lines().filter((l) => l.clientId === 'quiet-client' && /^client (dis)?connected$/.test(l.msg));
+  assert.deepEqual(mine.map((l) => [l.msg, l.level]), [['client connected', 20], ['client disconnected', 20]]);
+  broker.kill('SIGTERM');
+  assert.equal((await broker.exit(5000)).code, 0);
+});
