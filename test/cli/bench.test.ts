@@ -1,6 +1,7 @@
 // `cicada bench pub|sub|conn` against Cicada and Debian's Mosquitto: counts add up, latency comes
 // from the payload timestamps, progress goes to stderr once a second, every run is time-bounded.
 import { describe, test } from 'node:test';
+import net from 'node:net';
 import assert from 'node:assert/strict';
 import { startBroker } from '../helpers/broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -91,4 +92,35 @@ test('bench errors: nothing listening exits 1 with the reason; a bad mode or fla
     assert.equal(r.code, 1, args.join(' '));
     assert.match(r.stderr, /\n\nUsage: cicada bench pub\|sub\|conn/);
   }
+});
+
+test('bench conn -w keeps at most that many handshakes in flight (a sliding window)', async (t) => {
+  // A server that answers each CONNECT 40 ms late, counting CONNECTs not answered yet.
+  let pending = 0;
+  let most = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('data', () => {
+      pending++;
+      most = Math.max(most, pending);
+      setTimeout(() => {
+        pending--;
+        if (!socket.destroyed) socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])); // CONNACK, accepted
+      }, 40);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const r = await runCicada(['bench', 'conn', '-h', '127.0.0.1', '-p', String(port), '-c', '24', '-w', '4', '--duration', '2', '--json', '--quiet'], 15_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as Summary).connected, 24);
+  assert.equal(most, 4, 'exactly the window of 4 handshakes was in flight at the peak');
+  const bad = await runCicada(['bench', 'conn', '-w', '0']);
+  assert.equal(bad.code, 1);
 });
