@@ -60,7 +60,8 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter {
   private writing = false;
   /** Reads paused by how many reasons (flow control, hook backlog). */
   private pauses = 0;
-  private readonly written = (): void => {
+  /** The socket took the bytes of the last write (its callback). */
+  private written(): void {
     this.writing = false;
     // The socket took everything given to it: if little is waiting behind, release the
     // publishers flow control held back for this client (checked before the next write).
@@ -68,7 +69,7 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter {
     channel.flowStalled = false;
     if (channel.waiters !== undefined && channel.caughtUp()) this.core.flow.drained(channel);
     if (this.queued.length > 0) this.flush();
-  };
+  }
 
   constructor(
     private readonly socket: Duplex,
@@ -181,7 +182,9 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter {
     if (count === 0) return; // `committed` flushes again
     const bytes = this.take(count);
     this.writing = true;
-    socket.write(bytes, this.written);
+    // A closure per write rather than one kept per connection: it dies young, and an idle
+    // connection holds none (~100 B less per idle client).
+    socket.write(bytes, () => this.written());
   }
 
   /** Remove the first `count` queued buffers, as one buffer. */

@@ -181,7 +181,9 @@ class Listener implements RunningListener {
     server.on('connection', (socket: Socket) => {
       socket.setNoDelay(true);
       if (!this.admit(socket)) return;
-      socket.on('error', ignoreError);
+      // A plain TCP socket already has its connection's error listener; a raw socket under TLS
+      // or WebSocket has none until the handshake is over.
+      if (socket.listenerCount('error') === 0) socket.on('error', ignoreError);
     });
     if (o.path !== undefined) removeStaleSocket(o.path);
     await new Promise<void>((resolve, reject) => {
