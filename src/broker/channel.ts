@@ -394,8 +394,7 @@ export class Channel implements SessionLink {
       session.detach();
       core.scheduleSessionExpiry(session);
     }
-    if (core.options.connectionMessages) core.log.info({ clientId: this.clientId, reason: why }, 'client disconnected');
-    else core.log.debug({ clientId: this.clientId, reason: why }, 'client disconnected');
+    core.logConnection({ clientId: this.clientId, reason: why }, 'client disconnected');
     core.events.emit('clientDisconnected', this.info(), why);
   }
 }

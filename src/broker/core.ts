@@ -268,6 +268,12 @@ export class BrokerCore implements SessionHost {
     session.expiryTimer.unref();
   }
 
+  /** A client's connect or disconnect line: info, or debug with `connection_messages false`. */
+  logConnection(fields: Record<string, unknown>, message: string): void {
+    if (this.options.connectionMessages) this.log.info(fields, message);
+    else this.log.debug(fields, message);
+  }
+
   protocolLabel(version: ProtocolVersion): string {
     return version === 5 ? 'MQTT 5.0' : version === 4 ? 'MQTT 3.1.1' : 'MQTT 3.1';
   }

@@ -125,10 +125,10 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
   if (packet.protocolVersion === 5) connack.properties = { ...connackProperties(channel, packet, assigned), ...auth };
   channel.send(connack);
-  const log = core.log;
-  const fields = { clientId, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive };
-  if (options.connectionMessages) log.info(fields, 'client connected');
-  else log.debug(fields, 'client connected');
+  core.logConnection(
+    { clientId, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
+    'client connected',
+  );
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
   // info() builds (and keeps) an object: only when someone listens.
   if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
