@@ -63,7 +63,7 @@ class CicadaBroker implements Broker {
           throw new Error(`cannot listen on ${where}: ${why}`, { cause: error });
         });
         this.running.push(listener);
-        core.log.info({ listener: name, url: listener.url }, `listening on ${listener.url}`);
+        core.log.info({ listener: name, url: listener.url, transport: listener.transport }, `listening on ${listener.url}`);
       }
     } catch (error) {
       await this.close();

@@ -11,13 +11,15 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { lstatSync, unlinkSync } from 'node:fs';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerCore } from '../broker/core.js';
 import { refused } from '../broker/limits.js';
 import type { ListenerOptions, TlsOptions } from '../broker/options.js';
+import { DuplexStream } from './byte-stream.js';
 import { Connection } from './connection.js';
+import { rawTcpAvailable, RawTcpServer, type RawSocket } from './raw-tcp.js';
 
 /** After close(), sockets still open after this long are destroyed (a channel's own grace is 2 s). */
 const CLOSE_GRACE_MS = 2500;
@@ -28,6 +30,8 @@ export interface RunningListener {
   readonly url: string;
   /** Bound port (0 for unix sockets). */
   readonly port: number;
+  /** What carries the bytes: libuv's TCP handle directly (./raw-tcp.ts) or a Node stream. */
+  readonly transport: 'raw-tcp' | 'stream';
   close(): Promise<void>;
 }
 
@@ -99,8 +103,8 @@ class Listener implements RunningListener {
   readonly name: string;
   private open = 0;
   /** Every accepted socket, so that close() can end those that never became a connection. */
-  private readonly sockets = new Set<Socket>();
-  private server: NetServer | HttpServer | undefined;
+  private readonly sockets = new Set<Socket | RawSocket>();
+  private server: NetServer | HttpServer | RawTcpServer | undefined;
   private wss: WebSocketServer | undefined;
 
   constructor(
@@ -117,6 +121,10 @@ class Listener implements RunningListener {
     return address !== null && typeof address === 'object' ? address.port : 0;
   }
 
+  get transport(): 'raw-tcp' | 'stream' {
+    return this.server instanceof RawTcpServer ? 'raw-tcp' : 'stream';
+  }
+
   get url(): string {
     const o = this.options;
     if (o.path !== undefined) return `unix:${o.path}`;
@@ -126,7 +134,7 @@ class Listener implements RunningListener {
   }
 
   /** First look at a new TCP connection: refuse floods before any TLS or HTTP work. */
-  private admit(socket: Socket): boolean {
+  private admit(socket: Socket | RawSocket): boolean {
     const max = this.options.maxConnections ?? -1;
     const ip = socket.remoteAddress ?? 'unix';
     let why: string | undefined;
@@ -139,18 +147,22 @@ class Listener implements RunningListener {
     }
     this.open++;
     this.sockets.add(socket);
-    socket.on('close', onAdmittedClose);
+    if ('onclose' in socket) socket.onclose = this.rawClosed;
+    else socket.on('close', onAdmittedClose);
     return true;
   }
 
-  socketClosed(socket: Socket): void {
+  /** One function for all of this listener's raw sockets. */
+  private readonly rawClosed = (socket: RawSocket): void => this.socketClosed(socket);
+
+  socketClosed(socket: Socket | RawSocket): void {
     this.open--;
     this.sockets.delete(socket);
   }
 
   /** A byte stream is ready (after the TLS handshake or the WebSocket upgrade). */
-  private attach(stream: Socket | ReturnType<typeof createWebSocketStream>, remote: string, tlsSocket: TLSSocket | undefined): void {
-    const connection = new Connection(stream, this.core, remote);
+  private attach(stream: Socket | ReturnType<typeof createWebSocketStream> | RawSocket, remote: string, tlsSocket: TLSSocket | undefined): void {
+    const connection = new Connection('attach' in stream ? stream : new DuplexStream(stream), this.core, remote);
     const channel = connection.channel;
     channel.listener = this.name;
     if (tlsSocket === undefined) return;
@@ -165,6 +177,12 @@ class Listener implements RunningListener {
 
   async start(): Promise<void> {
     const o = this.options;
+    const host = o.host ?? '127.0.0.1';
+    const family = isIP(host);
+    if (o.protocol !== 'websockets' && o.tls === undefined && o.path === undefined && family !== 0 && rawTcpAvailable()) {
+      await this.startRaw(host, family as 4 | 6);
+      return;
+    }
     if (o.protocol === 'websockets') this.server = this.webSocketServer();
     else if (o.tls !== undefined) {
       const server = createTlsServer(nodeTlsOptions(o.tls, this.core.options.connectTimeoutMs), (socket) => this.attach(socket, remoteOf(socket), socket));
@@ -196,6 +214,19 @@ class Listener implements RunningListener {
       if (o.path !== undefined) server.listen(o.path, ready);
       else server.listen(o.port, o.host ?? '127.0.0.1', ready);
     });
+  }
+
+  /** Plain TCP on the raw handle (./raw-tcp.ts): the same admission, no net.Socket. */
+  private async startRaw(host: string, family: 4 | 6): Promise<void> {
+    const server = new RawTcpServer((socket) => {
+      socket.setNoDelay();
+      if (!this.admit(socket)) return;
+      this.attach(socket, remoteOf(socket), undefined);
+      socket.start();
+    });
+    server.onerror = (error): void => this.core.log.error({ err: error, listener: this.name }, 'listener error');
+    await server.listen(this.options.port, host, family);
+    this.server = server;
   }
 
   private webSocketServer(): HttpServer {
@@ -244,7 +275,7 @@ class Listener implements RunningListener {
   }
 }
 
-function remoteOf(socket: Socket): string {
+function remoteOf(socket: Socket | RawSocket): string {
   return socket.remoteAddress === undefined ? 'unix' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
 }
 

@@ -1,0 +1,131 @@
+// Plain TCP on libuv's handle (src/transport/raw-tcp.ts) behaves as net.Socket did: half-close,
+// reset, IPv6, the last bytes before a close, and the net.Socket fallback (CICADA_NET_SOCKETS=1)
+// still serving real clients. The rest of the suite runs over this transport too.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { freePort, startBroker } from '../helpers/broker.js';
+import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
+import { connack, connect, hex } from '../helpers/packets.js';
+import { rawClient, rawConnect } from '../helpers/raw.js';
+import { runProcess, spawnProcess } from '../helpers/processes.js';
+import { withTimeout } from '../helpers/wait.js';
+
+const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
+
+/** Everything a plain socket receives until the broker closes it. */
+function readUntilClose(socket: net.Socket): Promise<{ bytes: Buffer; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  let ended = false;
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('end', () => (ended = true));
+  socket.on('error', () => undefined);
+  return withTimeout(
+    new Promise((resolve) => socket.once('close', () => resolve({ bytes: Buffer.concat(chunks), ended }))),
+    5000,
+    'broker closes the connection',
+  );
+}
+
+test('plain TCP listeners run on the raw TCP handle; a client that half-closes right after CONNECT gets its CONNACK, and its will is published [MQTT-3.1.2-8]', async (t) => {
+  const broker = await startBroker();
+  t.after(() => broker.close());
+  assert.match(broker.logs(), /listening on mqtt:\/\/127\.0\.0\.1:\d+ .*"transport":"raw-tcp"/);
+  const watcher = await connectMqtt(broker.url, { clientId: 'watcher' });
+  t.after(() => endMqtt(watcher));
+  await watcher.subscribeAsync('raw/will', { qos: 1 });
+
+  const socket = net.connect(broker.port, '127.0.0.1');
+  const received = readUntilClose(socket);
+  // CONNECT and FIN in one go: the broker must read the packet, answer, then close its side.
+  socket.end(connect({ clientId: 'half', will: { topic: 'raw/will', payload: 'gone', qos: 1 } }));
+  const { bytes, ended } = await received;
+  assert.equal(bytes.toString('hex'), connack(0).toString('hex'));
+  assert.ok(ended, 'the broker sent FIN after the CONNACK');
+  const [will] = await watcher.inbox.next(1);
+  assert.equal(will?.payload, 'gone');
+});
+
+test('a client reset (RST) closes only that connection: its will is published and other clients go on [MQTT-3.1.2-8]', async (t) => {
+  const broker = await startBroker();
+  t.after(() => broker.close());
+  const watcher = await connectMqtt(broker.url, { clientId: 'watcher' });
+  t.after(() => endMqtt(watcher));
+  await watcher.subscribeAsync('raw/#', { qos: 1 });
+  const victim = await rawConnect(broker.port, { clientId: 'reset', will: { topic: 'raw/will', payload: 'reset', qos: 1 } });
+  victim.socket.resetAndDestroy();
+  const [will] = await watcher.inbox.next(1);
+  assert.equal(will?.topic, 'raw/will');
+  assert.equal(will?.payload, 'reset');
+  await watcher.publishAsync('raw/after', 'still here', { qos: 1 });
+  const [after] = await watcher.inbox.next(1);
+  assert.equal(after?.payload, 'still here');
+  assert.equal(broker.broker?.stats.clientsConnected, 1);
+});
+
+test('the broker closing a connection sends its last packet before FIN: 5.0 DISCONNECT 0x82 on a second CONNECT [MQTT-3.1.0-2]', async (t) => {
+  const broker = await startBroker();
+  t.after(() => broker.close());
+  const client = await rawClient(broker.port);
+  // 5.0 CONNECT, clean start, keepalive 60, no properties, client id "twice".
+  const connect5 = hex('10 12 0004 4d515454 05 02 003c 00 0005 7477696365');
+  client.send(connect5);
+  const connack5 = await client.readPacket();
+  assert.equal(connack5.type, 2);
+  const received = readUntilClose(client.socket);
+  client.send(connect5);
+  const { bytes, ended } = await received;
+  // DISCONNECT (0xe0), reason 0x82 Protocol Error: the bytes arrived, then the FIN.
+  assert.equal(bytes[0], 0xe0);
+  assert.equal(bytes[2], 0x82);
+  assert.ok(ended);
+});
+
+test('a subscriber that does not read is held back by the kernel, not dropped: 20,000 QoS 1 messages arrive in order once it reads', async (t) => {
+  const broker = await startBroker({ maxQueuedMessages: 100_000 });
+  t.after(() => broker.close());
+  const slow = await connectMqtt(broker.url, { clientId: 'slow' });
+  t.after(() => endMqtt(slow));
+  await slow.subscribeAsync('raw/flood', { qos: 1 });
+  const stream = (slow as unknown as { stream: net.Socket }).stream;
+  stream.pause();
+  const publisher = await connectMqtt(broker.url, { clientId: 'flood' });
+  t.after(() => endMqtt(publisher));
+  const payload = 'x'.repeat(1000);
+  for (let i = 0; i < 20_000; i += 500) {
+    await Promise.all(Array.from({ length: 500 }, (_, j) => publisher.publishAsync('raw/flood', `${i + j}:${payload}`, { qos: 1 })));
+  }
+  stream.resume();
+  const got = await slow.inbox.next(20_000, 20_000);
+  assert.deepEqual(
+    got.map((m) => Number(m.payload.split(':')[0])),
+    Array.from({ length: 20_000 }, (_, i) => i),
+  );
+});
+
+test('IPv6: a listener on ::1 serves MQTT.js and logs the client address', async (t) => {
+  const broker = await startBroker({ host: '::1' });
+  t.after(() => broker.close());
+  const url = `mqtt://[::1]:${broker.port}`;
+  const client = await connectMqtt(url, { clientId: 'six' });
+  t.after(() => endMqtt(client));
+  await client.subscribeAsync('raw/six', { qos: 1 });
+  await client.publishAsync('raw/six', 'over v6', { qos: 1 });
+  const [message] = await client.inbox.next(1);
+  assert.equal(message?.payload, 'over v6');
+  assert.match(broker.logs(), /client connected .*"remote":"::1:\d+"/);
+});
+
+test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_pub and mosquitto_sub alike', async (t) => {
+  const port = await freePort();
+  const cicada = spawnProcess('env', ['CICADA_NET_SOCKETS=1', process.execPath, BIN, 'broker', '-p', String(port)]);
+  t.after(() => cicada.kill('SIGKILL'));
+  await cicada.waitForOutput('"transport":"stream"', 10_000);
+  const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-C', '1', '-W', '5']);
+  for (let i = 0; i < 20 && sub.running; i++) {
+    await runProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-m', 'via net'], 5000);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal((await sub.exit(5000)).stdout.trim(), 'via net');
+});
