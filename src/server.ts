@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger } from './log/logger.js';
 import { isValidTopicName } from './protocol/index.js';
+import { warmUp } from './transport/warm-up.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 
 class CicadaBroker implements Broker {
@@ -24,9 +25,11 @@ class CicadaBroker implements Broker {
   private readonly named: SecuredListener[];
   private running: RunningListener[] = [];
   private listening = false;
+  private readonly warm: boolean;
 
   constructor(options: BrokerOptions, logger: Logger | undefined) {
     const resolved = resolveOptions(options);
+    this.warm = options.warmUp === true;
     const log = logger ?? makeLogger(resolved, options.logDest);
     this.named = nameListeners(resolved);
     if (securityConfigured(options.security, options.perListenerSettings === true, resolved.listeners)) {
@@ -51,6 +54,7 @@ class CicadaBroker implements Broker {
   async listen(): Promise<void> {
     if (this.listening) return;
     const core = this.core;
+    if (this.warm) await this.warmUp();
     core.restore();
     core.start();
     const rate = new ConnectionRate(core.options.connectionRateLimit);
@@ -71,6 +75,23 @@ class CicadaBroker implements Broker {
     }
     this.listening = true;
     this.warnAboutAnonymous();
+  }
+
+  /**
+   * JIT warm-up (transport/warm-up.ts) on a throwaway core with default options, a silent log
+   * and no store: nothing of it reaches this broker's clients, hooks, stats, store or log.
+   */
+  private async warmUp(): Promise<void> {
+    const started = Date.now();
+    const scratch = new BrokerCore(resolveOptions({ sysInterval: 0 }), silentLogger, undefined);
+    try {
+      const { expected, received } = await warmUp(scratch);
+      const fields = { ms: Date.now() - started, messages: received };
+      if (received === expected) this.core.log.info(fields, 'warmed up');
+      else this.core.log.warn(fields, `warm-up delivered only ${received} of ${expected} messages`);
+    } finally {
+      scratch.stop();
+    }
   }
 
   /** Loud: anyone on the network may connect without credentials. */

@@ -81,6 +81,8 @@ async function runBroker(argv: string[]): Promise<number> {
   }
   // `cicada broker` keeps its state in ./data/cicada.db unless told `persistence false`.
   options.persistence ??= true;
+  // A standalone broker compiles its hot path before its first client (warm_up false: not).
+  options.warmUp ??= true;
   const broker = createBroker(options);
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.

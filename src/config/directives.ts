@@ -352,6 +352,9 @@ const directives: Record<string, Setter> = {
   persistence_location(ctx) {
     ctx.state.options.persistenceLocation = existingPath(ctx, 'directory');
   },
+  warm_up(ctx) {
+    ctx.state.options.warmUp = boolean(ctx);
+  },
   persistence_commit_interval(ctx) {
     ctx.state.options.persistenceCommitIntervalMs = integer(ctx, 0, 1000);
   },

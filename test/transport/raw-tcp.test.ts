@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { freePort, startBroker } from '../helpers/broker.js';
+import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { connack, connect, hex } from '../helpers/packets.js';
 import { rawClient, rawConnect } from '../helpers/raw.js';
@@ -28,7 +28,7 @@ function readUntilClose(socket: net.Socket): Promise<{ bytes: Buffer; ended: boo
   );
 }
 
-test('plain TCP listeners run on the raw TCP handle; a client that half-closes right after CONNECT gets its CONNACK, and its will is published [MQTT-3.1.2-8]', async (t) => {
+test('plain TCP listeners run on the raw TCP handle; a client that half-closes right after CONNECT gets its CONNACK, and its will is published [MQTT-3.1.2-8]', cicadaOnly('raw TCP transport'), async (t) => {
   const broker = await startBroker();
   t.after(() => broker.close());
   assert.match(broker.logs(), /listening on mqtt:\/\/127\.0\.0\.1:\d+ .*"transport":"raw-tcp"/);
@@ -47,7 +47,7 @@ test('plain TCP listeners run on the raw TCP handle; a client that half-closes r
   assert.equal(will?.payload, 'gone');
 });
 
-test('a client reset (RST) closes only that connection: its will is published and other clients go on [MQTT-3.1.2-8]', async (t) => {
+test('a client reset (RST) closes only that connection: its will is published and other clients go on [MQTT-3.1.2-8]', cicadaOnly('raw TCP transport'), async (t) => {
   const broker = await startBroker();
   t.after(() => broker.close());
   const watcher = await connectMqtt(broker.url, { clientId: 'watcher' });
@@ -104,7 +104,7 @@ test('a subscriber that does not read is held back by the kernel, not dropped: 2
   );
 });
 
-test('IPv6: a listener on ::1 serves MQTT.js and logs the client address', async (t) => {
+test('IPv6: a listener on ::1 serves MQTT.js and logs the client address', cicadaOnly('raw TCP transport'), async (t) => {
   const broker = await startBroker({ host: '::1' });
   t.after(() => broker.close());
   const url = `mqtt://[::1]:${broker.port}`;
@@ -117,7 +117,7 @@ test('IPv6: a listener on ::1 serves MQTT.js and logs the client address', async
   assert.match(broker.logs(), /client connected .*"remote":"::1:\d+"/);
 });
 
-test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_pub and mosquitto_sub alike', async (t) => {
+test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_pub and mosquitto_sub alike', cicadaOnly('raw TCP transport'), async (t) => {
   const port = await freePort();
   const cicada = spawnProcess('env', ['CICADA_NET_SOCKETS=1', process.execPath, BIN, 'broker', '-p', String(port)]);
   t.after(() => cicada.kill('SIGKILL'));
