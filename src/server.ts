@@ -8,7 +8,7 @@ import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/
 import { BrokerCore } from './broker/core.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
-import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
+import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { join } from 'node:path';
@@ -78,17 +78,20 @@ class CicadaBroker implements Broker {
   }
 
   /**
-   * JIT warm-up (transport/warm-up.ts) on a throwaway core with default options, a silent log
-   * and no store: nothing of it reaches this broker's clients, hooks, stats, store or log.
+   * JIT warm-up (transport/warm-up.ts) on a throwaway core with this broker's options (no hooks,
+   * default limits), a silent log and no store: nothing of it reaches this broker's clients, hooks, stats, store or log.
    */
   private async warmUp(): Promise<void> {
     const started = Date.now();
-    const scratch = new BrokerCore(resolveOptions({ sysInterval: 0 }), silentLogger, undefined);
+    const scratch = new BrokerCore(warmUpOptions(this.core.options), silentLogger, undefined);
     try {
       const { expected, received } = await warmUp(scratch);
       const fields = { ms: Date.now() - started, messages: received };
       if (received === expected) this.core.log.info(fields, 'warmed up');
       else this.core.log.warn(fields, `warm-up delivered only ${received} of ${expected} messages`);
+    } catch (error) {
+      // E.g. no loopback port to be had: the broker starts cold rather than not at all.
+      this.core.log.warn({ err: error }, 'warm-up skipped');
     } finally {
       scratch.stop();
     }
