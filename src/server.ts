@@ -79,7 +79,8 @@ class CicadaBroker implements Broker {
 
   /**
    * JIT warm-up (transport/warm-up.ts) on a throwaway core with this broker's options (no hooks,
-   * default limits), a silent log and no store: nothing of it reaches this broker's clients, hooks, stats, store or log.
+   * default limits), a silent log and no store: nothing of it reaches this broker's clients,
+   * hooks, stats, store or log.
    */
   private async warmUp(): Promise<void> {
     const started = Date.now();

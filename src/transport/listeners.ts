@@ -19,7 +19,7 @@ import { refused } from '../broker/limits.js';
 import type { ListenerOptions, TlsOptions } from '../broker/options.js';
 import { DuplexStream } from './byte-stream.js';
 import { Connection } from './connection.js';
-import { rawTcpAvailable, RawTcpServer, type RawSocket } from './raw-tcp.js';
+import { rawTcpAvailable, RawSocket, RawTcpServer } from './raw-tcp.js';
 
 /** After close(), sockets still open after this long are destroyed (a channel's own grace is 2 s). */
 const CLOSE_GRACE_MS = 2500;
@@ -147,7 +147,7 @@ class Listener implements RunningListener {
     }
     this.open++;
     this.sockets.add(socket);
-    if ('onclose' in socket) socket.onclose = this.rawClosed;
+    if (socket instanceof RawSocket) socket.onclose = this.rawClosed;
     else socket.on('close', onAdmittedClose);
     return true;
   }
@@ -162,7 +162,7 @@ class Listener implements RunningListener {
 
   /** A byte stream is ready (after the TLS handshake or the WebSocket upgrade). */
   private attach(stream: Socket | ReturnType<typeof createWebSocketStream> | RawSocket, remote: string, tlsSocket: TLSSocket | undefined): void {
-    const connection = new Connection('attach' in stream ? stream : new DuplexStream(stream), this.core, remote);
+    const connection = new Connection(stream instanceof RawSocket ? stream : new DuplexStream(stream), this.core, remote);
     const channel = connection.channel;
     channel.listener = this.name;
     if (tlsSocket === undefined) return;

@@ -86,10 +86,17 @@ function loadBinding(): Binding | undefined {
   }
 }
 
-const binding = process.env.CICADA_NET_SOCKETS === '1' ? undefined : loadBinding();
+// Loaded on the first plain TCP listener only (process.binding is deprecated, DEP0111: with
+// --pending-deprecation it warns, which a broker without such a listener should not).
+let binding: Binding | undefined;
+let probed = false;
 
 /** Whether plain TCP listeners can use the raw handle (else they use net.Server). */
 export function rawTcpAvailable(): boolean {
+  if (!probed) {
+    probed = true;
+    binding = process.env.CICADA_NET_SOCKETS === '1' ? undefined : loadBinding();
+  }
   return binding !== undefined;
 }
 
@@ -109,13 +116,19 @@ function onRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
   const b = binding as Binding;
   const nread = b.state[b.kReadBytesOrError] as number;
   if (nread > 0) {
-    if (buffer !== undefined && socket.owner !== undefined) socket.owner.onData(Buffer.from(buffer, b.state[b.kArrayBufferOffset] as number, nread));
+    if (buffer !== undefined) socket.received(Buffer.from(buffer, b.state[b.kArrayBufferOffset] as number, nread));
     return;
   }
   if (nread === 0) return;
   if (nread === b.eof) socket.peerEnded();
   else socket.destroy(systemError(nread, 'read'));
 }
+
+/**
+ * Bytes a paused socket goes on reading before it stops reading from the kernel (net.Socket's
+ * default highWaterMark): so that a reset still closes a paused connection at once.
+ */
+const PAUSED_READ_LIMIT = 16 * 1024;
 
 function onWriteComplete(this: Request, status: number): void {
   const socket = this.handle[SOCKET];
@@ -128,11 +141,9 @@ function onWriteComplete(this: Request, status: number): void {
   this.callback?.();
 }
 
-function onShutdown(this: Request, status: number): void {
-  const socket = this.handle[SOCKET];
-  if (socket === undefined) return;
-  if (status < 0) socket.destroy(systemError(status, 'shutdown'));
-  else socket.writeEnded();
+/** As net.Socket: a failed shutdown (ENOTCONN after a reset) is not an error of its own. */
+function onShutdown(this: Request): void {
+  this.handle[SOCKET]?.writeEnded();
 }
 
 function onHandleClosed(this: TcpHandle): void {
@@ -153,14 +164,21 @@ export class RawSocket implements ByteStream {
   /** Our FIN is out (the shutdown completed). */
   private writeDone = false;
   private readEnded = false;
+  private paused = false;
+  /** Reading from the kernel (libuv refuses a second readStart). */
+  private reading = false;
+  /** What arrived while paused, handed over on resume(); the peer's FIN after it, if it came. */
+  private held: Buffer[] | undefined;
+  private heldBytes = 0;
+  private heldEnd = false;
   private error: Error | undefined;
 
   constructor(
     private readonly handle: TcpHandle,
     private readonly server: RawTcpServer,
-    /** The peer's address and port, as net.Socket's remoteAddress and remotePort. */
-    readonly remoteAddress: string,
-    readonly remotePort: number,
+    /** The peer's address and port, as net.Socket's remoteAddress and remotePort (undefined if gone). */
+    readonly remoteAddress: string | undefined,
+    readonly remotePort: number | undefined,
   ) {
     handle[SOCKET] = this;
     handle.onread = onRead;
@@ -176,6 +194,7 @@ export class RawSocket implements ByteStream {
 
   /** Start reading (the listener calls it once the socket is admitted). */
   start(): void {
+    this.reading = true;
     const status = this.handle.readStart();
     if (status < 0) this.destroy(systemError(status, 'read'));
   }
@@ -216,8 +235,26 @@ export class RawSocket implements ByteStream {
     if (this.readEnded) this.destroy();
   }
 
+  /** @internal Bytes from the kernel: to the owner, or held while paused. */
+  received(chunk: Buffer): void {
+    if (!this.paused) {
+      this.owner?.onData(chunk);
+      return;
+    }
+    (this.held ??= []).push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes >= PAUSED_READ_LIMIT && this.reading) {
+      this.reading = false;
+      this.handle.readStop();
+    }
+  }
+
   /** @internal The peer sent FIN: end our side too (after what is queued), as net with allowHalfOpen false. */
   peerEnded(): void {
+    if (this.paused) {
+      this.heldEnd = true; // after the held bytes, on resume()
+      return;
+    }
     this.readEnded = true;
     if (!this.ending) this.end();
     else if (this.writeDone) this.destroy();
@@ -240,12 +277,27 @@ export class RawSocket implements ByteStream {
     owner?.closed(this.error);
   }
 
+  /** Hold incoming bytes (reading on up to PAUSED_READ_LIMIT, so that errors still show). */
   pause(): void {
-    if (!this.destroyed) this.handle.readStop();
+    this.paused = true;
   }
 
   resume(): void {
-    if (!this.destroyed && !this.readEnded) this.handle.readStart();
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    // The owner may pause again while taking them: keep the rest.
+    while (held !== undefined && held.length > 0 && !this.paused && !this.destroyed) {
+      const chunk = held.shift() as Buffer;
+      this.heldBytes -= chunk.length;
+      this.owner?.onData(chunk);
+    }
+    if (this.paused || this.destroyed) return;
+    this.held = undefined;
+    if (this.heldEnd) {
+      this.heldEnd = false;
+      this.peerEnded();
+    } else if (!this.readEnded && !this.reading) this.start();
   }
 }
 
@@ -271,6 +323,12 @@ export class RawTcpServer {
 
   /** Bind and listen on an IP address (v4 or v6); rejects with EADDRINUSE etc. like net. */
   listen(port: number, host: string, family: 4 | 6, backlog = 511): Promise<void> {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      // As net (the binding would silently take the port modulo 2^16).
+      const error: NodeJS.ErrnoException = new RangeError(`options.port should be >= 0 and < 65536. Received ${String(port)}.`);
+      error.code = 'ERR_SOCKET_BAD_PORT';
+      return Promise.reject(error);
+    }
     const b = binding as Binding;
     const handle = new b.TCP(b.SERVER);
     let status = family === 6 ? handle.bind6(host, port, 0) : handle.bind(host, port);
@@ -300,7 +358,8 @@ export class RawTcpServer {
     const out: Record<string, unknown> = {};
     client.getpeername(out);
     this.connections++;
-    this.onSocket(new RawSocket(client, this, typeof out.address === 'string' ? out.address : '', typeof out.port === 'number' ? out.port : 0));
+    const address = typeof out.address === 'string' ? out.address : undefined;
+    this.onSocket(new RawSocket(client, this, address, typeof out.port === 'number' ? out.port : undefined));
   }
 
   /** @internal */

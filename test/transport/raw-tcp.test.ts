@@ -7,10 +7,11 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
-import { connack, connect, hex } from '../helpers/packets.js';
+import { connack, connect, hex, pingreq } from '../helpers/packets.js';
 import { rawClient, rawConnect } from '../helpers/raw.js';
 import { runProcess, spawnProcess } from '../helpers/processes.js';
-import { withTimeout } from '../helpers/wait.js';
+import { sleep, withTimeout } from '../helpers/wait.js';
+import { createBroker } from '../../src/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
 
@@ -128,4 +129,38 @@ test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.equal((await sub.exit(5000)).stdout.trim(), 'via net');
+});
+
+test('a reset while the connection is paused (CONNECT waiting for a slow authenticate hook, input backlog full) closes it at once: the late yes of the hook connects no one', cicadaOnly('hook'), async (t) => {
+  const events: string[] = [];
+  const broker = await startBroker({
+    authenticate: async (info) => {
+      events.push(`auth ${info.clientId}`);
+      await sleep(1000);
+      return true;
+    },
+  });
+  t.after(() => broker.close());
+  broker.broker?.on('clientConnected', (c) => events.push(`connected ${c.clientId}`));
+  const socket = net.connect(broker.port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  // 300 PINGREQs behind the CONNECT fill the backlog kept while the hook runs: input is paused.
+  socket.write(Buffer.concat([connect({ clientId: 'gone' }), ...Array.from({ length: 300 }, () => pingreq())]));
+  await sleep(200);
+  socket.resetAndDestroy();
+  await sleep(1300);
+  assert.deepEqual(events, ['auth gone']);
+  assert.equal(broker.broker?.stats.clientsConnected, 0);
+});
+
+test('a port outside 0-65535 is refused with the message net gives (the handle would take it modulo 65536)', cicadaOnly('embedded API'), async () => {
+  for (const port of [70_000, -1]) {
+    const broker = createBroker({ host: '127.0.0.1', port, sysInterval: 0, logLevel: 'silent' });
+    try {
+      await assert.rejects(broker.listen(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: options\\.port should be >= 0 and < 65536`));
+    } finally {
+      await broker.close(); // had it listened (on the port modulo 65536), the test must still end
+    }
+  }
 });
