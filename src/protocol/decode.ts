@@ -159,7 +159,8 @@ function decodePublish(r: Reader, first: number, version: ProtocolVersion): Publ
   const scan = scanTopicName(buf, start, end);
   if (scan === TopicScan.BadUtf8) throw malformed('topic name is not valid UTF-8 [MQTT-1.5.4-1]', CodecErrorCode.InvalidUtf8);
   if (scan === TopicScan.Wildcard) {
-    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x90, 'wildcard in a topic name [MQTT-3.3.2-2]');
+    // Not "Topic Name invalid" (0x90: correctly formed but not accepted): a protocol error, as Mosquitto answers.
+    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x82, 'wildcard in a topic name [MQTT-3.3.2-2]');
   }
   const topic = buf.toString('utf8', start, end);
   r.pos = end;
@@ -179,7 +180,7 @@ function decodePublish(r: Reader, first: number, version: ProtocolVersion): Publ
       throw new CodecError(CodecErrorCode.InvalidTopicName, 0x82, 'empty topic name without a topic alias');
     }
   } else if (len === 0) {
-    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x90, 'empty topic name [MQTT-4.7.3-1]');
+    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x82, 'empty topic name [MQTT-4.7.3-1]');
   }
   packet.payload = r.rest();
   return packet;
@@ -250,7 +251,7 @@ function decodeWill(r: Reader, version: ProtocolVersion, qos: number, retain: bo
   const props = version === 5 ? readProperties(r, WILL_BIT) : undefined;
   const topic = r.utf8();
   if (topic.length === 0 || topic.indexOf('+') !== -1 || topic.indexOf('#') !== -1) {
-    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x90, 'invalid will topic [MQTT-3.1.3-11]');
+    throw new CodecError(CodecErrorCode.InvalidTopicName, 0x82, 'invalid will topic [MQTT-3.1.3-11]');
   }
   const will: Will = { topic, payload: r.binary(), qos: qos as QoS, retain };
   if (props !== undefined) will.properties = props;
@@ -280,11 +281,16 @@ function decodeSubscribe(r: Reader, version: ProtocolVersion): SubscribePacket {
   return packet;
 }
 
-/** A topic filter: UTF-8 and wildcard placement [MQTT-4.7.1-2], [MQTT-4.7.1-3]. */
+/**
+ * A topic filter: UTF-8 and wildcard placement [MQTT-4.7.1-2], [MQTT-4.7.1-3], a share name
+ * [MQTT-4.8.2-1], [MQTT-4.8.2-2]. A filter that breaks them does not conform to the standard: a
+ * Malformed Packet (0x81, as Mosquitto answers), not "Topic Filter invalid" (0x8F, which is for a
+ * correctly formed filter the server does not accept).
+ */
 function readFilter(r: Reader): string {
   const filter = r.utf8();
   if (!isValidTopicFilter(filter)) {
-    throw new CodecError(CodecErrorCode.InvalidTopicFilter, 0x8f, `invalid topic filter "${filter}"`);
+    throw new CodecError(CodecErrorCode.InvalidTopicFilter, 0x81, `invalid topic filter "${filter}"`);
   }
   return filter;
 }

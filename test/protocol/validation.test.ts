@@ -121,16 +121,16 @@ void test('[MQTT-3.3.1-2] DUP set on a QoS 0 PUBLISH is malformed', () => {
   accepts(packet(0x3a, str('t'), '00 01'), 4);
 });
 
-void test('[MQTT-3.3.2-2] a topic name with a wildcard is rejected (0x90)', () => {
+void test('[MQTT-3.3.2-2] a topic name with a wildcard is a protocol error (0x82, not 0x90)', () => {
   for (const topic of ['#', 'a/+', 'a/#', '+', 'a+b']) {
-    rejects(packet(0x30, str(topic)), 4, CodecErrorCode.InvalidTopicName, 0x90);
-    rejects(packet(0x30, str(topic), '00'), 5, CodecErrorCode.InvalidTopicName, 0x90);
+    rejects(packet(0x30, str(topic)), 4, CodecErrorCode.InvalidTopicName, PROTOCOL);
+    rejects(packet(0x30, str(topic), '00'), 5, CodecErrorCode.InvalidTopicName, PROTOCOL);
   }
 });
 
 void test('[MQTT-4.7.3-1] an empty topic name is rejected before 5.0', () => {
-  rejects(packet(0x30, str('')), 4, CodecErrorCode.InvalidTopicName, 0x90);
-  rejects(packet(0x30, str('')), 3, CodecErrorCode.InvalidTopicName, 0x90);
+  rejects(packet(0x30, str('')), 4, CodecErrorCode.InvalidTopicName, PROTOCOL);
+  rejects(packet(0x30, str('')), 3, CodecErrorCode.InvalidTopicName, PROTOCOL);
 });
 
 void test('an empty topic name in 5.0 needs a topic alias (protocol error otherwise)', () => {
@@ -187,8 +187,8 @@ void test('[MQTT-1.5.4-1] invalid UTF-8 in string and user properties is malform
 });
 
 void test('[MQTT-3.1.3-11] a will topic must be a valid topic name', () => {
-  rejects(connect('MQTT', 4, 0x06, str('c'), str('a/#'), str('m')), undefined, CodecErrorCode.InvalidTopicName, 0x90);
-  rejects(connect('MQTT', 4, 0x06, str('c'), str(''), str('m')), undefined, CodecErrorCode.InvalidTopicName, 0x90);
+  rejects(connect('MQTT', 4, 0x06, str('c'), str('a/#'), str('m')), undefined, CodecErrorCode.InvalidTopicName, PROTOCOL);
+  rejects(connect('MQTT', 4, 0x06, str('c'), str(''), str('m')), undefined, CodecErrorCode.InvalidTopicName, PROTOCOL);
 });
 
 // ---- CONNECT
@@ -273,11 +273,11 @@ void test('[MQTT-3.8.3-4] 5.0 No Local on a shared subscription is a protocol er
 
 const BAD_FILTERS = ['', 'a/#/b', 'a+', '#a', 'a/b#', '+a/b', 'a/+b', '##', '$share/g', '$share//a', '$share/g+/a', '$share/g/', '$share/g/a#'];
 
-void test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] invalid topic filters in SUBSCRIBE and UNSUBSCRIBE are rejected (0x8F)', () => {
+void test('[MQTT-4.7.1-2] [MQTT-4.7.1-3] invalid topic filters in SUBSCRIBE and UNSUBSCRIBE are malformed (0x81, not 0x8F)', () => {
   for (const filter of BAD_FILTERS) {
-    rejects(packet(0x82, '00 01', str(filter), '00'), 4, CodecErrorCode.InvalidTopicFilter, 0x8f);
-    rejects(packet(0xa2, '00 01', str(filter)), 4, CodecErrorCode.InvalidTopicFilter, 0x8f);
-    rejects(packet(0x82, '00 01', '00', str(filter), '00'), 5, CodecErrorCode.InvalidTopicFilter, 0x8f);
+    rejects(packet(0x82, '00 01', str(filter), '00'), 4, CodecErrorCode.InvalidTopicFilter, MALFORMED);
+    rejects(packet(0xa2, '00 01', str(filter)), 4, CodecErrorCode.InvalidTopicFilter, MALFORMED);
+    rejects(packet(0x82, '00 01', '00', str(filter), '00'), 5, CodecErrorCode.InvalidTopicFilter, MALFORMED);
   }
   for (const filter of ['#', '+', 'a/#', '+/+', '/', 'a//b', '+/#', '$share/g/#', '$SYS/#']) {
     accepts(packet(0x82, '00 01', str(filter), '00'), 4);
