@@ -5,10 +5,66 @@
  * max_keepalive with 3.1.1 clients, and the reason codes of malformed topics and filters.
  */
 import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { mosquittoDiffers } from '../helpers/broker.js';
-import { setup } from '../helpers/harness.js';
+import { setup, type Harness } from '../helpers/harness.js';
 import { packet, str, T } from '../helpers/packets.js';
-import { expectDisconnect, raw5, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+import type { RawClient } from '../helpers/raw.js';
+import { disconnect5, expectDisconnect, raw5, readPublish5, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+
+/** A 5.0 client with a will on `topic`, a watcher subscribed to it; the client then sends DISCONNECT `code`. */
+async function disconnectWith(h: Harness, code: number, id: string): Promise<{ c: RawClient; w: RawClient }> {
+  const topic = `dw/${id}`;
+  const w = await watcher(h, `${id}-watch`, topic);
+  const { c } = await raw5(h, { clientId: id, will: { topic, payload: `will ${id}` } });
+  c.send(disconnect5(code));
+  return { c, w };
+}
+
+async function expectWill(w: RawClient, id: string): Promise<void> {
+  const m = await readPublish5(w);
+  assert.equal(m.payload.toString(), `will ${id}`);
+}
+
+describe('DISCONNECT reason codes and the will', { concurrency: true }, () => {
+  // [MQTT-3.1.2-8] the will is published "unless the Will Message has been deleted by the Server
+  // on receipt of a DISCONNECT packet with Reason Code 0x00 (Normal disconnection)";
+  // [MQTT-3.1.2-10] it is removed on a DISCONNECT with 0x00; [MQTT-3.14.4-3] "On receipt of
+  // DISCONNECT with a Reason Code of 0x00 (Success) the Server MUST discard any Will Message".
+  test('[MQTT-3.1.2-8][MQTT-3.1.2-10][MQTT-3.14.4-3] DISCONNECT 0x80, 0x83, 0x93 keep the will: it is published', mosquittoDiffers('2.0.11 discards the will for every code but 0x04'), async (t) => {
+    const h = await setup(t);
+    for (const code of [0x80, 0x83, 0x93]) {
+      const id = `dw${code.toString(16)}`;
+      const { c, w } = await disconnectWith(h, code, id);
+      await c.expectClose();
+      await expectWill(w, id);
+    }
+  });
+
+  test('[MQTT-3.14.4-3] DISCONNECT 0x00 discards the will; 0x04 publishes it', async (t) => {
+    const h = await setup(t);
+    const normal = await disconnectWith(h, 0x00, 'dw00');
+    await normal.c.expectClose();
+    await normal.w.expectSilence(200);
+    const withWill = await disconnectWith(h, 0x04, 'dw04');
+    await withWill.c.expectClose();
+    await expectWill(withWill.w, 'dw04');
+  });
+
+  // [MQTT-3.14.2-1] "The Client or Server sending the DISCONNECT packet MUST use one of the
+  // DISCONNECT Reason Code values": 0x01 and 0xFF are none, 0x8E (Session taken over) is sent by
+  // servers only (Table 3-10). Such a packet does not conform: Malformed Packet, and the
+  // connection ends as a failure, so the will goes out.
+  test('[MQTT-3.14.2-1][MQTT-3.1.2-8] DISCONNECT 0xFF, 0x01, 0x8E: DISCONNECT 0x81 (malformed) and the will is published', mosquittoDiffers('2.0.11 accepts any code and discards the will'), async (t) => {
+    const h = await setup(t);
+    for (const code of [0xff, 0x01, 0x8e]) {
+      const id = `dwbad${code.toString(16)}`;
+      const { c, w } = await disconnectWith(h, code, id);
+      await expectDisconnect(c, 0x81);
+      await expectWill(w, id);
+    }
+  });
+});
 
 describe('reason codes of malformed topics and filters', { concurrency: true }, () => {
   // [MQTT-4.7.1-2] "#" must be the last character of a filter; 0x8F (Topic Filter invalid) is for
