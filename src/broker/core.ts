@@ -3,6 +3,7 @@
  * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
  * it packets; the channel writes through the Outbox the transport gave it.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
 import { RetainedTree } from '../topics/index.js';
@@ -41,7 +42,6 @@ export class BrokerCore implements SessionHost {
   readonly maxQueuedBytes: number;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
-  private clientIdCounter = 0;
 
   /** Undefined when persistence is off. */
   readonly persistence: Persistence | undefined;
@@ -122,9 +122,17 @@ export class BrokerCore implements SessionHost {
     this.channels.delete(channel);
   }
 
-  /** A client id for a client that sent an empty one [MQTT-3.1.3-6]. */
+  /**
+   * A client id for a client that sent an empty one [MQTT-3.1.3-6]: 128 random bits (like
+   * Mosquitto's `auto-<UUID>`), so no client can guess the next one and plant a session under it,
+   * and never the id of a session the server holds [MQTT-3.2.2-16] (a repeat is astronomically
+   * unlikely; the loop makes it impossible).
+   */
   assignClientId(): string {
-    return `cicada-${process.pid.toString(36)}-${Date.now().toString(36)}-${(++this.clientIdCounter).toString(36)}`;
+    for (;;) {
+      const id = `auto-${randomBytes(16).toString('hex')}`;
+      if (!this.sessions.has(id) && !this.connected.has(id)) return id;
+    }
   }
 
   /** Accept a message for delivery: retained store, routing, counters, events. */

@@ -10,7 +10,46 @@ import { mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { packet, str, T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { disconnect5, expectDisconnect, raw5, readPublish5, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+import { disconnect5, expectDisconnect, P, prop, raw5, readPublish5, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+
+/** Positions at which two strings of hex digits hold the same digit. */
+function sameDigits(a: string, b: string): number {
+  let same = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] === b[i]) same++;
+  return same;
+}
+
+describe('assigned client identifiers', { concurrency: true }, () => {
+  // [MQTT-3.1.3-6] the Server assigns a unique ClientID; [MQTT-3.2.2-16] "The Assigned Client
+  // Identifier MUST be a new Client Identifier not used by any other Session currently in the
+  // Server". A counter is guessable: a client that learns it plants sessions under the next ids.
+  test('[MQTT-3.1.3-6][MQTT-3.2.2-16] assigned identifiers carry at least 128 random bits, not a counter', async (t) => {
+    const h = await setup(t);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { connack: ack } = await raw5(h, {});
+      const id = prop(ack.props, P.ASSIGNED_CLIENT_ID);
+      assert.equal(typeof id, 'string');
+      ids.push(id as string);
+    }
+    const digits = ids.map((id) => id.replace(/[^0-9a-f]/gi, '').toLowerCase());
+    for (const [i, d] of digits.entries()) assert.ok(d.length >= 32, `assigned id ${ids[i]} has fewer than 32 hex digits (128 bits)`);
+    for (let i = 1; i < digits.length; i++) {
+      // Random digits match at 1 position in 16; consecutive counters share all but the last few.
+      const same = sameDigits(digits[i - 1] as string, digits[i] as string);
+      assert.ok(same < 16, `assigned ids ${ids[i - 1]} and ${ids[i]} share ${same} of 32 digits`);
+    }
+  });
+
+  // A victim's empty-id CONNECT with Clean Start 0 gets a new session, never an existing one.
+  test('[MQTT-3.2.2-16] an empty Client Identifier with Clean Start 0 never resumes a session (Session Present 0)', async (t) => {
+    const h = await setup(t);
+    const { c: first, connack: a } = await raw5(h, { clean: false, props: [[P.SESSION_EXPIRY, 300]] });
+    first.close();
+    const { connack: b } = await raw5(h, { clean: false, props: [[P.SESSION_EXPIRY, 300]] }, false);
+    assert.notEqual(prop(b.props, P.ASSIGNED_CLIENT_ID), prop(a.props, P.ASSIGNED_CLIENT_ID));
+  });
+});
 
 /** A 5.0 client with a will on `topic`, a watcher subscribed to it; the client then sends DISCONNECT `code`. */
 async function disconnectWith(h: Harness, code: number, id: string): Promise<{ c: RawClient; w: RawClient }> {
