@@ -147,8 +147,14 @@ export class BrokerCore implements SessionHost {
     }
   }
 
-  /** Retained messages: the last one per topic; an empty payload clears it [MQTT-3.3.1-10], [MQTT-3.3.1-11]. */
+  /**
+   * Retained messages: the last one per topic; an empty payload clears it [MQTT-3.3.1-10],
+   * [MQTT-3.3.1-11]. With retain not available nothing is stored, whatever path the message came
+   * by (client PUBLISH and wills are refused before; API publishes, $SYS and restored wills end
+   * here) [MQTT-3.2.2-13].
+   */
   private storeRetained(message: Message): void {
+    if (!this.options.retainAvailable) return;
     const topic = message.topic;
     const previous = this.retained.get(topic);
     const current = message.payload.length === 0 ? undefined : message;

@@ -6,11 +6,11 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mosquittoDiffers } from '../helpers/broker.js';
+import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
-import { packet, str, T } from '../helpers/packets.js';
+import { connect, packet, str, T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { disconnect5, expectDisconnect, P, prop, raw5, readPublish5, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+import { connect5, disconnect5, expectDisconnect, P, parseConnack5, prop, raw5, rawSub5, readPublish5, readType, subscribe5, unsubscribe5 } from '../helpers/v5.js';
 
 /** Positions at which two strings of hex digits hold the same digit. */
 function sameDigits(a: string, b: string): number {
@@ -48,6 +48,46 @@ describe('assigned client identifiers', { concurrency: true }, () => {
     first.close();
     const { connack: b } = await raw5(h, { clean: false, props: [[P.SESSION_EXPIRY, 300]] }, false);
     assert.notEqual(prop(b.props, P.ASSIGNED_CLIENT_ID), prop(a.props, P.ASSIGNED_CLIENT_ID));
+  });
+});
+
+/** A raw v5 subscriber to `filter` at QoS 0 (SUBACK checked). */
+function watcher(h: Harness, clientId: string, filter: string): Promise<RawClient> {
+  return rawSub5(h, clientId, filter, 0);
+}
+
+describe('retained wills when retain is not available', { concurrency: true }, () => {
+  // [MQTT-3.2.2-13] "If a Server receives a CONNECT packet containing a Will Message with the Will
+  // Retain 1, and it does not support retained messages, the Server MUST reject the connection
+  // request. It SHOULD send CONNACK with Reason Code 0x9A (Retain not supported) and then it MUST
+  // close the Network Connection."
+  test('[MQTT-3.2.2-13] 5.0 CONNECT with Will Retain 1 under retain_available false: CONNACK 0x9A, closed', async (t) => {
+    const h = await setup(t, { retainAvailable: false });
+    const c = await h.raw();
+    c.send(connect5({ clientId: 'rw5', will: { topic: 'rw/will', payload: 'gone', retain: true } }));
+    const ack = parseConnack5(await readType(c, T.CONNACK));
+    assert.equal(ack.reason, 0x9a);
+    assert.equal(ack.sessionPresent, false);
+    await c.expectClose();
+    // A will without Will Retain is still accepted.
+    await raw5(h, { clientId: 'rw5-plain', will: { topic: 'rw/will', payload: 'gone' } });
+  });
+
+  // 3.1.1 has no return code for it: closed without CONNACK, as Mosquitto does.
+  test('[MQTT-3.2.2-13] 3.1.1 CONNECT with Will Retain 1 under retain_available false: closed without CONNACK', async (t) => {
+    const h = await setup(t, { retainAvailable: false });
+    const c = await h.raw();
+    c.send(connect({ clientId: 'rw4', will: { topic: 'rw/will', payload: 'gone', retain: true } }));
+    await c.expectClose();
+    await c.expectNothing(0);
+  });
+
+  test('[MQTT-3.2.2-13] no retained message is stored when retain is not available, whatever its path (broker.publish)', cicadaOnly('broker.publish API'), async (t) => {
+    const h = await setup(t, { retainAvailable: false });
+    h.broker.broker?.publish({ topic: 'rw/api', payload: 'kept?', qos: 1, retain: true });
+    assert.equal(h.broker.broker?.stats.retainedMessages, 0);
+    const sub = await watcher(h, 'rw-api-sub', 'rw/#');
+    await sub.expectSilence(200);
   });
 });
 

@@ -100,6 +100,7 @@ function mosquittoConfig(port: number, options: BrokerOptions): string {
   if (options.maxPacketSize !== undefined) lines.push(`max_packet_size ${options.maxPacketSize}`);
   if (options.maxKeepalive !== undefined) lines.push(`max_keepalive ${options.maxKeepalive}`);
   if (options.allowZeroLengthClientId !== undefined) lines.push(`allow_zero_length_clientid ${options.allowZeroLengthClientId}`);
+  if (options.retainAvailable !== undefined) lines.push(`retain_available ${options.retainAvailable}`);
   // connectTimeoutMs: Mosquitto's is fixed; tests of it are skipped for Mosquitto.
   return `${lines.join('\n')}\n`;
 }

@@ -18,6 +18,10 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
     refuse(channel, reason, 'client identifier rejected');
     return;
   }
+  if (packet.will?.retain === true && !channel.core.options.retainAvailable) {
+    refuseRetainedWill(channel);
+    return;
+  }
   const method = packet.properties?.authenticationMethod;
   if (method !== undefined) {
     startEnhancedAuth(channel, packet, method); // 5.0 enhanced authentication (section 4.12)
@@ -42,6 +46,21 @@ function checkClientId(channel: Channel, packet: ConnectPacket): number {
   if (packet.protocolVersion === 3) return ReasonCode.ClientIdentifierNotValid;
   if (packet.protocolVersion === 4 && !packet.clean) return ReasonCode.ClientIdentifierNotValid;
   return ReasonCode.Success;
+}
+
+/**
+ * A will with Will Retain 1 while retained messages are not available [MQTT-3.2.2-13]: 5.0 gets
+ * CONNACK 0x9A (Retain not supported); 3.1.1 has no return code for it, so the connection is
+ * closed without CONNACK, as Mosquitto does.
+ */
+function refuseRetainedWill(channel: Channel): void {
+  const why = 'will with Will Retain 1 while retain is not available';
+  if (channel.version === 5) {
+    refuse(channel, ReasonCode.RetainNotSupported, why);
+    return;
+  }
+  channel.core.log.info({ remote: channel.remoteAddress, reason: reasonName(ReasonCode.RetainNotSupported) }, `connection refused: ${why}`);
+  channel.terminate(why, false);
 }
 
 /** What the authentication hooks are told of a CONNECT. */
