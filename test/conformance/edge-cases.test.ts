@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
-import { connect, packet, str, T } from '../helpers/packets.js';
+import { connack, connect, packet, str, T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
 import { connect5, disconnect5, expectDisconnect, P, parseConnack5, prop, raw5, rawSub5, readPublish5, readType, subscribe5, unsubscribe5 } from '../helpers/v5.js';
 
@@ -142,6 +142,30 @@ describe('DISCONNECT reason codes and the will', { concurrency: true }, () => {
       await expectDisconnect(c, 0x81);
       await expectWill(w, id);
     }
+  });
+});
+
+describe('max_keepalive', { concurrency: true }, () => {
+  // A 3.1.1 client cannot be told another Keep Alive (no Server Keep Alive before 5.0), and the
+  // server "MUST disconnect" only after 1.5 times the client's own value [MQTT-3.1.2-24] (3.1.1):
+  // refused at CONNECT with return code 2 (identifier rejected), as Mosquitto documents.
+  test('[MQTT-3.1.2-24] 3.1.1 Keep Alive 60 (or 0) under max_keepalive 30: CONNACK 2 and closed; 30 is accepted', mosquittoDiffers('2.0.11 accepts (2.0.12+ refuses)'), async (t) => {
+    const h = await setup(t, { maxKeepalive: 30 });
+    for (const keepalive of [60, 0]) {
+      const c = await h.raw();
+      c.send(connect({ clientId: `ka4-${keepalive}`, keepalive }));
+      await c.expect(connack(2));
+      await c.expectClose();
+    }
+    await h.rawConnect({ clientId: 'ka4-30', keepalive: 30 });
+  });
+
+  // [MQTT-3.2.2-21] the client uses the Server Keep Alive; Keep Alive 0 (never checked) is above
+  // any limit, so it gets max_keepalive, as Mosquitto sends.
+  test('[MQTT-3.2.2-21] 5.0 Keep Alive 0 under max_keepalive 30: Server Keep Alive 30', async (t) => {
+    const h = await setup(t, { maxKeepalive: 30 });
+    const { connack: ack } = await raw5(h, { clientId: 'ka5-0', keepalive: 0 });
+    assert.equal(prop(ack.props, P.SERVER_KEEP_ALIVE), 30);
   });
 });
 

@@ -22,6 +22,11 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
     refuseRetainedWill(channel);
     return;
   }
+  if (packet.protocolVersion !== 5 && keepaliveAboveMax(packet.keepalive, channel.core.options.maxKeepalive)) {
+    // 3.1/3.1.1 cannot be told another Keep Alive: refused openly rather than cut off early.
+    refuse(channel, ReasonCode.ClientIdentifierNotValid, `keep alive ${packet.keepalive} above max_keepalive`);
+    return;
+  }
   const method = packet.properties?.authenticationMethod;
   if (method !== undefined) {
     startEnhancedAuth(channel, packet, method); // 5.0 enhanced authentication (section 4.12)
@@ -63,6 +68,17 @@ function refuseRetainedWill(channel: Channel): void {
   channel.terminate(why, false);
 }
 
+/**
+ * Whether a requested Keep Alive exceeds `max_keepalive` (0: no limit, as Mosquitto's). Keep Alive
+ * 0 (never checked) exceeds any limit an operator set below the protocol's 65535, as in Mosquitto;
+ * at the default 65535 it stays allowed (Mosquitto 2.0.12+ refuses 3.1.1 clients with Keep Alive 0
+ * even there, which broke clients whose libraries send 0).
+ */
+function keepaliveAboveMax(keepalive: number, max: number): boolean {
+  if (max === 0) return false;
+  return keepalive > max || (keepalive === 0 && max < 65_535);
+}
+
 /** What the authentication hooks are told of a CONNECT. */
 export function connectInfo(channel: Channel, packet: ConnectPacket): ConnectInfo {
   return {
@@ -101,7 +117,9 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   channel.clientId = clientId;
   channel.username ??= packet.username;
   channel.will = packet.will;
-  channel.keepalive = Math.min(packet.keepalive, options.maxKeepalive);
+  // 5.0: a Keep Alive above max_keepalive gets Server Keep Alive = max_keepalive [MQTT-3.2.2-21];
+  // 3.1/3.1.1 clients above it were refused in handleConnect.
+  channel.keepalive = keepaliveAboveMax(packet.keepalive, options.maxKeepalive) ? options.maxKeepalive : packet.keepalive;
   const props = packet.properties;
   if (packet.protocolVersion === 5) {
     if (props?.receiveMaximum !== undefined) channel.receiveMaximum = Math.min(props.receiveMaximum, options.maxInflightMessages);
