@@ -203,7 +203,29 @@ export class Channel implements SessionLink {
 
   /** Send a control packet. All but PINGRESP report state (see Outbox.write). */
   send(packet: Packet): void {
-    this.outbox.write(encode(packet, this.version), packet.type !== 'pingresp');
+    let bytes = encode(packet, this.version);
+    if (this.clientMaximumPacketSize > 0 && bytes.length > this.clientMaximumPacketSize) bytes = this.withinMaximum(packet, bytes);
+    this.outbox.write(bytes, packet.type !== 'pingresp');
+  }
+
+  /**
+   * A control packet larger than the client's Maximum Packet Size [MQTT-3.1.2-24]: the optional
+   * User Properties go first, then the Reason String, as the standard says of every packet that
+   * carries them (CONNACK [MQTT-3.2.2-19] [MQTT-3.2.2-20], PUBACK [MQTT-3.4.2-2] [MQTT-3.4.2-3],
+   * PUBREC [MQTT-3.5.2-2] [MQTT-3.5.2-3], PUBREL [MQTT-3.6.2-2] [MQTT-3.6.2-3], PUBCOMP
+   * [MQTT-3.7.2-2] [MQTT-3.7.2-3], SUBACK [MQTT-3.9.2-1] [MQTT-3.9.2-2], UNSUBACK [MQTT-3.11.2-1]
+   * [MQTT-3.11.2-2], DISCONNECT [MQTT-3.14.2-3] [MQTT-3.14.2-4], AUTH [MQTT-3.15.2-2]
+   * [MQTT-3.15.2-3]).
+   */
+  private withinMaximum(packet: Packet, bytes: Buffer): Buffer {
+    const properties = 'properties' in packet ? packet.properties : undefined;
+    if (properties === undefined) return bytes;
+    const { userProperties, reasonString, ...required } = properties;
+    if (userProperties !== undefined && reasonString !== undefined) {
+      const withReason = encode({ ...packet, properties: { ...required, reasonString } } as Packet, this.version);
+      if (withReason.length <= this.clientMaximumPacketSize) return withReason;
+    }
+    return userProperties === undefined && reasonString === undefined ? bytes : encode({ ...packet, properties: required } as Packet, this.version);
   }
 
   // SessionLink: the session's deliveries leave through here.

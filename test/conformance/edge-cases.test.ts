@@ -10,7 +10,7 @@ import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { connack, connect, packet, str, T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { connect5, disconnect5, expectDisconnect, P, parseConnack5, prop, raw5, rawSub5, readPublish5, readType, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+import { connect5, disconnect5, expectDisconnect, P, parseAck5, parseConnack5, prop, publish5, raw5, rawSub5, readPublish5, readType, subscribe5, unsubscribe5 } from '../helpers/v5.js';
 
 /** Positions at which two strings of hex digits hold the same digit. */
 function sameDigits(a: string, b: string): number {
@@ -142,6 +142,44 @@ describe('DISCONNECT reason codes and the will', { concurrency: true }, () => {
       await expectDisconnect(c, 0x81);
       await expectWill(w, id);
     }
+  });
+});
+
+describe('optional properties past the client Maximum Packet Size', { concurrency: true }, () => {
+  // [MQTT-3.1.2-24] "The Server MUST NOT send packets exceeding Maximum Packet Size to the Client";
+  // [MQTT-3.4.2-2] the sender "MUST NOT send this property [Reason String] if it would increase
+  // the size of the PUBACK packet beyond the Maximum Packet Size specified by the receiver".
+  test('[MQTT-3.1.2-24][MQTT-3.4.2-2] PUBACK 0x99 to a client whose maximum is 12: sent without its Reason String', mosquittoDiffers('2.0.11 does not check the payload format (PUBACK 0x10)'), async (t) => {
+    const h = await setup(t);
+    const notUtf8 = Buffer.from([0xff, 0xfe, 0xfd]);
+    const { c } = await raw5(h, { clientId: 'mps-puback', props: [[P.MAXIMUM_PACKET_SIZE, 12]] });
+    c.send(publish5({ topic: 'mps/t', qos: 1, id: 7, payload: notUtf8, props: [[P.PAYLOAD_FORMAT, 1]] }));
+    const p = await readType(c, T.PUBACK);
+    assert.ok(p.raw.length <= 12, `PUBACK of ${p.raw.length} bytes to a client whose maximum is 12: ${p.raw.toString('hex')}`);
+    const ack = parseAck5(p);
+    assert.equal(ack.id, 7);
+    assert.equal(ack.reasons[0], 0x99);
+    // Without a maximum, the same refusal says why.
+    const { c: free } = await raw5(h, { clientId: 'mps-puback-free' });
+    free.send(publish5({ topic: 'mps/t', qos: 1, id: 8, payload: notUtf8, props: [[P.PAYLOAD_FORMAT, 1]] }));
+    const full = parseAck5(await readType(free, T.PUBACK));
+    assert.equal(full.reasons[0], 0x99);
+    assert.equal(typeof prop(full.props, P.REASON_STRING), 'string');
+  });
+
+  // [MQTT-3.9.2-1] "The Server MUST NOT send this Property [Reason String] if it would increase the
+  // size of the SUBACK packet beyond the Maximum Packet Size specified by the Client."
+  test('[MQTT-3.1.2-24][MQTT-3.9.2-1] SUBACK 0x97 to a client whose maximum is 10: sent without its Reason String', cicadaOnly('maxSubscriptionsPerClient option'), async (t) => {
+    const h = await setup(t, { maxSubscriptionsPerClient: 1 });
+    const { c } = await raw5(h, { clientId: 'mps-suback', props: [[P.MAXIMUM_PACKET_SIZE, 10]] });
+    c.send(subscribe5(1, [['mps/a', 0]]));
+    assert.deepEqual(parseAck5(await readType(c, T.SUBACK)).reasons, [0]);
+    c.send(subscribe5(2, [['mps/b', 0]]));
+    const p = await readType(c, T.SUBACK);
+    assert.ok(p.raw.length <= 10, `SUBACK of ${p.raw.length} bytes to a client whose maximum is 10: ${p.raw.toString('hex')}`);
+    const ack = parseAck5(p);
+    assert.deepEqual([ack.id, ...ack.reasons], [2, 0x97]);
+    assert.equal(prop(ack.props, P.REASON_STRING), undefined);
   });
 });
 
