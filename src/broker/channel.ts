@@ -62,6 +62,8 @@ export class Channel implements SessionLink {
   session: Session | undefined;
   will: Will | undefined;
   receiveMaximum: number;
+  /** QoS 2 PUBLISHes received on this connection and not yet completed: the client's used send quota. */
+  inboundQos2 = 0;
   /** 5.0: largest packet the client accepts (Maximum Packet Size of its CONNECT). */
   clientMaximumPacketSize = 0;
   /** 5.0: inbound topic aliases (alias -> topic) and the maximum announced in CONNACK. */

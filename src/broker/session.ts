@@ -103,6 +103,11 @@ export class Session {
   private flying: Map<number, Delivery> | undefined;
   private releasing: Set<number> | undefined;
   private waiting: Delivery[] | undefined;
+  /**
+   * Packet ids of inflight PUBLISHes from an earlier connection not yet re-sent on this one: they
+   * wait for the client's Receive Maximum quota, one per acknowledgement (see attach).
+   */
+  private resendIds: number[] | undefined;
   link: SessionLink | undefined;
   /** Whether the session is in the persistence store (it outlives its connection). */
   stored = false;
@@ -170,6 +175,7 @@ export class Session {
   clear(): void {
     this.subs = undefined;
     this.flying = undefined;
+    this.resendIds = undefined;
     this.waiting = undefined;
     this.queuedBytes = 0;
   }
@@ -211,6 +217,9 @@ export class Session {
     if (delivery === undefined) return false;
     this.flying?.delete(packetId);
     if (delivery.stored) this.host.forgetDelivery(this, delivery);
+    // The acknowledgement gives back one unit of the client's send quota [MQTT-4.9.0-2]: an earlier
+    // connection's PUBLISH waiting to be re-sent takes it before anything queued.
+    if (this.resendIds !== undefined) this.resendNext();
     this.drain();
     if (this.queue.length * 4 < this.host.maxQueued) this.host.queueRelieved(this);
     return true;
@@ -228,22 +237,45 @@ export class Session {
 
   /**
    * Attach a connection and resume: unacknowledged PUBLISHes are re-sent with DUP set and PUBRELs
-   * re-sent, in their original order [MQTT-4.4.0-1], then the queue drains.
+   * re-sent, in their original order [MQTT-4.4.0-1], then the queue drains. The send quota is the
+   * new connection's Receive Maximum [MQTT-3.3.4-9] [MQTT-4.9.0-2]: PUBLISHes past it wait in
+   * `resendIds` and go one per acknowledgement. (A PUBREL is not a PUBLISH: all are re-sent.)
    */
   attach(link: SessionLink): void {
     this.link = link;
+    this.resendIds = undefined;
+    let sent = 0;
     for (const [packetId, delivery] of this.inflight) {
       if (delivery.state === 'pubrel') link.sendPubrel(packetId);
-      else if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) {
-        this.flying?.delete(packetId);
-        if (delivery.stored) this.host.forgetDelivery(this, delivery);
-      }
+      else if (sent >= link.receiveMaximum) (this.resendIds ??= []).push(packetId);
+      else if (this.resend(link, packetId, delivery)) sent++;
     }
     this.drain();
   }
 
+  /** Re-send an earlier connection's PUBLISH with DUP; false when it may not go (too large: then it is over). */
+  private resend(link: SessionLink, packetId: number, delivery: Delivery): boolean {
+    if (link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) return true;
+    this.flying?.delete(packetId);
+    if (delivery.stored) this.host.forgetDelivery(this, delivery);
+    return false;
+  }
+
+  /** Re-send the next waiting PUBLISH of an earlier connection (one that can go). */
+  private resendNext(): void {
+    const ids = this.resendIds as number[];
+    const link = this.link;
+    while (link !== undefined && ids.length > 0) {
+      const packetId = ids.shift() as number;
+      const delivery = this.inflight.get(packetId);
+      if (delivery !== undefined && delivery.state === 'publish' && this.resend(link, packetId, delivery)) break;
+    }
+    if (ids.length === 0) this.resendIds = undefined;
+  }
+
   detach(): void {
     this.link = undefined;
+    this.resendIds = undefined;
   }
 
   /**
@@ -264,6 +296,7 @@ export class Session {
   drain(): void {
     const link = this.link;
     if (link === undefined) return;
+    if (this.resendIds !== undefined) return; // an earlier connection's PUBLISHes go first
     const now = this.host.now();
     while (this.queue.length > 0 && this.inflight.size < link.receiveMaximum) {
       const delivery = (this.waiting as Delivery[]).shift() as Delivery;

@@ -10,7 +10,23 @@ import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { connack, connect, packet, str, T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { connect5, disconnect5, expectDisconnect, P, parseAck5, parseConnack5, prop, publish5, raw5, rawSub5, readPublish5, readType, subscribe5, unsubscribe5 } from '../helpers/v5.js';
+import {
+  ack5,
+  connect5,
+  disconnect5,
+  expectDisconnect,
+  P,
+  parseAck5,
+  parseConnack5,
+  prop,
+  publish5,
+  raw5,
+  rawSub5,
+  readPublish5,
+  readType,
+  subscribe5,
+  unsubscribe5,
+} from '../helpers/v5.js';
 
 /** Positions at which two strings of hex digits hold the same digit. */
 function sameDigits(a: string, b: string): number {
@@ -180,6 +196,66 @@ describe('optional properties past the client Maximum Packet Size', { concurrenc
     const ack = parseAck5(p);
     assert.deepEqual([ack.id, ...ack.reasons], [2, 0x97]);
     assert.equal(prop(ack.props, P.REASON_STRING), undefined);
+  });
+});
+
+/** Send `n` QoS 2 PUBLISHes with ids from `first` and read their PUBRECs. */
+async function publishQos2(c: RawClient, first: number, n: number): Promise<void> {
+  for (let id = first; id < first + n; id++) c.send(publish5({ topic: 'rm2/t', qos: 2, id, payload: `m${id}` }));
+  for (let id = first; id < first + n; id++) {
+    const ack = parseAck5(await readType(c, T.PUBREC));
+    assert.deepEqual([ack.id, ack.reasons[0]], [id, 0]);
+  }
+}
+
+describe('Receive Maximum per connection', { concurrency: true }, () => {
+  // [MQTT-3.3.4-9] "The Server MUST NOT send more than Receive Maximum QoS 1 and QoS 2 PUBLISH
+  // packets for which it has not received PUBACK, PUBCOMP, or PUBREC with a Reason Code of 128 or
+  // greater from the Client"; [MQTT-4.9.0-2] at a send quota of zero no more go out. The quota
+  // starts at the new connection's Receive Maximum: re-sent PUBLISHes count.
+  test('[MQTT-3.3.4-9][MQTT-4.9.0-2] a resumed session with 5 unacknowledged QoS 1 messages and Receive Maximum 1: re-sent one per PUBACK', mosquittoDiffers('2.0.11 re-sends all five at once'), async (t) => {
+    const h = await setup(t);
+    const session: [number, number][] = [[P.SESSION_EXPIRY, 300]];
+    const sub = await rawSub5(h, { clientId: 'rm-resume', props: session }, 'rm/t', 1);
+    const { c: pub } = await raw5(h, { clientId: 'rm-pub' });
+    for (let i = 1; i <= 5; i++) pub.send(publish5({ topic: 'rm/t', qos: 1, id: i, payload: `m${i}` }));
+    for (let i = 1; i <= 5; i++) assert.equal((await readPublish5(sub)).payload.toString(), `m${i}`);
+    sub.close(); // none acknowledged
+    const { c } = await raw5(h, { clientId: 'rm-resume', clean: false, props: [...session, [P.RECEIVE_MAXIMUM, 1]] }, true);
+    for (let i = 1; i <= 5; i++) {
+      const m = await readPublish5(c);
+      assert.equal(m.payload.toString(), `m${i}`);
+      assert.equal(m.dup, true);
+      await c.expectSilence(150); // the quota is used up until the PUBACK
+      c.send(ack5(T.PUBACK, m.id as number));
+    }
+  });
+
+  // Inbound, the client's quota is per connection too: QoS 2 messages left unreleased by an
+  // earlier connection do not count against the new one (Mosquitto keeps the connection but
+  // refuses the new message with 0x97).
+  test('[MQTT-3.3.4-9][MQTT-4.9.0-2] 20 unreleased QoS 2 messages from an earlier connection: a new QoS 2 PUBLISH is accepted, not DISCONNECT 0x93', mosquittoDiffers('2.0.11 keeps the connection but refuses the new one (PUBREC 0x97)'), async (t) => {
+    const h = await setup(t, { maxInflightMessages: 20 });
+    const session: [number, number][] = [[P.SESSION_EXPIRY, 300]];
+    const { c: first, connack: ack } = await raw5(h, { clientId: 'rm2', props: session });
+    assert.equal(prop(ack.props, P.RECEIVE_MAXIMUM), 20);
+    await publishQos2(first, 1, 20);
+    first.close();
+    const { c } = await raw5(h, { clientId: 'rm2', clean: false, props: session }, true);
+    await publishQos2(c, 21, 1);
+    for (let id = 1; id <= 21; id++) {
+      c.send(ack5(T.PUBREL, id));
+      const comp = parseAck5(await readType(c, T.PUBCOMP));
+      assert.deepEqual([comp.id, comp.reasons[0]], [id, 0]);
+    }
+  });
+
+  test('[MQTT-3.3.4-9] the inbound QoS 2 quota still holds within a connection: the 21st unreleased gets DISCONNECT 0x93', cicadaOnly('Mosquitto 2.0.11 queues past its Receive Maximum'), async (t) => {
+    const h = await setup(t, { maxInflightMessages: 20 });
+    const { c } = await raw5(h, { clientId: 'rm2-limit' });
+    await publishQos2(c, 1, 20);
+    c.send(publish5({ topic: 'rm2/t', qos: 2, id: 21, payload: 'over' }));
+    await expectDisconnect(c, 0x93);
   });
 });
 

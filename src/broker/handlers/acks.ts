@@ -32,6 +32,8 @@ export function handlePubrel(channel: Channel, packet: AckPacket): void {
   const session = channel.session;
   const known = session?.released(packet.packetId) ?? false;
   if (known && session !== undefined) channel.core.persistence?.dropIncoming(session, packet.packetId);
+  // The PUBCOMP gives the client back one unit of its send quota, never above its Receive Maximum.
+  if (channel.inboundQos2 > 0) channel.inboundQos2--;
   if (channel.version === 5) {
     channel.send({ type: 'pubcomp', packetId: packet.packetId, reasonCode: known ? 0 : ReasonCode.PacketIdentifierNotFound });
   } else channel.send({ type: 'pubcomp', packetId: packet.packetId });

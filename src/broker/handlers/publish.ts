@@ -22,8 +22,10 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
   }
   if (packet.qos === 2 && channel.version === 5) {
     const session = channel.session;
-    // More unreleased QoS 2 messages than the Receive Maximum the broker announced [MQTT-3.3.4-9].
-    if (session !== undefined && session.awaitingRelease.size >= core.options.maxInflightMessages && !session.awaitingRelease.has(packet.packetId as number)) {
+    // More unreleased QoS 2 messages than the Receive Maximum the broker announced [MQTT-3.3.4-9]:
+    // counted on this connection, as the client counts its send quota [MQTT-4.9.0-2], not over the
+    // session (ids left unreleased by an earlier connection do not use this one's quota).
+    if (session !== undefined && channel.inboundQos2 >= core.options.maxInflightMessages && !session.awaitingRelease.has(packet.packetId as number)) {
       channel.fail('receive maximum exceeded', ReasonCode.ReceiveMaximumExceeded);
       return;
     }
@@ -90,6 +92,7 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
     }
     if (session !== undefined) {
       session.awaitRelease(packet.packetId as number);
+      channel.inboundQos2++;
       channel.core.persistence?.saveIncoming(session, packet.packetId as number);
     }
   }
