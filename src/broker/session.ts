@@ -4,8 +4,11 @@
  * messages waiting to be sent, and QoS 2 packet ids received but not yet released.
  *
  * Invariants:
- * - `inflight` holds at most `link.receiveMaximum` entries while a link is attached; every other
- *   QoS 1/2 delivery waits in `queue`, in arrival order, so order per topic is kept [MQTT-4.6.0-6].
+ * - At most `link.receiveMaximum` PUBLISHes of `inflight` are unacknowledged on the attached
+ *   connection: a resumed session may hold more, sent on earlier connections, and re-sends them
+ *   (`resendIds`) one per acknowledgement once the quota is used; new deliveries go out only while
+ *   `inflight` is smaller than the quota. Every other QoS 1/2 delivery waits in `queue`, in arrival
+ *   order, so order per topic is kept [MQTT-4.6.0-6].
  * - `queue` never holds more than `maxQueued` entries, nor (when `maxQueuedBytes` > 0) more
  *   payload bytes than `maxQueuedBytes` (tracked in `queuedBytes`); an overflowing delivery is dropped and
  *   reported to the host (counted and logged there).
