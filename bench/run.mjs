@@ -166,7 +166,7 @@ async function startBroker(name) {
   const dir = mkdtempSync(join(tmpdir(), `cicada-bench-${name}-`));
   let argv;
   if (name === 'cicada' || name === 'cicada_persist') {
-    const conf = [`listener ${port} ${HOST}`, 'sys_interval 0'];
+    const conf = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'sys_interval 0'];
     if (name === 'cicada') conf.push('persistence false');
     else conf.push('persistence true', `persistence_location ${dir}`);
     writeFileSync(join(dir, 'cicada.conf'), `${conf.join('\n')}\n`);

@@ -40,6 +40,7 @@ class CicadaBroker implements Broker {
       resolved.authorizePublish ??= hooks.authorizePublish;
       resolved.authorizeSubscribe ??= hooks.authorizeSubscribe;
       resolved.authorizeRead ??= hooks.authorizeRead;
+      if (hooks.authMethods !== undefined) resolved.authMethods = { ...hooks.authMethods, ...resolved.authMethods };
     }
     this.storage = openStorage(resolved);
     this.core = new BrokerCore(resolved, log, this.storage);
@@ -60,7 +61,8 @@ class CicadaBroker implements Broker {
     const rate = new ConnectionRate(core.options.connectionRateLimit);
     try {
       for (const { name, options } of this.named) {
-        const listener = await startListener(core, options, name, rate).catch((error: unknown) => {
+        const anonymous = this.security?.admitsAnonymous(name) ?? core.options.authenticate === undefined;
+        const listener = await startListener(core, options, name, rate, anonymous).catch((error: unknown) => {
           const e = error as NodeJS.ErrnoException;
           const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
           const where = options.path ?? `${options.host ?? '127.0.0.1'}:${options.port}`;

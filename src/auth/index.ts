@@ -11,13 +11,17 @@
  *    ignore; the first allow or deny wins and when all ignore the answer is no. With no source
  *    at all a user name is not checked, as in Mosquitto: it is the anonymous decision.
  *
+ * JWT: the user name is the token's username claim, and the connection ends when the token
+ * expires (5.0: DISCONNECT 0x87). A 5.0 client that connects with Authentication Method `JWT`
+ * (the token as Authentication Data) may re-authenticate with a fresh token (AUTH 0x19) to stay.
+ *
  * Authorization (publish, subscribe, retained reads), first answer wins: the client's JWT ACL
  * claims, the HTTP hook (http_auth_acl), the ACL file. With an ACL file or the HTTP hook
  * configured, no answer means no; with neither, yes.
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../broker/logger.js';
-import type { BrokerHooks, ClientInfo, ConnectInfo, ListenerOptions, SecurityOptions } from '../broker/options.js';
+import type { AuthMethod, AuthResult, AuthStep, BrokerHooks, ClientInfo, ConnectInfo, ListenerOptions, SecurityOptions } from '../broker/options.js';
 import type { QoS } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { Acl } from './acl.js';
@@ -89,6 +93,8 @@ export class Security {
   /** JWT ACL claims by connection: pending until CONNACK, then active until disconnection. */
   private readonly pendingClaims = new Map<number, { acl: JwtAcl; at: number }>();
   private readonly claims = new Map<number, JwtAcl>();
+  /** Connections past CONNACK (a JWT AUTH exchange for one of them is a re-authentication). */
+  private readonly live = new Set<number>();
 
   constructor(
     settings: SecurityOptions,
@@ -107,15 +113,17 @@ export class Security {
     return (listener !== undefined ? this.scopes.get(listener) : undefined) ?? this.global;
   }
 
+  /** Whether clients without credentials get in on this listener. */
+  admitsAnonymous(name: string): boolean {
+    const options = this.listeners.get(name);
+    const tls = options?.tls;
+    if (tls?.useIdentityAsUsername === true || tls?.useSubjectAsUsername === true) return false;
+    return this.scope(name).anonymousAllowed(options);
+  }
+
   /** Listeners where anonymous clients get in although the listener is not loopback. */
   exposedAnonymous(): string[] {
-    const exposed: string[] = [];
-    for (const [name, options] of this.listeners) {
-      const tls = options.tls;
-      if (tls?.useIdentityAsUsername === true || tls?.useSubjectAsUsername === true) continue;
-      if (this.scope(name).anonymousAllowed(options) && !isLoopbackListener(options)) exposed.push(name);
-    }
-    return exposed;
+    return [...this.listeners].filter(([name, options]) => this.admitsAnonymous(name) && !isLoopbackListener(options)).map(([name]) => name);
   }
 
   /** Re-read password and ACL files (SIGHUP); a broken file is logged and the old one kept. */
@@ -133,6 +141,7 @@ export class Security {
   connected(client: ClientInfo): void {
     const id = client.connectionId;
     if (id === undefined) return;
+    this.live.add(id);
     const pending = this.pendingClaims.get(id);
     if (pending === undefined) return;
     this.pendingClaims.delete(id);
@@ -140,13 +149,16 @@ export class Security {
   }
 
   disconnected(client: ClientInfo): void {
-    if (client.connectionId !== undefined) this.claims.delete(client.connectionId);
+    if (client.connectionId === undefined) return;
+    this.claims.delete(client.connectionId);
+    this.live.delete(client.connectionId);
   }
 
   /** The hooks to install; authorization hooks only when some source can refuse. */
   hooks(): BrokerHooks {
     const authorizing = [this.global, ...this.scopes.values()].some((s) => s.hasAuthorization);
     const hooks: BrokerHooks = { authenticate: (info) => this.authenticate(info) };
+    if ([this.global, ...this.scopes.values()].some((s) => s.jwt !== undefined)) hooks.authMethods = { JWT: this.jwtMethod() };
     if (!authorizing) return hooks;
     hooks.authorizePublish = (client, topic, qos, retain) => this.authorize(client, 'publish', topic, qos, retain);
     hooks.authorizeSubscribe = (client, filter, qos) => this.authorize(client, 'subscribe', filter, qos, false);
@@ -154,7 +166,7 @@ export class Security {
     return hooks;
   }
 
-  authenticate(info: ConnectInfo): boolean | number | Promise<boolean | number> {
+  authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
     const listener = info.listener !== undefined ? this.listeners.get(info.listener) : undefined;
     const tls = listener?.tls;
     if (tls?.useIdentityAsUsername === true || tls?.useSubjectAsUsername === true) {
@@ -177,7 +189,7 @@ export class Security {
     return this.authenticateAsync(scope, info);
   }
 
-  private async authenticateAsync(scope: Scope, info: ConnectInfo): Promise<boolean> {
+  private async authenticateAsync(scope: Scope, info: ConnectInfo): Promise<AuthResult> {
     if (scope.jwt !== undefined) {
       const verdict = await scope.jwt.verify(info.username, info.password);
       if (verdict.result === 'deny') {
@@ -186,7 +198,7 @@ export class Security {
       }
       if (verdict.result === 'allow') {
         if (verdict.acl !== undefined && info.connectionId !== undefined) this.rememberClaims(info.connectionId, verdict.acl);
-        return true;
+        return { username: verdict.username, ...(verdict.expiresAt !== undefined ? { expiresAt: verdict.expiresAt } : {}) };
       }
     }
     if (scope.http === undefined) return false;
@@ -200,6 +212,29 @@ export class Security {
       certificateSubject: info.certificate?.subject ?? null,
     });
     return result === 'allow';
+  }
+
+  /** 5.0 enhanced authentication method `JWT`: the Authentication Data is the token. */
+  private jwtMethod(): AuthMethod {
+    return { start: (info) => ({ step: (data) => this.jwtStep(info, data) }) };
+  }
+
+  private async jwtStep(info: ConnectInfo, token: Buffer | undefined): Promise<AuthStep> {
+    const jwt = this.scope(info.listener).jwt;
+    if (jwt === undefined) return { result: 'failure', reasonCode: ReasonCode.BadAuthenticationMethod, reason: 'no JWT on this listener' };
+    const verdict = await jwt.verify(info.username, token);
+    if (verdict.result !== 'allow') {
+      const why = verdict.result === 'deny' ? verdict.why : 'not a token';
+      this.log.info({ clientId: info.clientId, username: info.username, why }, 'JWT refused');
+      return { result: 'failure', reasonCode: ReasonCode.NotAuthorized, reason: `JWT refused: ${why}` };
+    }
+    const id = info.connectionId;
+    if (id !== undefined && this.live.has(id)) {
+      // Re-authentication: the fresh token's claims replace the old ones.
+      if (verdict.acl === undefined) this.claims.delete(id);
+      else this.claims.set(id, verdict.acl);
+    } else if (id !== undefined && verdict.acl !== undefined) this.rememberClaims(id, verdict.acl);
+    return { result: 'success', username: verdict.username, ...(verdict.expiresAt !== undefined ? { expiresAt: verdict.expiresAt } : {}) };
   }
 
   private rememberClaims(connectionId: number, acl: JwtAcl): void {

@@ -1,9 +1,10 @@
 /**
  * JWT authentication (jose): the CONNECT password is a signed token. HS256 (and HS384/512) with
  * a shared secret; RS256, ES256 and friends with a PEM public key or a JWKS file. `exp` and
- * `nbf` are checked by jose whenever present (with an optional clock tolerance); audience and
- * issuer when configured. When the token carries the username claim (default `sub`) and the
- * client sent a user name, they must be equal.
+ * `nbf` are checked by jose (with an optional clock tolerance); a token without `exp` is refused
+ * unless `requireExp` is false; audience and issuer when configured. The user name is the
+ * username claim (default `sub`): a token without it is refused, and so is a CONNECT user name
+ * other than it. The connection ends when the token expires (BrokerCore's sweep).
  *
  * Optional ACL claims, as EMQX reads them: `"acl": {"pub": [...], "sub": [...], "all": [...]}`
  * (`publish` and `subscribe` are accepted as names too). A client whose token has them may
@@ -21,7 +22,7 @@ export interface JwtAcl {
   subscribe: string[];
 }
 
-export type JwtResult = { result: 'allow'; acl: JwtAcl | undefined } | { result: 'deny'; why: string } | { result: 'ignore' };
+export type JwtResult = { result: 'allow'; acl: JwtAcl | undefined; username: string; expiresAt: number | undefined } | { result: 'deny'; why: string } | { result: 'ignore' };
 
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
@@ -93,10 +94,13 @@ export class JwtAuthenticator {
       if (error instanceof errors.JOSEError) return { result: 'deny', why: `invalid token: ${error.code}` };
       throw error;
     }
-    const claim = payload[o.usernameClaim ?? 'sub'];
-    if (username !== undefined && typeof claim === 'string' && claim !== username) {
-      return { result: 'deny', why: `token is for ${claim}, not ${username}` };
-    }
-    return { result: 'allow', acl: aclClaims(payload) };
+    const name = o.usernameClaim ?? 'sub';
+    const claim = payload[name];
+    if (typeof claim !== 'string' || claim === '') return { result: 'deny', why: `token has no ${name} claim` };
+    if (username !== undefined && claim !== username) return { result: 'deny', why: `token is for ${claim}, not ${username}` };
+    if (payload.exp === undefined && o.requireExp !== false) return { result: 'deny', why: 'token has no exp claim' };
+    // jose accepts a token until exp plus the clock tolerance: so long it stays connected.
+    const expiresAt = payload.exp === undefined ? undefined : (payload.exp + (o.clockToleranceSeconds ?? 0)) * 1000;
+    return { result: 'allow', acl: aclClaims(payload), username: claim, expiresAt };
   }
 }

@@ -87,6 +87,10 @@ export class Channel implements SessionLink {
   /** The listener the connection came through and its verified client certificate (set by the transport). */
   listener: string | undefined;
   certificate: { subject: string; commonName: string | undefined } | undefined;
+  /** The listener takes the user name from the certificate (use_identity_as_username / use_subject_as_username). */
+  identityFromCertificate = false;
+  /** When the credentials expire (ms since the epoch, e.g. a JWT's exp); 0: never. */
+  credentialsExpireAt = 0;
   /** Unique number of this connection, given to hooks in ConnectInfo and ClientInfo. */
   readonly connectionId = ++connectionCounter;
   /** Publish rate limit (limits.ts): start of the current one-second window, PUBLISH packets in it. */
@@ -338,8 +342,10 @@ export class Channel implements SessionLink {
         this.core.stats.connectTimeouts++;
         this.fail('no CONNECT in time', 0);
       }
-    } else if (this.state === 'connected' && this.keepalive > 0) {
-      if (now - this.lastReceived > this.keepalive * 1500) this.fail('keepalive timeout', ReasonCode.KeepAliveTimeout);
+    } else if (this.state === 'connected') {
+      // Checked here rather than by a timer: an expiry may be years away (setTimeout's limit is 24.8 days).
+      if (this.credentialsExpireAt !== 0 && now >= this.credentialsExpireAt) this.fail('credentials expired', ReasonCode.NotAuthorized);
+      else if (this.keepalive > 0 && now - this.lastReceived > this.keepalive * 1500) this.fail('keepalive timeout', ReasonCode.KeepAliveTimeout);
     }
   }
 

@@ -20,7 +20,7 @@ import { Session, type Delivery, type DropReason, type SessionHost } from './ses
 import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
-import { countThrottled, slowConsumerDisconnect } from './limits.js';
+import { brokerOwnedTopic, countThrottled, slowConsumerDisconnect } from './limits.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
@@ -217,6 +217,10 @@ export class BrokerCore implements SessionHost {
   }
 
   private publishWillOf(clientId: string, will: Will, channel?: Channel): void {
+    if (brokerOwnedTopic(will.topic)) {
+      this.log.info({ clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
+      return;
+    }
     this.log.debug({ clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
     const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);

@@ -111,6 +111,15 @@ export function publishRefusal(channel: Channel, packet: PublishPacket, topic: s
 }
 
 /**
+ * Topics the broker itself serves: `$SYS` (as Mosquitto, every topic starting with `$SYS`) and
+ * `$share` (shared subscriptions exist only as filters). No client publishes there, whatever the
+ * ACL says; a will on such a topic is dropped.
+ */
+export function brokerOwnedTopic(topic: string): boolean {
+  return topic.charCodeAt(0) === 0x24 && (topic.startsWith('$SYS') || topic.startsWith('$share'));
+}
+
+/**
  * Topic filter depth (maxTopicLevels: 5.0 Topic Filter invalid) and the number of subscriptions
  * per client (maxSubscriptionsPerClient: 5.0 Quota exceeded). Returns the refusal's reason code.
  */

@@ -39,6 +39,13 @@ export interface ListenerOptions {
   tls?: TlsOptions;
   /** Most simultaneous connections on this listener (max_connections); -1 or undefined: no limit. */
   maxConnections?: number;
+  /**
+   * WebSocket: browser origins allowed to connect (cicada: websockets_origins, as EMQX's
+   * check_origins), e.g. 'https://app.example.com'; a handshake with another Origin gets HTTP 403.
+   * Unset: any origin when the listener requires authentication, else only localhost pages.
+   * Clients that send no Origin (not browsers) are not concerned.
+   */
+  allowedOrigins?: string[];
   /** Name used in logs and given to hooks (default `${protocol}:${port}`). */
   name?: string;
   /** Authentication and authorization of this listener (per_listener_settings true). */
@@ -58,8 +65,13 @@ export interface JwtOptions {
   /** Required audience and issuer (jwt_audience, jwt_issuer). */
   audience?: string;
   issuer?: string;
-  /** The token's claim that must equal the user name, when present (jwt_username_claim). Default 'sub'. */
+  /**
+   * The claim that names the user (jwt_username_claim). Default 'sub'. A token without it is
+   * refused; a CONNECT user name other than it too.
+   */
   usernameClaim?: string;
+  /** Refuse tokens without `exp` (jwt_require_exp). Default true. */
+  requireExp?: boolean;
   /** Allowed clock skew in seconds for exp and nbf (jwt_clock_tolerance). Default 0. */
   clockToleranceSeconds?: number;
 }
@@ -123,10 +135,21 @@ export interface ClientInfo {
 }
 
 /**
- * Authentication result: true accepts, false refuses (bad user name or password), a number is a
- * CONNACK reason code (5.0 numbering, mapped to 3.1.1 return codes for older clients).
+ * An accepted CONNECT with what the authenticator established: the user name (e.g. a JWT claim;
+ * it replaces the CONNECT's) and when the credentials expire (ms since the epoch): the
+ * connection is closed then (5.0: DISCONNECT 0x87) unless re-authentication extends it.
  */
-export type AuthResult = boolean | number;
+export interface AuthGrant {
+  username?: string;
+  expiresAt?: number;
+}
+
+/**
+ * Authentication result: true accepts, false refuses (bad user name or password), a number is a
+ * CONNACK reason code (5.0 numbering, mapped to 3.1.1 return codes for older clients), an
+ * AuthGrant accepts with an identity and a lifetime.
+ */
+export type AuthResult = boolean | number | AuthGrant;
 
 /**
  * One step of an enhanced authentication exchange (MQTT 5.0 section 4.12): 'continue' sends
@@ -135,7 +158,7 @@ export type AuthResult = boolean | number;
  */
 export type AuthStep =
   | { result: 'continue'; data: Buffer }
-  | { result: 'success'; data?: Buffer; username?: string }
+  | { result: 'success'; data?: Buffer; username?: string; expiresAt?: number }
   | { result: 'failure'; reasonCode?: number; reason?: string };
 
 /** A running exchange for one connection. */

@@ -52,6 +52,8 @@ interface State {
   defaultHost: string | undefined;
   logTypes: string[];
   warnings: string[];
+  /** With per_listener_settings: the first security line before any listener section. */
+  earlySecurity?: ConfigLine;
 }
 
 interface Ctx {
@@ -150,6 +152,7 @@ function tls(ctx: Ctx): ListenerDraft {
 function security(ctx: Ctx): SecurityOptions {
   const state = ctx.state;
   if (!state.perListener) return (state.options.security ??= {});
+  if (state.current === undefined) state.earlySecurity ??= ctx.line;
   return (listener(ctx).options.security ??= {});
 }
 
@@ -206,6 +209,12 @@ const directives: Record<string, Setter> = {
   },
   protocol(ctx) {
     listener(ctx).options.protocol = choice(ctx, ['mqtt', 'websockets'] as const);
+  },
+  websockets_origins(ctx) {
+    const origins = ctx.line.args.flatMap((a) => a.split(',')).filter((a) => a !== '');
+    const bad = origins.find((o) => !/^https?:\/\/[^/]+\/?$/i.test(o));
+    if (origins.length === 0 || bad !== undefined) ctx.fail(`expects origins such as https://app.example.com${bad !== undefined ? ` (not ${bad})` : ''}`);
+    listener(ctx).options.allowedOrigins = origins.map((o) => new URL(o).origin);
   },
   socket_domain(ctx) {
     listener(ctx).socketDomain = choice(ctx, ['ipv4', 'ipv6'] as const);
@@ -294,6 +303,9 @@ const directives: Record<string, Setter> = {
   },
   jwt_username_claim(ctx) {
     jwt(ctx).usernameClaim = one(ctx, 'one claim name');
+  },
+  jwt_require_exp(ctx) {
+    jwt(ctx).requireExp = boolean(ctx);
   },
   jwt_clock_tolerance(ctx) {
     jwt(ctx).clockToleranceSeconds = integer(ctx, 0, 3600);
@@ -420,6 +432,7 @@ function finishListener(draft: ListenerDraft): ListenerOptions {
     options.host = draft.socketDomain === 'ipv6' ? '::' : '0.0.0.0';
   }
   if (options.host === undefined && options.path === undefined) options.host = '0.0.0.0'; // Mosquitto: all interfaces
+  if (options.allowedOrigins !== undefined && options.protocol !== 'websockets') throw where('websockets_origins needs protocol websockets');
   if (!draft.tlsTouched) return options;
   if (draft.certfile === undefined || draft.keyfile === undefined) {
     throw where('TLS settings need both certfile and keyfile');
@@ -480,10 +493,19 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
   const implicit = state.defaultListener?.implicit === true ? state.defaultListener : undefined;
   if (implicit !== undefined && state.listeners.length > 1) {
     // Settings for a default listener that was never opened (no `port`): Mosquitto ignores them too.
+    // A security setting that has no effect is an error: failing open is never the answer.
+    const early = state.earlySecurity;
+    if (early !== undefined) throw errorAt(early, 'with per_listener_settings true this belongs in a listener section: before any `listener` line it has no effect');
     state.listeners.shift();
     state.warnings.push(`${implicit.at.file}:${implicit.at.line}: ${implicit.at.name}: applies to the default listener, which is not opened without \`port\`: ignored`);
   } else if (implicit !== undefined) implicit.options.host ??= '127.0.0.1'; // no listener configured: loopback only
   if (state.listeners.length > 0) options.listeners = state.listeners.map(finishListener);
+  // Mosquitto 2: with a listener configured, anonymous clients need allow_anonymous true (on
+  // every listener, loopback included); without one, the loopback-only default stays.
+  if (state.listeners.some((l) => l.implicit !== true)) {
+    if (!state.perListener) options.security.allowAnonymous ??= false;
+    else for (const l of options.listeners ?? []) (l.security ??= {}).allowAnonymous ??= false;
+  }
   checkSecurity(options, lines);
   return { options, warnings: state.warnings };
 }

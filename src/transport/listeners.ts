@@ -7,7 +7,7 @@
  * Connection floods are refused here, before any byte is parsed: the listener's
  * max_connections and the broker-wide per-IP connection rate (connectionRateLimit per second).
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { lstatSync, unlinkSync } from 'node:fs';
@@ -68,7 +68,8 @@ export class ConnectionRate {
 export function certificateIdentity(socket: TLSSocket): { subject: string; commonName: string | undefined } | undefined {
   const peer = socket.getPeerCertificate();
   if (peer === null || typeof peer !== 'object' || peer.raw === undefined || !socket.authorized) return undefined;
-  const subject = new X509Certificate(peer.raw).subject.split('\n').reverse().join(',');
+  // Node gives no subject (undefined) for a certificate with an empty one.
+  const subject = (new X509Certificate(peer.raw).subject ?? '').split('\n').reverse().join(',');
   const cn = peer.subject?.CN;
   return { subject, commonName: Array.isArray(cn) ? cn[0] : cn };
 }
@@ -112,6 +113,7 @@ class Listener implements RunningListener {
     private readonly options: ListenerOptions,
     name: string,
     private readonly rate: ConnectionRate,
+    private readonly admitsAnonymous: boolean,
   ) {
     this.name = name;
   }
@@ -169,10 +171,11 @@ class Listener implements RunningListener {
     const identity = certificateIdentity(tlsSocket);
     channel.certificate = identity;
     const tls = this.options.tls;
+    // use_identity_as_username / use_subject_as_username: the certificate names the user (or no one).
+    channel.identityFromCertificate = tls?.useSubjectAsUsername === true || tls?.useIdentityAsUsername === true;
     if (identity === undefined || tls === undefined) return;
-    // use_identity_as_username / use_subject_as_username: the certificate names the user.
-    if (tls.useSubjectAsUsername === true) channel.username = identity.subject;
-    else if (tls.useIdentityAsUsername === true) channel.username = identity.commonName;
+    if (tls.useSubjectAsUsername === true) channel.username = identity.subject === '' ? undefined : identity.subject;
+    else if (tls.useIdentityAsUsername === true) channel.username = identity.commonName === '' ? undefined : identity.commonName;
   }
 
   async start(): Promise<void> {
@@ -248,6 +251,10 @@ class Listener implements RunningListener {
       maxPayload: Math.min(this.core.options.maxPacketSize, 256 * 1024 * 1024),
       // MQTT.js and browsers offer `mqtt` (MQTT 3.1 clients `mqttv3.1`); anything else is refused.
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+      verifyClient: (info: { origin: string | undefined; req: IncomingMessage }, answer: (ok: boolean, code?: number) => void) => {
+        if (this.originAllowed(info.origin, info.req)) answer(true);
+        else answer(false, 403);
+      },
     });
     wss.on('connection', (ws, request) => {
       const socket = request.socket;
@@ -257,6 +264,14 @@ class Listener implements RunningListener {
     wss.on('error', (error) => this.core.log.error({ err: error, listener: this.name }, 'WebSocket listener error'));
     this.wss = wss;
     return http;
+  }
+
+  /** A browser page may connect only from an allowed origin (see ListenerOptions.allowedOrigins); else HTTP 403. */
+  private originAllowed(origin: string | undefined, req: IncomingMessage): boolean {
+    if (origin === undefined || originPermitted(origin, this.options.allowedOrigins, this.admitsAnonymous)) return true;
+    const fields = { listener: this.name, remote: req.socket.remoteAddress, origin };
+    refused(this.core.stats, this.core.log, 'connectionsRefused', fields, 'WebSocket handshake refused: origin not allowed');
+    return false;
   }
 
   close(): Promise<void> {
@@ -275,6 +290,28 @@ class Listener implements RunningListener {
   }
 }
 
+/** An Origin header value in the form of URL.origin ('null' for opaque origins). */
+export function normalOrigin(origin: string): string {
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return 'null';
+  }
+}
+
+function isLocalOrigin(origin: string): boolean {
+  if (origin === 'null') return false;
+  const host = new URL(origin).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Listed origins only when a list is given; else any, or only localhost pages when anonymous clients get in. */
+function originPermitted(origin: string, allowed: readonly string[] | undefined, admitsAnonymous: boolean): boolean {
+  const normal = normalOrigin(origin);
+  if (allowed !== undefined) return allowed.includes(normal);
+  return !admitsAnonymous || isLocalOrigin(normal);
+}
+
 function remoteOf(socket: Socket | RawSocket): string {
   return socket.remoteAddress === undefined ? 'unix' : `${socket.remoteAddress}:${socket.remotePort ?? 0}`;
 }
@@ -289,8 +326,8 @@ function removeStaleSocket(path: string): void {
 }
 
 /** Start one listener; resolves once it accepts connections. */
-export async function startListener(core: BrokerCore, options: ListenerOptions, name: string, rate: ConnectionRate): Promise<RunningListener> {
-  const listener = new Listener(core, options, name, rate);
+export async function startListener(core: BrokerCore, options: ListenerOptions, name: string, rate: ConnectionRate, admitsAnonymous = true): Promise<RunningListener> {
+  const listener = new Listener(core, options, name, rate, admitsAnonymous);
   await listener.start();
   return listener;
 }

@@ -50,7 +50,7 @@ test('-c FILE reads mosquitto.conf-style options', async (t) => {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cicada-cli-'));
   const conf = join(dir, 'cicada.conf');
-  writeFileSync(conf, `# test config\nlistener ${port} 127.0.0.1\nmax_queued_messages 10\nsys_interval 0\n`);
+  writeFileSync(conf, `# test config\nlistener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10\nsys_interval 0\n`);
   const broker = cicada('broker', '-c', conf);
   t.after(() => broker.kill('SIGKILL'));
   await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);

@@ -55,7 +55,7 @@ test('mosquitto.conf-style directives become broker options', () => {
     connectionRateLimit: 20,
     publishRateLimit: 1000,
     maxOutgoingBytes: 65536,
-    security: {},
+    security: { allowAnonymous: false }, // a listener is configured: as Mosquitto 2
   });
 });
 

@@ -37,7 +37,7 @@ async function crashRound(killAfterMs: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-crash-'));
   const port = await freePort();
   const conf = join(dir, 'cicada.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\npersistence true\npersistence_location ${dir}\nsys_interval 0\nmax_queued_messages 100000\n`);
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}\nsys_interval 0\nmax_queued_messages 100000\n`);
   let broker = await startBroker(conf, port);
   const url = `mqtt://127.0.0.1:${port}`;
   const common = { clean: false, reconnectPeriod: 200, connectTimeout: 2000 };

@@ -95,7 +95,7 @@ test('cicada -c: log_dest file and log_type choose where and what is logged', as
   const dir = tempDir(t);
   const port = await freePort();
   const log = join(dir, 'cicada.log');
-  writeFileSync(join(dir, 'l.conf'), `listener ${port} 127.0.0.1\npersistence false\nlog_dest file ${log}\nlog_type information\n`);
+  writeFileSync(join(dir, 'l.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${log}\nlog_type information\n`);
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'l.conf')]);
   t.after(() => broker.kill('SIGKILL'));
   await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(`listening on mqtt://127.0.0.1:${port}`), 10_000, 'the log file');
@@ -110,7 +110,7 @@ test('cicada -c: connection_messages false moves connect and disconnect lines fr
   const dir = tempDir(t);
   const port = await freePort();
   const log = join(dir, 'cicada.log');
-  writeFileSync(join(dir, 'q.conf'), `listener ${port} 127.0.0.1\npersistence false\nlog_dest file ${log}\nlog_type all\nconnection_messages false\n`);
+  writeFileSync(join(dir, 'q.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${log}\nlog_type all\nconnection_messages false\n`);
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'q.conf')]);
   t.after(() => broker.kill('SIGKILL'));
   await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes(`listening on mqtt://127.0.0.1:${port}`), 10_000, 'the log file');

@@ -2,26 +2,15 @@
 // and to Cicada: the same clients get the same answers from both.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
 import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
 import { sleep, waitFor } from '../helpers/wait.js';
-import { makePki, tempDir, type Pki } from './support.js';
+import { listening, makePki, tempDir, type Pki } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 interface Setup {
   pki: Pki;

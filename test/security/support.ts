@@ -4,6 +4,7 @@
  * embedded Cicada whose log lines are kept for assertions.
  */
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Broker, BrokerOptions } from '../../src/index.js';
 import { createBroker } from '../../src/index.js';
 import type { Logger } from '../../src/broker/logger.js';
+import { ConfigError, loadConfigText } from '../../src/config/config-file.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { withTimeout } from '../helpers/wait.js';
 
@@ -64,6 +66,12 @@ export function makePki(dir: string, clients: string[]): Pki {
     client: (cn) => ({ cert: join(dir, `client-${cn}.pem`), key: join(dir, `client-${cn}.key`) }),
     rogue: { cert: join(dir, 'rogue.pem'), key: join(dir, 'rogue.key') },
   };
+}
+
+/** A client certificate signed by the PKI's CA with any subject (e.g. '/O=Org' without a CN, or '/' for none). */
+export function clientWithSubject(pki: Pki, name: string, subject: string): { cert: string; key: string } {
+  signed(pki.dir, 'ca', name, subject, 'extendedKeyUsage=clientAuth\n');
+  return { cert: join(pki.dir, `${name}.pem`), key: join(pki.dir, `${name}.key`) };
 }
 
 export function read(path: string): Buffer {
@@ -120,4 +128,26 @@ export function pubackCode(client: MqttClient, topic: string, payload: string): 
     (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
     (error: { code?: number }) => error.code,
   );
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** 'loaded', or the ConfigError message a configuration text gets. */
+export function configOutcome(text: string, file: string): string {
+  try {
+    loadConfigText(text, file);
+    return 'loaded';
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.message;
+  }
 }

@@ -51,7 +51,7 @@ test('cicada broker warms up by default and says so before listening; warm_up fa
     const port = await freePort();
     const log = join(dir, `warm-${port}.log`);
     const conf = join(dir, `warm-${port}.conf`);
-    writeFileSync(conf, `listener ${port} 127.0.0.1\npersistence false\nlog_dest file ${log}\n${setting}`);
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${log}\n${setting}`);
     const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf]);
     t.after(() => broker.kill('SIGKILL'));
     await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('listening on'), 10_000, 'the log file');

@@ -8,7 +8,7 @@ import type { AuthPacket, ConnectPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
 import type { AuthExchange, AuthStep } from '../options.js';
-import { accept, connectInfo, refuse } from './connect.js';
+import { accept, connectInfo, granted, refuse } from './connect.js';
 
 /** Per-connection state of an exchange in progress. */
 export interface AuthState {
@@ -85,7 +85,11 @@ function onStep(channel: Channel, step: AuthStep): void {
     else channel.fail(why, code);
     return;
   }
-  if (step.username !== undefined) channel.username = step.username;
+  if (connect === undefined && step.username !== undefined && step.username !== channel.username) {
+    channel.fail(`re-authenticated as ${step.username}, not ${String(channel.username)}`, ReasonCode.NotAuthorized);
+    return;
+  }
+  granted(channel, step); // a fresh token extends the connection's lifetime
   const properties = step.data === undefined ? { authenticationMethod } : { authenticationMethod, authenticationData: step.data };
   if (connect !== undefined) accept(channel, connect, properties);
   else channel.send({ type: 'auth', reasonCode: ReasonCode.Success, properties }); // re-authenticated

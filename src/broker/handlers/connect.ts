@@ -6,7 +6,7 @@
 import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
-import { MQTT_MAX_PACKET_SIZE, type AuthResult, type ConnectInfo } from '../options.js';
+import { MQTT_MAX_PACKET_SIZE, type AuthGrant, type AuthResult, type ConnectInfo } from '../options.js';
 import { startEnhancedAuth } from './auth.js';
 import { connackCode, reasonName } from '../reasons.js';
 import { Session } from '../session.js';
@@ -25,6 +25,12 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   if (packet.protocolVersion !== 5 && keepaliveAboveMax(packet.keepalive, channel.core.options.maxKeepalive)) {
     // 3.1/3.1.1 cannot be told another Keep Alive: refused openly rather than cut off early.
     refuse(channel, ReasonCode.ClientIdentifierNotValid, `keep alive ${packet.keepalive} above max_keepalive`);
+    return;
+  }
+  if (channel.identityFromCertificate && channel.username === undefined) {
+    // [Mosquitto] use_identity_as_username / use_subject_as_username: the certificate is the
+    // identity; one without a CN (or subject) names no one, and the CONNECT user name is not asked.
+    refuse(channel, ReasonCode.NotAuthorized, 'the client certificate names no user');
     return;
   }
   const method = packet.properties?.authenticationMethod;
@@ -94,8 +100,17 @@ export function connectInfo(channel: Channel, packet: ConnectPacket): ConnectInf
 }
 
 function authenticated(channel: Channel, packet: ConnectPacket, result: AuthResult): void {
-  if (result === true) accept(channel, packet);
+  if (typeof result === 'object') {
+    granted(channel, result);
+    accept(channel, packet);
+  } else if (result === true) accept(channel, packet);
   else refuse(channel, result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed');
+}
+
+/** What an authenticator established: the user name, and when the credentials expire. */
+export function granted(channel: Channel, grant: AuthGrant): void {
+  if (grant.username !== undefined) channel.username = grant.username;
+  channel.credentialsExpireAt = grant.expiresAt ?? 0;
 }
 
 /** Answer CONNACK with a failure code and close [MQTT-3.2.2-5]. */
@@ -150,7 +165,7 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   clearTimeout(session.expiryTimer);
   core.cancelWill(session);
   session.expiryInterval =
-    packet.protocolVersion === 5 ? (props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
+    packet.protocolVersion === 5 ? cappedExpiry(channel, props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
   channel.session = session;
   // A session that outlives its connection is stored (the persistence issue's contract).
   if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
@@ -171,6 +186,12 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
 }
 
+/** A 5.0 Session Expiry Interval, at most persistent_client_expiration (as Mosquitto). */
+export function cappedExpiry(channel: Channel, seconds: number): number {
+  const cap = channel.core.options.persistentClientExpiration;
+  return cap !== undefined && cap > 0 ? Math.min(seconds, cap) : seconds;
+}
+
 /** What a 5.0 CONNACK announces of this server (section 3.2.2.3). */
 function connackProperties(channel: Channel, packet: ConnectPacket, assigned: string | undefined): Properties {
   const options = channel.core.options;
@@ -181,6 +202,9 @@ function connackProperties(channel: Channel, packet: ConnectPacket, assigned: st
   // Absent means no limit beyond the protocol's (some clients refuse values above 268435455).
   if (options.maxPacketSize < MQTT_MAX_PACKET_SIZE) properties.maximumPacketSize = options.maxPacketSize;
   if (assigned !== undefined) properties.assignedClientIdentifier = assigned; // [MQTT-3.2.2-16]
+  // Section 3.2.2.3.2: a Session Expiry Interval other than the client's is announced.
+  const expiry = channel.session?.expiryInterval ?? 0;
+  if (expiry !== (packet.properties?.sessionExpiryInterval ?? 0)) properties.sessionExpiryInterval = expiry;
   if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]
   if (!options.retainAvailable) properties.retainAvailable = 0;
   if (packet.properties?.requestResponseInformation === 1) {

@@ -10,6 +10,7 @@
 import type { DisconnectPacket } from '../../protocol/packets.js';
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
+import { cappedExpiry } from './connect.js';
 
 /** DISCONNECT reason codes a client may send (MQTT 5.0 Table 3-10, "Sent by" Client or Client/Server). */
 const CLIENT_DISCONNECT_CODES: ReadonlySet<number> = new Set([
@@ -29,7 +30,7 @@ export function handleDisconnect(channel: Channel, packet: DisconnectPacket): vo
       channel.fail('session expiry changed from 0 in DISCONNECT', ReasonCode.ProtocolError);
       return;
     }
-    session.expiryInterval = expiry;
+    session.expiryInterval = cappedExpiry(channel, expiry);
   }
   const publishWill = code !== ReasonCode.NormalDisconnection;
   channel.terminate(code === ReasonCode.NormalDisconnection ? 'client disconnected' : `client disconnected with reason 0x${code.toString(16)}`, publishWill);

@@ -10,7 +10,7 @@ import type { Channel } from '../channel.js';
 import { isUtf8 } from 'node:buffer';
 import { forwardedProperties, Message } from '../message.js';
 import { reasonName } from '../reasons.js';
-import { publishRefusal, withinPublishRate } from '../limits.js';
+import { brokerOwnedTopic, publishRefusal, withinPublishRate } from '../limits.js';
 
 export function handlePublish(channel: Channel, packet: PublishPacket): void {
   const core = channel.core;
@@ -53,6 +53,10 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
   const refusal = publishRefusal(channel, packet, topic);
   if (refusal !== undefined) {
     if (refusal !== 'closed') acknowledge(channel, packet, channel.version === 5 ? refusal : ReasonCode.Success);
+    return;
+  }
+  if (brokerOwnedTopic(topic)) {
+    decided(channel, packet, topic, false); // $SYS and $share are the broker's, whatever the ACL says
     return;
   }
   const authorize = core.options.authorizePublish;
