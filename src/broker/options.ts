@@ -97,7 +97,8 @@ export interface HttpAuthOptions {
 export interface SecurityOptions {
   /**
    * Clients without a user name may connect (allow_anonymous). Default: only on a loopback or
-   * unix-socket listener, and only when no authentication source is configured.
+   * unix-socket listener, and only when no authentication source is configured (a configuration
+   * file that sets up a listener makes it false, as Mosquitto 2).
    */
   allowAnonymous?: boolean;
   /** Mosquitto password file (password_file). */
