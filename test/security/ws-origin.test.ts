@@ -1,7 +1,7 @@
 // WebSocket Origin checks: any web page a user opens could otherwise connect to a broker on
 // localhost or the LAN. websockets_origins lists the origins allowed (HTTP 403 for others); a
 // listener that admits anonymous clients takes only localhost pages unless told otherwise.
-// Clients that send no Origin (not browsers) are not concerned. Mosquitto has no such check.
+// Clients that send no Origin (not browsers) are not concerned. Mosquitto has no such directive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { cicadaOnly } from '../helpers/broker.js';
 import { runProcess } from '../helpers/processes.js';
 import { configOutcome, startCicada, tempDir } from './support.js';
 
-const options = cicadaOnly('Mosquitto does not check the Origin of WebSocket handshakes');
+const options = cicadaOnly('Mosquitto has no Origin allow-list (and its WebSocket listener does not start here)');
 
 /** The outcome of a WebSocket handshake to `url` with this Origin: 'open' or the HTTP status. */
 function handshake(url: string, origin: string | undefined): Promise<string> {
