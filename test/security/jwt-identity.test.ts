@@ -108,3 +108,22 @@ test('JWT: re-authentication (AUTH 0x19, method JWT) with a fresh token keeps th
   other.send(auth(0x19, await token({ sub: 'dev1' }, null)));
   await expectDisconnect(other, 0x87);
 });
+
+test('an authenticate hook may answer { username, expiresAt }: the user name replaces the CONNECT one, the connection ends at expiresAt', options, async (t) => {
+  const seen: Array<string | undefined> = [];
+  const { broker } = await startCicada(t, {
+    listeners: [{ port: 0, host: '127.0.0.1' }],
+    authenticate: () => ({ username: 'granted', expiresAt: Date.now() + 600 }),
+    authorizePublish: (client) => {
+      seen.push(client.username);
+      return true;
+    },
+  });
+  const c = await rawClient(broker.port);
+  c.send(connect5({ clientId: 'granted', username: 'asked' }));
+  assert.equal(parseConnack5(await c.readPacket()).reason, 0);
+  c.send(publish5({ topic: 'g/t', payload: 'x', qos: 1, id: 1 }));
+  await readType(c, T.PUBACK);
+  assert.deepEqual(seen, ['granted']);
+  await expectDisconnect(c, 0x87, 3000);
+});
