@@ -12,6 +12,7 @@ import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
+import { pendingMosquittoImport, runPendingImport } from './migrate.js';
 import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger } from './log/logger.js';
@@ -47,8 +48,12 @@ class CicadaBroker implements Broker {
       // One broker per data directory: a second one stops here, naming the owner.
       this.lock = lockDataDirectory(resolved.persistenceLocation);
       try {
+        // First start with a Mosquitto persistence_file in the configuration: import it.
+        const pending = pendingMosquittoImport(resolved, options.mosquittoPersistenceFile);
         this.storage = openStorage(resolved);
+        if (pending !== undefined) log.info({ file: pending.file }, runPendingImport(pending, this.storage));
       } catch (error) {
+        this.storage?.close();
         this.lock.release();
         throw error;
       }
