@@ -137,11 +137,16 @@ function tryUnlink(file: string): void {
  */
 export function lockDataDirectory(directory: string): DirectoryLock {
   const dir = resolve(directory);
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, LOCK_FILE);
   const text = `${JSON.stringify(me())}\n`;
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  writeFileSync(temp, text);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(temp, text);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`cannot lock data directory ${dir} (${code}): check that it exists and that this user may write it`, { cause: error });
+  }
   try {
     // Bounded: each round either takes the lock, finds a live owner, or removes a stale lock.
     for (let attempt = 0; attempt < 8; attempt++) {

@@ -111,3 +111,10 @@ function startOf(pid: number): string {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
 }
+
+test('a data directory that cannot be made or written is one clear error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cicada-lock-'));
+  const notADirectory = join(dir, 'file');
+  writeFileSync(notADirectory, 'x');
+  assert.throws(() => lockDataDirectory(join(notADirectory, 'data')), /^Error: cannot lock data directory .*file\/data \(ENOTDIR\): check that it exists and that this user may write it$/);
+});
