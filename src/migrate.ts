@@ -43,12 +43,14 @@ export interface PendingImport {
 
 /**
  * The import offered at first start: the configuration names a Mosquitto persistence file
- * (`persistence_file`, relative to persistence_location as in Mosquitto), the file exists, and
- * Cicada's store does not exist yet. A file that cannot be read stops the start (one line).
+ * (`persistence_file`: as in Mosquitto, inside persistence_location when one is set, else
+ * relative to the working directory), the file exists, and Cicada's store does not exist yet. A
+ * file that cannot be read stops the start (one line).
  */
-export function pendingMosquittoImport(options: ResolvedOptions, mosquittoFile: string | undefined): PendingImport | undefined {
+export function pendingMosquittoImport(options: ResolvedOptions, given: BrokerOptions): PendingImport | undefined {
+  const mosquittoFile = given.mosquittoPersistenceFile;
   if (!options.persistence || mosquittoFile === undefined) return undefined;
-  const file = resolve(options.persistenceLocation, mosquittoFile);
+  const file = resolve(given.persistenceLocation ?? '.', mosquittoFile);
   if (!existsSync(file) || existsSync(join(options.persistenceLocation, options.persistenceFile))) return undefined;
   return { file, db: readMosquittoDb(file) };
 }

@@ -49,7 +49,7 @@ class CicadaBroker implements Broker {
       this.lock = lockDataDirectory(resolved.persistenceLocation);
       try {
         // First start with a Mosquitto persistence_file in the configuration: import it.
-        const pending = pendingMosquittoImport(resolved, options.mosquittoPersistenceFile);
+        const pending = pendingMosquittoImport(resolved, options);
         this.storage = openStorage(resolved);
         if (pending !== undefined) log.info({ file: pending.file }, runPendingImport(pending, this.storage));
       } catch (error) {

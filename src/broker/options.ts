@@ -219,9 +219,9 @@ export interface BrokerOptions extends BrokerHooks {
   /** 'normal': survives a crash of the process (default); 'full': also a power cut (fsync per commit). */
   persistenceSync?: 'normal' | 'full';
   /**
-   * A Mosquitto persistence file (mosquitto.conf `persistence_file`, relative to
-   * persistenceLocation), imported at the first start: when it exists and the Cicada database
-   * does not yet.
+   * A Mosquitto persistence file (mosquitto.conf `persistence_file`: inside persistenceLocation
+   * when that is given, else relative to the working directory), imported at the first start:
+   * when it exists and the Cicada database does not yet.
    */
   mosquittoPersistenceFile?: string;
   /**
