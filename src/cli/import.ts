@@ -26,7 +26,7 @@ export function runImport(argv: string[]): number {
   try {
     parsed = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   } catch (error) {
-    return usage((error as Error).message);
+    return usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, '.'));
   }
   if (parsed.values.help === true) {
     process.stdout.write(IMPORT_USAGE);

@@ -180,7 +180,7 @@ test('first start: a corrupt Mosquitto file named by persistence_file stops the 
   assert.ok(!existsSync(join(dir, 'cicada.db')));
 });
 
-test('cicada import: a missing, foreign or truncated file is one line and exit 1; no file is exit 2', async () => {
+test('cicada import: a missing, foreign or truncated file is one line and exit 1; no file or a bad flag is one line and exit 2', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-import-'));
   const conf = cicadaConf(dir, 1);
   const missing = await runProcess(process.execPath, [BIN, 'import', '-c', conf, join(dir, 'nope.db')], 10_000);
@@ -195,8 +195,9 @@ test('cicada import: a missing, foreign or truncated file is one line and exit 1
   assert.match(cut.stderr, /truncated/);
   assert.ok(!existsSync(join(dir, 'cicada.db')), 'a bad file changes nothing');
   const none = await runProcess(process.execPath, [BIN, 'import'], 10_000);
-  assert.equal(none.code, 2);
-  assert.equal(none.stderr.trim().split('\n').length, 1);
+  assert.deepEqual([none.code, none.stderr], [2, 'cicada import: the Mosquitto persistence file to import is missing (cicada import --help for usage)\n']);
+  const bogus = await runProcess(process.execPath, [BIN, 'import', '--bogus', 'x.db'], 10_000);
+  assert.deepEqual([bogus.code, bogus.stderr], [2, "cicada import: Unknown option '--bogus'. (cicada import --help for usage)\n"]);
 });
 
 test('the parser is bounded: every truncation and 3000 seeded corruptions of a real file either parse (and import) or fail with a MosquittoDbError, never anything else', (t) => {
