@@ -11,6 +11,8 @@ import { Message } from './broker/message.js';
 import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
+import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
+import { pendingMosquittoImport, runPendingImport } from './migrate.js';
 import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger } from './log/logger.js';
@@ -21,6 +23,7 @@ import { ConnectionRate, listenerName, startListener, type RunningListener } fro
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
   private storage: Storage | undefined;
+  private lock: DirectoryLock | undefined;
   private readonly security: Security | undefined;
   private readonly named: SecuredListener[];
   private running: RunningListener[] = [];
@@ -42,7 +45,20 @@ class CicadaBroker implements Broker {
       resolved.authorizeRead ??= hooks.authorizeRead;
       if (hooks.authMethods !== undefined) resolved.authMethods = { ...hooks.authMethods, ...resolved.authMethods };
     }
-    this.storage = openStorage(resolved);
+    if (resolved.persistence) {
+      // One broker per data directory: a second one stops here, naming the owner.
+      this.lock = lockDataDirectory(resolved.persistenceLocation);
+      try {
+        // First start with a Mosquitto persistence_file in the configuration: import it.
+        const pending = pendingMosquittoImport(resolved, options);
+        this.storage = openStorage(resolved);
+        if (pending !== undefined) log.info({ file: pending.file }, runPendingImport(pending, this.storage));
+      } catch (error) {
+        this.storage?.close();
+        this.lock.release();
+        throw error;
+      }
+    }
     this.core = new BrokerCore(resolved, log, this.storage);
     this.core.onFatal = () => void this.close();
     const security = this.security;
@@ -140,6 +156,8 @@ class CicadaBroker implements Broker {
     await Promise.all(closed);
     this.storage?.close();
     this.storage = undefined;
+    this.lock?.release();
+    this.lock = undefined;
   }
 
   publish(message: BrokerPublish): void {
@@ -163,9 +181,8 @@ class CicadaBroker implements Broker {
   }
 }
 
-/** The persistence store the options ask for: SQLite in persistenceLocation, or none. */
-function openStorage(options: ResolvedOptions): Storage | undefined {
-  if (!options.persistence) return undefined;
+/** The persistence store the options ask for: SQLite in persistenceLocation. */
+function openStorage(options: ResolvedOptions): Storage {
   return new SqliteStorage(join(options.persistenceLocation, options.persistenceFile), { sync: options.persistenceSync });
 }
 

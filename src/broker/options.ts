@@ -243,6 +243,12 @@ export interface BrokerOptions extends BrokerHooks {
   /** 'normal': survives a crash of the process (default); 'full': also a power cut (fsync per commit). */
   persistenceSync?: 'normal' | 'full';
   /**
+   * A Mosquitto persistence file (mosquitto.conf `persistence_file`: inside persistenceLocation
+   * when that is given, else relative to the working directory), imported at the first start:
+   * when it exists and the Cicada database does not yet.
+   */
+  mosquittoPersistenceFile?: string;
+  /**
    * Least time between two commits to the persistence store under load, in ms
    * (persistence_commit_interval). Acknowledgements wait for the commit of the state they
    * report. After 5 intervals without a commit the next one follows at the end of the

@@ -21,6 +21,7 @@ Tools:
   sub                 subscribe and print messages (flags as mosquitto_sub)
   passwd              manage a password file (as mosquitto_passwd)
   bench               load generator: bench pub|sub|conn (as emqtt-bench)
+  import              import a Mosquitto persistence file (mosquitto.db) into the store
 
 Options:
   -p, --port PORT     TCP port to listen on (default 1883)
@@ -111,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'sub') return await runSub(rest);
     if (command === 'passwd') return await runPasswd(rest);
     if (command === 'bench') return await runBench(rest);
+    if (command === 'import') return (await import('./import.js')).runImport(rest);
     if (command === 'help') {
       process.stdout.write(USAGE);
       return 0;

@@ -45,7 +45,7 @@ import {
 } from './errors.js';
 import { PacketIds, TopicAliases, type OutgoingFlow, type PublishOptions, type PublishResult } from './flows.js';
 import { MessageQueue } from './message-queue.js';
-import { parseBrokerUrl, resolveOptions, type ConnectOptions, type Endpoint, type ResolvedOptions } from './options.js';
+import { parseBrokerUrl, resolveOptions, toProperties, type ClientProperties, type ConnectOptions, type Endpoint, type ResolvedOptions } from './options.js';
 import { buildConnect } from './connect-packet.js';
 
 export interface SubscribeOptions {
@@ -53,8 +53,8 @@ export interface SubscribeOptions {
   noLocal?: boolean;
   retainAsPublished?: boolean;
   retainHandling?: 0 | 1 | 2;
-  /** SUBSCRIBE properties (5.0): subscriptionIdentifiers, userProperties. */
-  properties?: Properties;
+  /** SUBSCRIBE properties (5.0): subscriptionIdentifier, userProperties. */
+  properties?: ClientProperties;
 }
 
 /** One entry per filter: reasonCode < 0x80 is the granted QoS, >= 0x80 a refusal. */
@@ -152,7 +152,13 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       dup: false,
     };
     if (options.properties !== undefined && this.options.protocolVersion === 5) {
-      const { topicAlias: _ignored, ...properties } = options.properties;
+      let given;
+      try {
+        given = toProperties(options.properties)!;
+      } catch (error) {
+        return Promise.reject(error instanceof InvalidArgumentError ? error : new InvalidArgumentError(String(error)));
+      }
+      const { topicAlias: _ignored, ...properties } = given;
       if (Object.keys(properties).length > 0) packet.properties = properties;
     }
     if (this.state === 'closed') return Promise.reject(new NotConnectedError('client is closed'));
@@ -187,7 +193,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       }
       return s;
     });
-    const properties = this.options.protocolVersion === 5 ? options.properties : undefined;
+    const properties = this.options.protocolVersion === 5 ? toProperties(options.properties) : undefined;
     const suback = (await this.request({ type: 'subscribe', packetId: 0, subscriptions, ...(properties ? { properties } : {}) })) as SubackPacket;
     return subscriptions.map((s, i) => {
       const reasonCode = suback.reasonCodes[i] ?? ReasonCode.UnspecifiedError;
@@ -217,7 +223,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
    * while connected (unless `force`), sends DISCONNECT, closes, and rejects whatever is still
    * pending. No reconnect after this.
    */
-  async end(options: { force?: boolean; timeout?: number; reasonCode?: number; properties?: Properties } = {}): Promise<void> {
+  async end(options: { force?: boolean; timeout?: number; reasonCode?: number; properties?: ClientProperties } = {}): Promise<void> {
     if (this.state === 'closed') return;
     if (options.force !== true && this.state === 'connected' && (this.inflight.size > 0 || this.queued.length > 0)) {
       await new Promise<void>((resolve) => {
@@ -233,7 +239,7 @@ export class MqttClient extends EventEmitter<ClientEvents> {
       const disconnect: DisconnectPacket = { type: 'disconnect' };
       if (this.options.protocolVersion === 5) {
         disconnect.reasonCode = options.reasonCode ?? 0;
-        if (options.properties !== undefined) disconnect.properties = options.properties;
+        if (options.properties !== undefined) disconnect.properties = toProperties(options.properties)!;
       }
       connection.send(disconnect);
       // Let the DISCONNECT drain: the connection ends itself (close() would destroy it).

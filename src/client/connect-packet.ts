@@ -1,6 +1,6 @@
 /** The CONNECT packet for the client's options. */
 import type { ConnectPacket } from '../protocol/index.js';
-import type { ConnectOptions, Endpoint, ResolvedOptions } from './options.js';
+import { toProperties, type ConnectOptions, type Endpoint, type ResolvedOptions } from './options.js';
 
 export function buildConnect(resolved: ResolvedOptions, options: ConnectOptions, endpoint: Endpoint): ConnectPacket {
   const version = resolved.protocolVersion;
@@ -24,8 +24,12 @@ export function buildConnect(resolved: ResolvedOptions, options: ConnectOptions,
       qos: will.qos ?? 0,
       retain: will.retain ?? false,
     };
-    if (version === 5 && will.properties !== undefined) packet.will.properties = will.properties;
+    if (version === 5 && will.properties !== undefined) packet.will.properties = toProperties(will.properties)!;
   }
-  if (version === 5 && options.properties !== undefined && Object.keys(options.properties).length > 0) packet.properties = options.properties;
+  if (version !== 5) return packet;
+  const properties = { ...toProperties(options.properties) };
+  // 5.0 section 3.1.2.11.2: absent (0), the session ends with the network connection.
+  if (resolved.sessionExpiry !== undefined) properties.sessionExpiryInterval = resolved.sessionExpiry;
+  if (Object.keys(properties).length > 0) packet.properties = properties;
   return packet;
 }

@@ -11,12 +11,13 @@
  */
 import type { Properties, PublishPacket, QoS } from '../protocol/index.js';
 import { MqttClientError } from './errors.js';
+import type { ClientProperties } from './options.js';
 
 export interface PublishOptions {
   qos?: QoS;
   retain?: boolean;
   /** PUBLISH properties (5.0). A topicAlias here is managed by the client and overwritten. */
-  properties?: Properties;
+  properties?: ClientProperties;
 }
 
 /** How a publish ended: 0 for success; the server's reason code for a 5.0 acknowledgement. */

@@ -22,7 +22,7 @@ export { MqttClient } from './client.js';
 export type { ClientEvents, ClientState, Granted, SubscribeOptions } from './client.js';
 export type { Message } from './inbound.js';
 export type { PublishOptions, PublishResult } from './flows.js';
-export type { ConnectOptions, ReconnectOptions, TlsOptions, WillOptions } from './options.js';
+export type { ClientProperties, ConnectOptions, ReconnectOptions, TlsOptions, UserProperties, WillOptions } from './options.js';
 export { parseBrokerUrl } from './options.js';
 export { backoffDelay } from './backoff.js';
 export {

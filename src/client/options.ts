@@ -4,13 +4,34 @@
 import type { Packet, Properties, ProtocolVersion, QoS } from '../protocol/index.js';
 import { InvalidArgumentError } from './errors.js';
 
+/** User properties (5.0) as pairs, or in MQTT.js's object form: `{ key: value }` or `{ key: [values] }`. */
+export type UserProperties = Array<[string, string]> | Record<string, string | string[]>;
+
+/** Properties as the client takes them: the codec's, with user properties in either form. */
+export type ClientProperties = Omit<Properties, 'userProperties'> & { userProperties?: UserProperties };
+
+/** The codec's Properties for client-given ones (object-form user properties become pairs, in order). */
+export function toProperties(properties: ClientProperties | undefined): Properties | undefined {
+  if (properties === undefined) return undefined;
+  const user = properties.userProperties;
+  if (user === undefined || Array.isArray(user)) return properties as Properties;
+  const pairs: Array<[string, string]> = [];
+  for (const [key, value] of Object.entries(user)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v !== 'string') throw new InvalidArgumentError(`user property ${JSON.stringify(key)}: values must be strings`);
+      pairs.push([key, v]);
+    }
+  }
+  return { ...properties, userProperties: pairs };
+}
+
 export interface WillOptions {
   topic: string;
   payload: string | Buffer;
   qos?: QoS;
   retain?: boolean;
   /** Will properties (5.0). */
-  properties?: Properties;
+  properties?: ClientProperties;
 }
 
 export interface ReconnectOptions {
@@ -40,13 +61,20 @@ export interface ConnectOptions extends TlsOptions {
   clientId?: string;
   /** Clean session / clean start (default true). */
   clean?: boolean;
+  /**
+   * Session Expiry Interval (5.0), seconds the server keeps the session after the connection
+   * ends: 0 (default) ends it with the connection, 0xFFFFFFFF or Infinity keeps it forever. With
+   * 5.0, `clean: false` alone resumes a session but keeps none past a disconnection; with 3.1/3.1.1
+   * the server decides, so this option is refused there.
+   */
+  sessionExpiry?: number;
   /** Keepalive in seconds, 0 = off (default 60). */
   keepalive?: number;
   username?: string;
   password?: string | Buffer;
   will?: WillOptions;
-  /** CONNECT properties (5.0), e.g. sessionExpiryInterval, receiveMaximum, topicAliasMaximum. */
-  properties?: Properties;
+  /** CONNECT properties (5.0), e.g. receiveMaximum, topicAliasMaximum, userProperties. */
+  properties?: ClientProperties;
   /** Time to wait for CONNACK, ms (default 10000). */
   connectTimeout?: number;
   /** Time to wait for PINGRESP before the connection is deemed dead, ms (default 10000). */
@@ -121,12 +149,27 @@ export interface ResolvedOptions {
   reconnect: Required<ReconnectOptions> | false;
   offlineQueueLimit: number;
   topicAliases: boolean;
+  /** Session Expiry Interval sent in CONNECT (5.0), undefined for none. */
+  sessionExpiry: number | undefined;
+}
+
+/** The Session Expiry Interval to send: `sessionExpiry` (validated) or properties.sessionExpiryInterval. */
+function sessionExpiry(options: ConnectOptions, version: ProtocolVersion): number | undefined {
+  const given = options.sessionExpiry;
+  if (given === undefined) return options.properties?.sessionExpiryInterval;
+  if (version !== 5) throw new InvalidArgumentError('sessionExpiry needs protocolVersion 5 (with 3.1 and 3.1.1, clean: false keeps the session until the server expires it)');
+  const seconds = given === Infinity ? 0xffffffff : given;
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > 0xffffffff) throw new InvalidArgumentError(`sessionExpiry: expected seconds from 0 to 4294967295 or Infinity, got ${String(given)}`);
+  const inProperties = options.properties?.sessionExpiryInterval;
+  if (inProperties !== undefined && inProperties !== seconds) throw new InvalidArgumentError(`sessionExpiry ${seconds} and properties.sessionExpiryInterval ${inProperties} disagree`);
+  return seconds;
 }
 
 export function resolveOptions(options: ConnectOptions): ResolvedOptions {
   const r = options.reconnect;
+  const protocolVersion = options.protocolVersion ?? 4;
   return {
-    protocolVersion: options.protocolVersion ?? 4,
+    protocolVersion,
     clientId: options.clientId ?? `cicada-${Math.random().toString(16).slice(2, 10)}`,
     clean: options.clean ?? true,
     keepalive: options.keepalive ?? 60,
@@ -138,5 +181,6 @@ export function resolveOptions(options: ConnectOptions): ResolvedOptions {
         : { initialDelay: r?.initialDelay ?? 1000, maxDelay: r?.maxDelay ?? 30_000, factor: r?.factor ?? 2, jitter: r?.jitter ?? 0.5 },
     offlineQueueLimit: options.offlineQueueLimit ?? 1000,
     topicAliases: options.topicAliases ?? true,
+    sessionExpiry: sessionExpiry(options, protocolVersion),
   };
 }

@@ -169,7 +169,7 @@ function httpAuth(ctx: Ctx): HttpAuthOptions {
 const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
 
 /** Mosquitto directives Cicada accepts without acting on them (a warning says so). */
-const IGNORED = new Set(['pid_file', 'persistence_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
+const IGNORED = new Set(['pid_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
 
 const directives: Record<string, Setter> = {
   // Listeners.
@@ -360,6 +360,10 @@ const directives: Record<string, Setter> = {
   },
   connection_messages(ctx) {
     ctx.state.options.connectionMessages = boolean(ctx);
+  },
+  persistence_file(ctx) {
+    // Mosquitto's file: imported at the first start (src/migrate.ts); Cicada's own is cicada.db.
+    ctx.state.options.mosquittoPersistenceFile = one(ctx, 'one file name');
   },
   persistence_location(ctx) {
     ctx.state.options.persistenceLocation = existingPath(ctx, 'directory');

@@ -11,8 +11,10 @@ import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js'
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
 
+// Each broker runs in a directory of its own: `cicada broker` keeps its state in ./data, and a data
+// directory belongs to one broker at a time.
 function cicada(...args: string[]): Spawned {
-  return spawnProcess(process.execPath, [BIN, ...args]);
+  return spawnProcess(process.execPath, [BIN, ...args], { cwd: mkdtempSync(join(tmpdir(), 'cicada-cwd-')) });
 }
 
 async function pubSubRoundTrip(port: number): Promise<void> {

@@ -60,11 +60,12 @@ export class Spawned {
   }
 }
 
-export function spawnProcess(command: string, args: string[]): Spawned {
-  return new Spawned(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+/** `cwd`: the working directory (e.g. a temp directory, where `cicada broker` keeps ./data). */
+export function spawnProcess(command: string, args: string[], options: { cwd?: string } = {}): Spawned {
+  return new Spawned(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options }));
 }
 
 /** Run a command to completion within `timeoutMs`. */
-export async function runProcess(command: string, args: string[], timeoutMs: number): Promise<ProcessResult> {
-  return spawnProcess(command, args).exit(timeoutMs);
+export async function runProcess(command: string, args: string[], timeoutMs: number, options: { cwd?: string } = {}): Promise<ProcessResult> {
+  return spawnProcess(command, args, options).exit(timeoutMs);
 }

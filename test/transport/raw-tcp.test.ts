@@ -4,6 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
@@ -120,7 +123,8 @@ test('IPv6: a listener on ::1 serves MQTT.js and logs the client address', cicad
 
 test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_pub and mosquitto_sub alike', cicadaOnly('raw TCP transport'), async (t) => {
   const port = await freePort();
-  const cicada = spawnProcess('env', ['CICADA_NET_SOCKETS=1', process.execPath, BIN, 'broker', '-p', String(port)]);
+  const cwd = mkdtempSync(join(tmpdir(), 'cicada-cwd-')); // its ./data, not the repository's
+  const cicada = spawnProcess('env', ['CICADA_NET_SOCKETS=1', process.execPath, BIN, 'broker', '-p', String(port)], { cwd });
   t.after(() => cicada.kill('SIGKILL'));
   await cicada.waitForOutput('"transport":"stream"', 10_000);
   const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-C', '1', '-W', '5']);
