@@ -104,10 +104,11 @@ class CicadaBroker implements Broker {
     const started = Date.now();
     const scratch = new BrokerCore(warmUpOptions(this.core.options), silentLogger, undefined);
     try {
-      const { expected, received } = await warmUp(scratch);
+      const { expected, received, refused } = await warmUp(scratch);
       const fields = { ms: Date.now() - started, messages: received };
       if (received === expected) this.core.log.info(fields, 'warmed up');
       else this.core.log.warn(fields, `warm-up delivered only ${received} of ${expected} messages`);
+      if (refused > 0) this.core.log.warn({ refused }, 'warm-up listener refused connections from other processes');
     } catch (error) {
       // E.g. no loopback port to be had: the broker starts cold rather than not at all.
       this.core.log.warn({ err: error }, 'warm-up skipped');

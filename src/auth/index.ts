@@ -61,7 +61,7 @@ class Scope {
   load(): void {
     const s = this.settings;
     const acl = s.aclFile !== undefined ? Acl.parse(readFileSync(s.aclFile, 'utf8'), s.aclFile) : undefined;
-    const passwords = s.passwordFile !== undefined ? readPasswordFileSync(s.passwordFile) : undefined;
+    const passwords = s.passwordFile !== undefined ? readPasswordFileSync(s.passwordFile, { requireHashes: true }) : undefined;
     this.jwt?.reload();
     this.http?.clear();
     this.acl = acl;

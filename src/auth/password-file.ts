@@ -3,9 +3,12 @@
  * password-hash.ts). Shared by `cicada passwd` and the broker's password authentication.
  *
  * Reading keeps every line, so that rewriting a file changes only the entries touched: comment
- * lines (`#`) and blank lines are kept as they are. A username may not contain `:`; the hash is
- * everything after the first `:`. An entry whose hash is not `$6$`/`$7$` is plain text (what
- * `-U` converts) and never verifies.
+ * lines (`#`) and blank lines are kept as they are. As Mosquitto reads them: a username may not
+ * contain `:`; the hash runs from the first `:` to the next one (or the end of the line); blanks
+ * (space, tab, CR, ...) around the username and the hash are ignored. Any other line (no `:`, no
+ * username, no hash) is an error naming file:line. An entry whose hash is not `$6$`/`$7$` is
+ * plain text (what `-U` converts) and never verifies; the broker refuses a file holding one
+ * (`requireHashes`), where Mosquitto logs it and drops the user.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +22,9 @@ export interface PasswordEntry {
   parsed: ParsedHash | undefined;
 }
 
+/** Blanks as C's isspace, which Mosquitto's trimming uses (not Unicode spaces, as String.trim). */
+const BLANKS = /^[ \t\r\n\v\f]+|[ \t\r\n\v\f]+$/g;
+
 export class PasswordFileError extends Error {
   override name = 'PasswordFileError';
 }
@@ -30,19 +36,19 @@ export class PasswordFile {
   private readonly lines: Line[] = [];
   private readonly byName = new Map<string, PasswordEntry>();
 
-  static parse(text: string, source = 'password file'): PasswordFile {
+  static parse(text: string, source = 'password file', options: ParseOptions = {}): PasswordFile {
     const file = new PasswordFile();
     const lines = text.split(/\r?\n/);
     if (lines.at(-1) === '') lines.pop();
     lines.forEach((line, i) => {
-      if (line.trim() === '' || line.startsWith('#')) {
+      if (line.replace(BLANKS, '') === '' || line.startsWith('#')) {
         file.lines.push({ text: line });
         return;
       }
-      const colon = line.indexOf(':');
-      if (colon <= 0) throw new PasswordFileError(`${source}: line ${i + 1} is not username:password`);
-      const username = line.slice(0, colon);
-      const hash = line.slice(colon + 1);
+      const [username, hash] = parseEntry(line, `${source}:${i + 1}`);
+      if (options.requireHashes === true && parseHash(hash) === undefined) {
+        throw new PasswordFileError(`${source}:${i + 1}: the password of ${username} is not a readable $6$ or $7$ hash (plain text? convert the file with cicada passwd -U)`);
+      }
       file.set(username, hash);
     });
     return file;
@@ -86,13 +92,30 @@ export class PasswordFile {
   }
 }
 
-/** Reads and parses a password file (PasswordFileError on a malformed line). */
-export async function readPasswordFile(path: string): Promise<PasswordFile> {
-  return PasswordFile.parse(await readFile(path, 'utf8'), path);
+export interface ParseOptions {
+  /** Every entry must hold a $6$/$7$ hash (the broker; `cicada passwd -U` reads plain text too). */
+  requireHashes?: boolean;
 }
 
-export function readPasswordFileSync(path: string): PasswordFile {
-  return PasswordFile.parse(readFileSync(path, 'utf8'), path);
+/** `username:hash` of one line, as Mosquitto splits it; PasswordFileError naming `where` (file:line) otherwise. */
+function parseEntry(line: string, where: string): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon < 0) throw new PasswordFileError(`${where}: not username:password-hash (no ':')`);
+  const username = line.slice(0, colon).replace(BLANKS, '');
+  const end = line.indexOf(':', colon + 1);
+  const hash = line.slice(colon + 1, end < 0 ? undefined : end).replace(BLANKS, '');
+  if (username === '') throw new PasswordFileError(`${where}: no username before ':'`);
+  if (hash === '') throw new PasswordFileError(`${where}: no password hash after '${username}:'`);
+  return [username, hash];
+}
+
+/** Reads and parses a password file (PasswordFileError naming file:line on a malformed line). */
+export async function readPasswordFile(path: string, options?: ParseOptions): Promise<PasswordFile> {
+  return PasswordFile.parse(await readFile(path, 'utf8'), path, options);
+}
+
+export function readPasswordFileSync(path: string, options?: ParseOptions): PasswordFile {
+  return PasswordFile.parse(readFileSync(path, 'utf8'), path, options);
 }
 
 /** Writes the file in place of the old one (write to a temporary file, then rename), mode 0600. */

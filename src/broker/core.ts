@@ -21,6 +21,7 @@ import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
 import { brokerOwnedTopic, countThrottled, slowConsumerDisconnect } from './limits.js';
+import { clearLongTimeout, setLongTimeout, setLongTimeoutAt } from './long-timer.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
@@ -102,8 +103,8 @@ export class BrokerCore implements SessionHost {
     this.sys.stop();
     for (const channel of [...this.channels]) channel.shutdown();
     for (const session of this.sessions.values()) {
-      clearTimeout(session.expiryTimer);
-      clearTimeout(session.pendingWill?.timer);
+      clearLongTimeout(session.expiryTimer);
+      clearLongTimeout(session.pendingWill?.timer);
     }
     this.persistence?.stop();
   }
@@ -194,11 +195,11 @@ export class BrokerCore implements SessionHost {
       this.persistence?.dropWill(session);
       this.publishWillOf(clientId, will);
     };
-    const timer = setTimeout(() => {
+    // Up to 2^32-1 s, from the client or the store: a long timer [MQTT-3.1.3-9].
+    const timer = setLongTimeoutAt(() => {
       session.pendingWill = undefined;
       publish();
-    }, Math.max(0, publishAt - Date.now()));
-    timer.unref();
+    }, publishAt);
     session.pendingWill = { timer, publish };
     this.persistence?.saveWill(session, will, publishAt);
   }
@@ -206,7 +207,7 @@ export class BrokerCore implements SessionHost {
   /** A client reconnected to its session: a delayed will is not sent [MQTT-3.1.3-9]. */
   cancelWill(session: Session): void {
     if (session.pendingWill === undefined) return;
-    clearTimeout(session.pendingWill.timer);
+    clearLongTimeout(session.pendingWill.timer);
     session.pendingWill = undefined;
     this.persistence?.dropWill(session);
   }
@@ -246,11 +247,11 @@ export class BrokerCore implements SessionHost {
 
   /** End a session: its subscriptions go, its queued messages are freed. */
   removeSession(session: Session): void {
-    clearTimeout(session.expiryTimer);
+    clearLongTimeout(session.expiryTimer);
     const will = session.pendingWill;
     if (will !== undefined) {
       // The session ends before the will delay passed: the will goes now.
-      clearTimeout(will.timer);
+      clearLongTimeout(will.timer);
       session.pendingWill = undefined;
       will.publish();
     }
@@ -279,11 +280,11 @@ export class BrokerCore implements SessionHost {
   /** End the (disconnected) session after `ms`, unless it never expires. */
   armSessionExpiry(session: Session, ms: number): void {
     if (session.expiryInterval >= 0xffffffff) return; // never expires
-    clearTimeout(session.expiryTimer);
-    session.expiryTimer = setTimeout(() => {
+    clearLongTimeout(session.expiryTimer);
+    // Up to 2^32-2 s (months, years): Node's setTimeout alone would fire at once past 24.8 days.
+    session.expiryTimer = setLongTimeout(() => {
       if (session.link === undefined) this.removeSession(session);
-    }, Math.max(0, ms));
-    session.expiryTimer.unref();
+    }, ms);
   }
 
   /** A client's connect or disconnect line: info, or debug with `connection_messages false`. */

@@ -86,6 +86,10 @@ export interface HttpAuthOptions {
   cacheTtlMs?: number;
   /** Most cached decisions. Default 10000. */
   cacheSize?: number;
+  /** Most requests in flight at once (http_auth_pool_size). Default 8. */
+  poolSize?: number;
+  /** Most questions waiting for a free request; beyond, the answer is deny (http_auth_queue_size). Default 10000. */
+  queueSize?: number;
   /** Also ask the hook for publish and subscribe decisions (http_auth_acl). Default false. */
   authorize?: boolean;
 }

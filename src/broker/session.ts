@@ -18,6 +18,7 @@
  */
 import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
+import type { LongTimeout } from './long-timer.js';
 import type { ShareGroup } from './share-group.js';
 
 /** One subscription of a session (value stored in the router's index). */
@@ -120,9 +121,9 @@ export class Session {
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
   expiryInterval = 0;
   /** A will waiting for its Will Delay Interval (5.0). */
-  pendingWill: { timer: NodeJS.Timeout; publish: () => void } | undefined;
+  pendingWill: { timer: LongTimeout; publish: () => void } | undefined;
   /** Timer that ends a disconnected session whose expiry interval is finite. */
-  expiryTimer: NodeJS.Timeout | undefined;
+  expiryTimer: LongTimeout | undefined;
   private nextPacketId = 1;
 
   // Router scratch fields: set while one message is routed, so overlapping subscriptions of one

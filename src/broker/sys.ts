@@ -3,11 +3,13 @@
  * (only the values that changed since the last round, as Mosquitto does).
  */
 import type { BrokerCore } from './core.js';
+import { clearLongTimeout, setLongTimeout, type LongTimeout } from './long-timer.js';
 
 export const BROKER_VERSION = '0.1.0';
 
 export class SysPublisher {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LongTimeout | undefined;
+  private intervalMs = 0;
   private readonly last = new Map<string, string>();
 
   constructor(private readonly core: BrokerCore) {}
@@ -16,13 +18,20 @@ export class SysPublisher {
     if (intervalSeconds <= 0) return;
     this.core.publishAsBroker('$SYS/broker/version', Buffer.from(`cicada version ${BROKER_VERSION}`), 0, true);
     this.publishChanged();
-    this.timer = setInterval(() => this.publishChanged(), intervalSeconds * 1000);
-    this.timer.unref();
+    // sys_interval goes up to 2^31 s: a long timer, re-armed each round (setInterval would spin).
+    this.intervalMs = intervalSeconds * 1000;
+    this.timer = setLongTimeout(this.tick, this.intervalMs);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearLongTimeout(this.timer);
+    this.timer = undefined;
   }
+
+  private readonly tick = (): void => {
+    this.publishChanged();
+    this.timer = setLongTimeout(this.tick, this.intervalMs);
+  };
 
   /** The current value of every periodic $SYS topic. */
   values(): Array<[string, string]> {

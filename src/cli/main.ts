@@ -10,6 +10,7 @@ import { runPub } from './pub.js';
 import { runSub } from './sub.js';
 import { runPasswd } from './passwd.js';
 import { runBench } from './bench.js';
+import { handReloadsTo, holdReloads } from './reload-signal.js';
 
 const USAGE = `Usage: cicada [broker] [options]
        cicada pub|sub|passwd|bench [options]   (--help for each)
@@ -84,16 +85,17 @@ async function runBroker(argv: string[]): Promise<number> {
   options.persistence ??= true;
   // A standalone broker compiles its hot path before its first client (warm_up false: not).
   options.warmUp ??= true;
+  // SIGHUP during start-up (warm-up, database restore) waits for the broker (bin/cicada.js holds it first).
+  holdReloads();
   const broker = createBroker(options);
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.
-  const reload = (): void => broker.reload();
-  process.on('SIGHUP', reload);
+  const stopReloads = handReloadsTo(() => broker.reload());
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      process.off('SIGHUP', reload);
+      stopReloads();
       broker.close().then(resolve, resolve);
     };
     process.on('SIGINT', stop);

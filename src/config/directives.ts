@@ -324,6 +324,12 @@ const directives: Record<string, Setter> = {
   http_auth_acl(ctx) {
     httpAuth(ctx).authorize = boolean(ctx);
   },
+  http_auth_pool_size(ctx) {
+    httpAuth(ctx).poolSize = integer(ctx, 1, 1024);
+  },
+  http_auth_queue_size(ctx) {
+    httpAuth(ctx).queueSize = integer(ctx, 0, 1_000_000);
+  },
   // Limits and behaviour (global).
   max_inflight_messages(ctx) {
     ctx.state.options.maxInflightMessages = integer(ctx, 1, 65535);

@@ -114,6 +114,7 @@ class Listener implements RunningListener {
     name: string,
     private readonly rate: ConnectionRate,
     private readonly admitsAnonymous: boolean,
+    private readonly peers: PeerFilter | undefined,
   ) {
     this.name = name;
   }
@@ -140,7 +141,8 @@ class Listener implements RunningListener {
     const max = this.options.maxConnections ?? -1;
     const ip = socket.remoteAddress ?? 'unix';
     let why: string | undefined;
-    if (max >= 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
+    if (this.peers !== undefined && !this.peers(socket.remoteAddress, socket.remotePort)) why = `peer ${ip}:${socket.remotePort ?? 0} is not admitted on ${this.name}`;
+    else if (max >= 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
     else if (this.options.path === undefined && !this.rate.allow(ip, Date.now())) why = `more than ${this.core.options.connectionRateLimit} connections per second from ${ip}`;
     if (why !== undefined) {
       refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: ip }, `connection refused: ${why}`);
@@ -325,9 +327,12 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+/** Which peers (address and port) a listener admits; refused before any byte is read (the warm-up's). */
+export type PeerFilter = (address: string | undefined, port: number | undefined) => boolean;
+
 /** Start one listener; resolves once it accepts connections. */
-export async function startListener(core: BrokerCore, options: ListenerOptions, name: string, rate: ConnectionRate, admitsAnonymous = true): Promise<RunningListener> {
-  const listener = new Listener(core, options, name, rate, admitsAnonymous);
+export async function startListener(core: BrokerCore, options: ListenerOptions, name: string, rate: ConnectionRate, admitsAnonymous = true, peers?: PeerFilter): Promise<RunningListener> {
+  const listener = new Listener(core, options, name, rate, admitsAnonymous, peers);
   await listener.start();
   return listener;
 }

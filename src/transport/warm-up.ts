@@ -15,12 +15,31 @@
  * The throwaway core shares code, not state, with the real one: its own options (a copy, without
  * hooks or limits), stats, sessions and a silent logger, so no hook, store, log line or counter
  * of the real broker sees the warm-up.
+ *
+ * Its listener admits only the warm-up's own client sockets: a connection whose source
+ * (127.0.0.1 and port) is not one of them is closed at accept, before any byte is read, so
+ * another local process cannot subscribe there and slow the start down (no CONNECT hook, which
+ * would change the shape of the options object the compiled code is for). The whole warm-up
+ * is bounded by `budgetMs` (every wait in it ends by the deadline).
  */
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { encode, Parser, type Packet, type PacketHandler, type ProtocolVersion, type QoS, type Will } from '../protocol/index.js';
 import { connect, type Socket } from 'node:net';
 import type { BrokerCore } from '../broker/core.js';
 import { ConnectionRate, startListener } from './listeners.js';
+
+/** Where the warm-up's clients connect, and their local ports: the only peers its listener admits. */
+class Target {
+  readonly ports = new Set<number>();
+  /** The listener's port, once it listens. */
+  port = 0;
+
+  constructor(readonly deadline: number) {}
+
+  /** The peer is one of our clients: loopback, from the local port of one of our sockets. */
+  readonly admits = (address: string | undefined, port: number | undefined): boolean =>
+    address === '127.0.0.1' && port !== undefined && this.ports.has(port);
+}
 
 /** A client of the warm-up, over loopback TCP: what the broker sends is decoded and answered. */
 class WarmUpClient implements PacketHandler {
@@ -37,16 +56,31 @@ class WarmUpClient implements PacketHandler {
   private onConnack: () => void = () => undefined;
 
   constructor(
-    port: number,
+    target: Target,
     readonly version: ProtocolVersion,
     clientId: string,
     will?: Will,
   ) {
     this.parser = new Parser({ version });
-    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const socket = connect({ port: target.port, host: '127.0.0.1', noDelay: true });
+    // net.connect issues connect(2) for an IP address on the next tick, before the event loop can
+    // accept the connection: the local port is known (and cached by Node) from the tick after.
+    // Read earlier, Node would cache port 0 for good.
+    let localPort: number | undefined;
+    const register = (): void => {
+      localPort ??= socket.localPort;
+      if (localPort !== undefined) target.ports.add(localPort);
+    };
+    process.nextTick(register);
+    socket.once('connect', register);
     socket.on('data', (chunk: Buffer) => this.parser.push(chunk, this));
     socket.on('error', () => undefined); // a refused or reset warm-up connection shows as a shortfall
-    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        if (localPort !== undefined) target.ports.delete(localPort);
+        resolve();
+      }),
+    );
     this.connected = new Promise((resolve) => (this.onConnack = resolve));
     this.socket = socket;
     const packet: Packet = { type: 'connect', protocolName: 'MQTT', protocolVersion: version, clean: true, keepalive: 0, clientId };
@@ -99,6 +133,8 @@ export interface WarmUpResult {
   /** Messages the subscribers should have received, and did. */
   expected: number;
   received: number;
+  /** Connections from other processes, refused. */
+  refused: number;
 }
 
 /**
@@ -117,19 +153,25 @@ export interface WarmUpResult {
  * wait for the first real client that leaves.
  */
 export async function warmUp(core: BrokerCore, messages = 6000, rounds = 4, pauseMs = 40, budgetMs = 2000): Promise<WarmUpResult> {
-  // A listener of the throwaway core on a free loopback port: the real listener's code path.
-  const listener = await startListener(core, { port: 0, host: '127.0.0.1' }, 'warm-up', new ConnectionRate(0));
+  const deadline = Date.now() + budgetMs;
+  // A listener of the throwaway core on a free loopback port: the real listener's code path,
+  // admitting our own clients only.
+  const target = new Target(deadline);
+  const listener = await startListener(core, { port: 0, host: '127.0.0.1' }, 'warm-up', new ConnectionRate(0), true, target.admits);
+  target.port = listener.port;
   try {
-    return await exercise(listener.port, messages, rounds, pauseMs, Date.now() + budgetMs);
+    const result = await exercise(target, messages, rounds, pauseMs);
+    return { ...result, refused: core.stats.connectionsRefused };
   } finally {
-    await bounded(listener.close());
+    await bounded(listener.close(), deadline);
   }
 }
 
-async function exercise(port: number, messages: number, rounds: number, pauseMs: number, deadline: number): Promise<WarmUpResult> {
+async function exercise(target: Target, messages: number, rounds: number, pauseMs: number): Promise<Omit<WarmUpResult, 'refused'>> {
+  const deadline = target.deadline;
   const pairs = ([4, 5] as const).map((version) => {
-    const subscriber = new WarmUpClient(port, version, `warm-up-sub-${version}`);
-    const publisher = new WarmUpClient(port, version, `warm-up-pub-${version}`);
+    const subscriber = new WarmUpClient(target, version, `warm-up-sub-${version}`);
+    const publisher = new WarmUpClient(target, version, `warm-up-pub-${version}`);
     // A literal filter and a wildcard one: the router keeps them apart (hash map, trie).
     const subscriptions = [
       { topicFilter: `warm-up/${version}/literal`, qos: 2 as const },
@@ -142,12 +184,12 @@ async function exercise(port: number, messages: number, rounds: number, pauseMs:
   const payload = Buffer.alloc(64);
   let packetId = 0;
   for (let round = 1; round <= rounds; round++) {
-    const target = Math.round((messages * round) / rounds);
-    while (Date.now() < deadline && pairs.some((p) => p.subscriber.received < target)) {
+    const goal = Math.round((messages * round) / rounds);
+    while (Date.now() < deadline && pairs.some((p) => p.subscriber.received < goal)) {
       for (const pair of pairs) {
         const publisher = pair.publisher;
         // Up to 32 per turn, at most 16 unacknowledged (the default Receive Maximum is 20).
-        for (let i = 0; i < 32 && pair.sent < target; i++, pair.sent++) {
+        for (let i = 0; i < 32 && pair.sent < goal; i++, pair.sent++) {
           const qos = (pair.sent % 3) as QoS;
           if (qos > 0 && publisher.inflight >= 16) break;
           if (qos > 0) publisher.inflight++;
@@ -159,39 +201,44 @@ async function exercise(port: number, messages: number, rounds: number, pauseMs:
       for (const client of clients) client.deliver();
       await nextTurn();
     }
-    if (round === 1) await churn(port);
-    if (round < rounds) await sleep(pauseMs);
+    if (round === 1) await churn(target);
+    if (round < rounds) await bounded(sleep(pauseMs), deadline);
   }
   for (const client of clients) {
     client.send({ type: 'disconnect' });
     client.deliver();
   }
-  await bounded(Promise.all(clients.map((c) => c.closed)));
+  await bounded(Promise.all(clients.map((c) => c.closed)), deadline);
   for (const client of clients) client.drop();
   return { expected: messages * pairs.length, received: pairs.reduce((sum, p) => sum + Math.min(p.subscriber.received, messages), 0) };
 }
 
 /** Clients that leave: one with DISCONNECT, one dropped (its will is published), one taken over. */
-async function churn(port: number): Promise<void> {
+async function churn(target: Target): Promise<void> {
+  const deadline = target.deadline;
   for (const version of [4, 5] as const) {
+    if (Date.now() >= deadline) return;
     const will: Will = { topic: 'warm-up/will', payload: Buffer.alloc(8), qos: 1, retain: false };
-    const first = new WarmUpClient(port, version, `warm-up-churn-${version}`);
-    const dropped = new WarmUpClient(port, version, `warm-up-dropped-${version}`, will);
+    const first = new WarmUpClient(target, version, `warm-up-churn-${version}`);
+    const dropped = new WarmUpClient(target, version, `warm-up-dropped-${version}`, will);
     first.send({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'warm-up/churn', qos: 1 }] });
     first.deliver();
     dropped.deliver();
-    await bounded(Promise.all([first.connected, dropped.connected]));
-    const taker = new WarmUpClient(port, version, `warm-up-churn-${version}`);
+    await bounded(Promise.all([first.connected, dropped.connected]), deadline);
+    const taker = new WarmUpClient(target, version, `warm-up-churn-${version}`);
     taker.deliver(); // takes the session over: the broker closes the first connection
-    await bounded(first.closed);
+    await bounded(first.closed, deadline);
     taker.send({ type: 'disconnect' });
     taker.deliver();
     dropped.drop();
-    await bounded(Promise.all([taker.closed, dropped.closed]));
+    await bounded(Promise.all([taker.closed, dropped.closed]), deadline);
+    for (const client of [first, taker]) client.drop(); // closed already, unless the deadline came first
   }
 }
 
-/** Wait for `promise`, at most 1 s (every step of the warm-up is bounded). */
-async function bounded(promise: Promise<unknown>): Promise<void> {
-  await Promise.race([promise, sleep(1000)]);
+/** Wait for `promise`, at most 1 s and never past `deadline` (every step of the warm-up is bounded). */
+async function bounded(promise: Promise<unknown>, deadline: number): Promise<void> {
+  const ms = Math.min(1000, deadline - Date.now());
+  if (ms <= 0) return;
+  await Promise.race([promise, sleep(ms)]);
 }

@@ -116,7 +116,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** Whether 127.0.0.1:port accepts a TCP connection now. */
+export async function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('connect', () => {

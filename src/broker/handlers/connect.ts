@@ -8,6 +8,7 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
 import { MQTT_MAX_PACKET_SIZE, type AuthGrant, type AuthResult, type ConnectInfo } from '../options.js';
 import { startEnhancedAuth } from './auth.js';
+import { clearLongTimeout } from '../long-timer.js';
 import { connackCode, reasonName } from '../reasons.js';
 import { Session } from '../session.js';
 
@@ -162,7 +163,7 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     session = new Session(clientId, core);
     core.sessions.set(clientId, session);
   }
-  clearTimeout(session.expiryTimer);
+  clearLongTimeout(session.expiryTimer);
   core.cancelWill(session);
   session.expiryInterval =
     packet.protocolVersion === 5 ? cappedExpiry(channel, props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
