@@ -14,8 +14,9 @@
 import type { ProtocolVersion, QoS } from '../protocol/index.js';
 import { BenchConnection, type BenchConnectOptions } from './bench-client.js';
 import { Counter, fmtMs, LatencySamples, nowMs } from './bench-stats.js';
-import { CliUsageError, has, intValue, parseFlags, qosValue, value, type FlagTable } from './mqtt-flags.js';
+import { CliUsageError, has, intValue, parseFlags, qosValue, value, type FlagTable } from './flags.js';
 import { processIo, runTool, type ToolIo } from './mqtt-tool.js';
+import { versionLine } from './usage.js';
 
 export const BENCH_USAGE = `Usage: cicada bench pub|sub|conn [options]
 
@@ -58,6 +59,7 @@ const BENCH_FLAGS: FlagTable = {
   json: { args: 0, aliases: ['--json'] },
   quiet: { args: 0, aliases: ['--quiet'] },
   help: { args: 0, aliases: ['--help'] },
+  'print-version': { args: 0, aliases: ['--version'] },
 };
 
 type Mode = 'pub' | 'sub' | 'conn';
@@ -83,12 +85,14 @@ interface BenchConfig {
   connect: Omit<BenchConnectOptions, 'clientId'>;
 }
 
-function config(argv: string[]): BenchConfig | undefined {
+function config(argv: string[]): BenchConfig | 'version' | undefined {
   const [mode, ...rest] = argv;
   if (mode === '--help' || mode === 'help') return undefined;
+  if (mode === '--version') return 'version';
   if (mode !== 'pub' && mode !== 'sub' && mode !== 'conn') throw new CliUsageError(mode === undefined ? 'Give a mode: pub, sub or conn.' : `Unknown mode '${mode}' (pub, sub or conn).`);
   const flags = parseFlags(rest, BENCH_FLAGS);
   if (has(flags, 'help')) return undefined;
+  if (has(flags, 'print-version')) return 'version';
   const topic = value(flags, 'topic');
   if (mode !== 'conn' && topic === undefined) throw new CliUsageError(`bench ${mode} needs a topic (-t).`);
   const version = intValue(flags, 'version', 3, 5) ?? 4;
@@ -335,10 +339,10 @@ function printSummary(s: Summary, io: ToolIo): void {
 }
 
 export async function runBench(argv: string[], io: ToolIo = processIo): Promise<number> {
-  return runTool(BENCH_USAGE, io, async () => {
+  return runTool('cicada bench', io, async () => {
     const cfg = config(argv);
-    if (cfg === undefined) {
-      io.out(BENCH_USAGE);
+    if (cfg === undefined || cfg === 'version') {
+      io.out(cfg === undefined ? `${versionLine('cicada bench')}\n${BENCH_USAGE}` : versionLine('cicada bench'));
       return 0;
     }
     const run = new Run(cfg);
