@@ -91,10 +91,10 @@ async function readConfig(file: string): Promise<BrokerOptions> {
   }
 }
 
-async function runBroker(argv: string[]): Promise<number> {
+async function runBroker(argv: string[], name: string): Promise<number> {
   const options = await brokerOptions(argv);
   if (options === 'help' || options === 'version') {
-    process.stdout.write(options === 'help' ? `${versionLine('cicada')}\n${USAGE}` : versionLine('cicada'));
+    process.stdout.write(options === 'help' ? `${versionLine(name)}\n${USAGE}` : versionLine(name));
     return 0;
   }
   const { createBroker } = await import('../server.js');
@@ -124,8 +124,8 @@ async function runBroker(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command.startsWith('-')) return await runBroker(argv);
-    if (command === 'broker') return await runBroker(rest);
+    if (command === undefined || command.startsWith('-')) return await runBroker(argv, 'cicada');
+    if (command === 'broker') return await runBroker(rest, 'cicada broker');
     const tool = TOOLS[command];
     if (tool !== undefined) return await (await tool())(rest);
     if (command === 'help') {

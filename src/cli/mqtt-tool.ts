@@ -41,7 +41,10 @@ export function connectFailure(error: Error, target: Pick<Target, 'url' | 'optio
   if (error instanceof ProtocolViolationError) return { text: `${where} is not an MQTT server (its answer to CONNECT is not a CONNACK).`, code: 1 };
   const cause = (error.cause ?? error) as NodeJS.ErrnoException;
   const code = cause.code ?? '';
-  if (isTlsError(code, cause.message)) return { text: `A TLS error occurred: ${cause.message} (${where}).`, code: EXIT_TLS };
+  // OpenSSL's messages run over lines; its `reason` is the readable part (`tlsv13 alert certificate required`).
+  const reason = (cause as { reason?: unknown }).reason;
+  const detail = typeof reason === 'string' ? reason : cause.message.split('\n')[0]!;
+  if (isTlsError(code, cause.message)) return { text: `A TLS error occurred: ${detail} (${where}).`, code: EXIT_TLS };
   if (code === 'ECONNRESET' || code === 'EPIPE' || /closed (before CONNACK|by the server)/.test(error.message)) {
     return { text: `The connection was lost (${where}): ${error.message}.`, code: EXIT_CONN_LOST };
   }
