@@ -163,6 +163,20 @@ test('a publish refused by the ACL (5.0, QoS 1 and 2): the line mosquitto_pub pr
   }
 });
 
+test('cicada sub whose every subscription is refused (Cicada ACL, 5.0 and 3.1.1): one line with the reason, exit 1', async (t) => {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'acl'), 'topic readwrite ok/#\n');
+  const { createBroker } = await import('../../src/index.js');
+  const broker = createBroker({ host: '127.0.0.1', port: 0, logLevel: 'silent', sysInterval: 0, security: { allowAnonymous: true, aclFile: join(dir, 'acl') } });
+  await broker.listen();
+  t.after(() => broker.close());
+  for (const [version, reason] of [['mqttv5', 'Not authorized'], ['mqttv311', 'refused']]) {
+    const r = await runCicada(['sub', '-h', '127.0.0.1', '-p', String(broker.port), '-V', version!, '-t', 'secret/#']);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `All subscription requests were denied (${reason}).\n`);
+  }
+});
+
 test('a client pointed at a server that is not MQTT says so in one line; one that hangs up: exit 7 as Mosquitto', async (t) => {
   const http = net.createServer((s) => {
     s.on('error', () => undefined);
