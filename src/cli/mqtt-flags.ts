@@ -64,7 +64,9 @@ const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80,
 function endpoint(flags: Flags, options: ConnectOptions): { url: string; urlTopic: string | undefined } {
   let scheme = wantsTls(flags) ? 'mqtts' : 'mqtt';
   let host = value(flags, 'host') ?? 'localhost';
-  let port = intValue(flags, 'port', 1, 65535);
+  const portText = value(flags, 'port');
+  if (portText !== undefined && (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)) throw new CliUsageError(`Invalid port given: ${portText}`);
+  let port = portText !== undefined ? Number(portText) : undefined;
   let urlTopic: string | undefined;
   const url = value(flags, 'url');
   if (url !== undefined) {

@@ -12,7 +12,7 @@ import { ConnectionClosedError } from './errors.js';
 export async function openTransport(endpoint: Endpoint, options: ConnectOptions): Promise<Duplex> {
   switch (endpoint.scheme) {
     case 'mqtt':
-      if (options.unixPath !== undefined) return opened(net.connect({ path: options.unixPath }), 'connect', { ...endpoint, host: options.unixPath });
+      if (options.unixPath !== undefined) return opened(net.connect({ path: options.unixPath }), 'connect', { ...endpoint, scheme: 'unix', host: options.unixPath });
       return opened(net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, ...local(options) }), 'connect', endpoint);
     case 'mqtts':
       return opened((await import('node:tls')).connect({ host: endpoint.host, port: endpoint.port, ...local(options), ...tlsOptions(endpoint, options) }), 'secureConnect', endpoint);
@@ -38,11 +38,11 @@ function tlsOptions(endpoint: Endpoint, options: ConnectOptions): tls.Connection
   return out;
 }
 
-function where(endpoint: Endpoint): string {
-  return `${endpoint.scheme}://${endpoint.host}:${endpoint.port}`;
+function where(endpoint: Endpoint | { scheme: 'unix'; host: string }): string {
+  return endpoint.scheme === 'unix' ? `unix:${endpoint.host}` : `${endpoint.scheme}://${endpoint.host}:${endpoint.port}`;
 }
 
-function opened(socket: net.Socket, event: 'connect' | 'secureConnect', endpoint: Endpoint): Promise<Duplex> {
+function opened(socket: net.Socket, event: 'connect' | 'secureConnect', endpoint: Endpoint | { scheme: 'unix'; host: string }): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.destroy();

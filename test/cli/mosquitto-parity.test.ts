@@ -38,6 +38,7 @@ describe('usage errors: one line, then where the usage is; nothing connects', { 
     ['pub', ['-V', 'mqttv5', '-q', '7', '-t', 't', '-m', 'x']],
     ['pub', ['-t', 'a/#', '-m', 'x']],
     ['pub', ['-t', 't', '-m', 'x', '-c']],
+    ['pub', ['-t', 't', '-m', 'x', '-p', '70000']],
     ['sub', ['-t', 't', '-q', '3']],
     ['sub', ['-t', 't', '-F', '%Z']],
     ['sub', ['-t', 't', '-F', '%.3Z']],
@@ -48,7 +49,7 @@ describe('usage errors: one line, then where the usage is; nothing connects', { 
   for (const [tool, args] of cases) {
     test(`cicada ${tool} ${args.join(' ')} prints what mosquitto_${tool} prints, exit 1, no connection`, async (t) => {
       const b = await cicadaBroker(t);
-      const withPort = [...args, '-h', '127.0.0.1', '-p', String(b.port)];
+      const withPort = ['-h', '127.0.0.1', '-p', String(b.port), ...args];
       const theirs = await runProcess(`mosquitto_${tool}`, withPort, 10_000);
       const ours = await runCicada([tool, ...withPort]);
       assert.equal(ours.code, 1);
@@ -221,7 +222,7 @@ describe('flags users type', { concurrency: 3 }, () => {
     assert.equal((await sub.exit(10_000)).stdout, 'over unix\nbound\n');
     const missing = await runCicada(['pub', '--unix', join(dir, 'nope.sock'), '-t', 'u', '-m', 'x']);
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /^Error: [^\n]*nope\.sock[^\n]*ENOENT[^\n]*\n$/);
+    assert.match(missing.stderr, /^Error: cannot connect to unix:[^\n]*nope\.sock: connect ENOENT[^\n]*\n$/);
   });
 
   test('-L ws:// and wss://: publish and subscribe over WebSocket listeners', async (t) => {
