@@ -309,8 +309,8 @@ async function runPubSub(s, broker) {
   const recv = subs.reduce((n, g) => n + (g.summary?.received ?? 0), 0);
   const r = {
     sent, acked, received: recv,
-    rate: subs.reduce((n, g) => n + (g.summary?.messagesPerSecond ?? 0), 0),
-    pub_rate: pubs.reduce((n, g) => n + (g.summary?.messagesPerSecond ?? 0), 0),
+    rate: subs.reduce((n, g) => n + (g.summary?.activeMessagesPerSecond ?? g.summary?.messagesPerSecond ?? 0), 0),
+    pub_rate: pubs.reduce((n, g) => n + (g.summary?.activeMessagesPerSecond ?? g.summary?.messagesPerSecond ?? 0), 0),
     lost: s.qos > 0 ? Math.max(0, acked * s.fan - recv) : undefined,
     undelivered: s.qos === 0 ? Math.max(0, sent * s.fan - recv) : undefined,
     p50_ms: round(subs[0].summary?.latencyMs?.p50, 3), p99_ms: round(subs[0].summary?.latencyMs?.p99, 3),

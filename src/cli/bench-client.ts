@@ -6,8 +6,12 @@
  * patching the packet id and the timestamp at the start of the payload (float64, ms): one
  * socket.write per batch. QoS 1/2 publishing keeps at most `inflight` unacknowledged messages.
  * Receiving acknowledges QoS 1/2 (PUBACK, PUBREC/PUBCOMP) with one corked write per chunk.
+ * Over TCP, TLS (--cafile/--cert/--key/--insecure) or WebSocket (--ws; `ws` and node:tls are
+ * loaded only when asked for). A 5.0 acknowledgement with a reason code >= 0x80 (0x87 not
+ * authorized) is a refusal, not an acknowledgement; so is a refused SUBACK.
  */
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encode, encodePublish, Parser, publishPacketIdOffset } from '../protocol/index.js';
 import type { ConnectPacket, Packet, ProtocolVersion, QoS } from '../protocol/index.js';
 import { nowMs } from './bench-stats.js';
@@ -21,6 +25,10 @@ export interface BenchConnectOptions {
   clean: boolean;
   username?: string;
   password?: string;
+  /** TLS (mqtts / wss) with these CA, certificate and key; rejectUnauthorized false with --insecure. */
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean };
+  /** MQTT over WebSocket at this path (e.g. /mqtt). */
+  wsPath?: string;
 }
 
 export interface BenchHandlers {
@@ -28,6 +36,10 @@ export interface BenchHandlers {
   onMessage?: (sentAt: number) => void;
   /** A QoS 1/2 publish of ours completed. */
   onAcked?: () => void;
+  /** A QoS 1/2 publish of ours was refused (5.0 reason code >= 0x80). */
+  onRefused?: (reasonCode: number) => void;
+  /** The SUBACK's reason codes. */
+  onSubscribed?: (reasonCodes: number[]) => void;
   onClose?: (error: Error | undefined) => void;
 }
 
@@ -43,7 +55,7 @@ export class BenchConnection {
   private waiters: Array<() => void> = [];
 
   private constructor(
-    readonly socket: net.Socket,
+    readonly socket: Duplex,
     readonly version: ProtocolVersion,
     private readonly handlers: BenchHandlers,
   ) {
@@ -51,8 +63,8 @@ export class BenchConnection {
   }
 
   /** Connects and waits for CONNACK; rejects on refusal or socket error. */
-  static open(options: BenchConnectOptions, handlers: BenchHandlers): Promise<BenchConnection> {
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true });
+  static async open(options: BenchConnectOptions, handlers: BenchHandlers): Promise<BenchConnection> {
+    const socket = await openStream(options);
     const conn = new BenchConnection(socket, options.version, handlers);
     return new Promise((resolve, reject) => {
       let connected = false;
@@ -165,17 +177,28 @@ export class BenchConnection {
         this.pendingAcks.push(encode({ type: 'pubcomp', packetId: p.packetId, ...(v5 ? { reasonCode: 0 } : {}) }, this.version));
         return;
       case 'pubrec':
+        // A refused PUBREC ends the flow: no PUBREL follows [MQTT-4.3.3].
+        if ((p.reasonCode ?? 0) >= 0x80) return this.completed(p.reasonCode ?? 0);
         this.pendingAcks.push(encode({ type: 'pubrel', packetId: p.packetId, ...(v5 ? { reasonCode: 0 } : {}) }, this.version));
         return;
       case 'puback':
       case 'pubcomp':
-        this.inflight--;
-        this.handlers.onAcked?.();
-        for (const w of this.waiters.splice(0)) w();
+        this.completed(p.reasonCode ?? 0);
+        return;
+      case 'suback':
+        this.handlers.onSubscribed?.(p.reasonCodes);
         return;
       default:
         return;
     }
+  }
+
+  /** A QoS 1/2 flow of ours ended: acknowledged, or refused with a reason code >= 0x80. */
+  private completed(reasonCode: number): void {
+    this.inflight--;
+    if (reasonCode >= 0x80) this.handlers.onRefused?.(reasonCode);
+    else this.handlers.onAcked?.();
+    for (const w of this.waiters.splice(0)) w();
   }
 
   private flushAcks(): void {
@@ -184,4 +207,32 @@ export class BenchConnection {
     this.pendingAcks = [];
     if (!this.closed) this.socket.write(acks);
   }
+}
+
+/** The connected byte stream: TCP, TLS, or a WebSocket (subprotocol mqtt) over either. */
+async function openStream(options: BenchConnectOptions): Promise<Duplex> {
+  const { host, port, tls: secure } = options;
+  if (options.wsPath !== undefined) {
+    const { WebSocket, createWebSocketStream } = await import('ws');
+    const url = `${secure !== undefined ? 'wss' : 'ws'}://${host.includes(':') ? `[${host}]` : host}:${port}${options.wsPath}`;
+    const ws = new WebSocket(url, 'mqtt', { ...(secure ?? {}), ...(secure !== undefined && net.isIP(host) === 0 ? { servername: host } : {}), perMessageDeflate: false });
+    return new Promise((resolve, reject) => {
+      ws.once('error', reject);
+      ws.once('open', () => {
+        ws.off('error', reject);
+        resolve(createWebSocketStream(ws));
+      });
+    });
+  }
+  const socket = secure !== undefined
+    ? (await import('node:tls')).connect({ host, port, ...secure, ...(net.isIP(host) === 0 ? { servername: host } : {}) })
+    : net.connect({ host, port, noDelay: true });
+  return new Promise((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once(secure !== undefined ? 'secureConnect' : 'connect', () => {
+      socket.off('error', reject);
+      if (secure !== undefined) socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
 }

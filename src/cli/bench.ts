@@ -9,13 +9,20 @@
  *
  * A progress line goes to stderr once a second; the summary (or --json) to stdout. Every run
  * is bounded by --duration (default 10 s). Connections use the codec on raw sockets
- * (bench-client.ts), not the client library.
+ * (bench-client.ts), not the client library; TLS (--tls, --cafile ...) and WebSocket (--ws).
+ *
+ * Rates are over the run's real duration (start to stop); the rate while messages moved (first
+ * to last) is given beside it. Publishes refused by the broker (5.0 reason code >= 0x80, e.g.
+ * 0x87 not authorized) are counted as refused, not acknowledged; a refused subscription ends
+ * `bench sub` with exit code 1 and the reason.
  */
+import { readFileSync } from 'node:fs';
 import type { ProtocolVersion, QoS } from '../protocol/index.js';
 import { BenchConnection, type BenchConnectOptions } from './bench-client.js';
 import { Counter, fmtMs, LatencySamples, nowMs } from './bench-stats.js';
-import { CliUsageError, has, intValue, parseFlags, qosValue, value, type FlagTable } from './mqtt-flags.js';
-import { processIo, runTool, type ToolIo } from './mqtt-tool.js';
+import { CliUsageError, has, intValue, parseFlags, qosValue, value, type Flags, type FlagTable } from './flags.js';
+import { connackText, processIo, runTool, type ToolIo } from './mqtt-tool.js';
+import { versionLine } from './usage.js';
 
 export const BENCH_USAGE = `Usage: cicada bench pub|sub|conn [options]
 
@@ -32,6 +39,9 @@ Load an MQTT broker (as emqtt-bench). Summary on stdout, progress on stderr once
  -L limit: messages per client (pub) or in total (sub), then stop
  --inflight N: unacknowledged QoS 1/2 messages per client (default 100)
  --duration seconds (default 10)   --json (summary as JSON)   --quiet (no progress)
+ --tls (mqtts; implied by --cafile/--cert)   --cafile FILE   --cert FILE --key FILE   --insecure
+ --ws (MQTT over WebSocket, wss with TLS)   --ws-path PATH (default /mqtt)
+ --help   --version
 `;
 
 const BENCH_FLAGS: FlagTable = {
@@ -56,8 +66,16 @@ const BENCH_FLAGS: FlagTable = {
   inflight: { args: 1, aliases: ['--inflight'] },
   duration: { args: 1, aliases: ['--duration'] },
   json: { args: 0, aliases: ['--json'] },
+  tls: { args: 0, aliases: ['--tls'] },
+  cafile: { args: 1, aliases: ['--cafile'] },
+  cert: { args: 1, aliases: ['--cert'] },
+  key: { args: 1, aliases: ['--key'] },
+  insecure: { args: 0, aliases: ['--insecure'] },
+  ws: { args: 0, aliases: ['--ws'] },
+  'ws-path': { args: 1, aliases: ['--ws-path'] },
   quiet: { args: 0, aliases: ['--quiet'] },
   help: { args: 0, aliases: ['--help'] },
+  'print-version': { args: 0, aliases: ['--version'] },
 };
 
 type Mode = 'pub' | 'sub' | 'conn';
@@ -83,12 +101,14 @@ interface BenchConfig {
   connect: Omit<BenchConnectOptions, 'clientId'>;
 }
 
-function config(argv: string[]): BenchConfig | undefined {
+function config(argv: string[]): BenchConfig | 'version' | undefined {
   const [mode, ...rest] = argv;
   if (mode === '--help' || mode === 'help') return undefined;
+  if (mode === '--version') return 'version';
   if (mode !== 'pub' && mode !== 'sub' && mode !== 'conn') throw new CliUsageError(mode === undefined ? 'Give a mode: pub, sub or conn.' : `Unknown mode '${mode}' (pub, sub or conn).`);
   const flags = parseFlags(rest, BENCH_FLAGS);
   if (has(flags, 'help')) return undefined;
+  if (has(flags, 'print-version')) return 'version';
   const topic = value(flags, 'topic');
   if (mode !== 'conn' && topic === undefined) throw new CliUsageError(`bench ${mode} needs a topic (-t).`);
   const version = intValue(flags, 'version', 3, 5) ?? 4;
@@ -103,6 +123,7 @@ function config(argv: string[]): BenchConfig | undefined {
   const password = value(flags, 'password');
   if (username !== undefined) connect.username = username;
   if (password !== undefined) connect.password = password;
+  transportFlags(flags, connect);
   const seconds = Number(value(flags, 'duration') ?? '10');
   if (!Number.isFinite(seconds) || seconds <= 0) throw new CliUsageError(`Invalid --duration '${value(flags, 'duration')}'.`);
   return {
@@ -126,12 +147,34 @@ function config(argv: string[]): BenchConfig | undefined {
   };
 }
 
+/** --tls --cafile --cert --key --insecure --ws --ws-path: files read before anything connects. */
+function transportFlags(flags: Flags, connect: Omit<BenchConnectOptions, 'clientId'>): void {
+  const read = (name: string): Buffer | undefined => {
+    const path = value(flags, name);
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new CliUsageError(`cannot read --${name} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`, { cause: error });
+    }
+  };
+  const [ca, cert, key] = [read('cafile'), read('cert'), read('key')];
+  if ((cert === undefined) !== (key === undefined)) throw new CliUsageError('Both --cert and --key must be given if one of them is.');
+  if (has(flags, 'tls') || ca !== undefined || cert !== undefined) {
+    connect.tls = { rejectUnauthorized: !has(flags, 'insecure'), ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  }
+  if (has(flags, 'ws') || has(flags, 'ws-path')) connect.wsPath = value(flags, 'ws-path') ?? '/mqtt';
+}
+
 /** State shared by the clients of one run. */
 class Run {
   readonly connects = new Counter();
   readonly failures = new Counter();
   readonly sent = new Counter();
   readonly acked = new Counter();
+  readonly refused = new Counter();
+  /** Why a subscription was refused (bench sub), when one was. */
+  subscribeRefused: string | undefined;
   readonly received = new Counter();
   readonly connectLatency = new LatencySamples(100_000);
   readonly latency = new LatencySamples();
@@ -188,6 +231,16 @@ async function startClient(run: Run, index: number): Promise<void> {
         onAcked: () => {
           run.acked.add();
           run.moved(nowMs());
+        },
+        onRefused: () => {
+          run.refused.add();
+          run.moved(nowMs());
+        },
+        onSubscribed: (codes) => {
+          const bad = codes.find((c) => c >= 0x80);
+          if (bad === undefined) return;
+          run.subscribeRefused = `subscription to '${expand(cfg.topic, index, clientId)}' refused: ${connackText(bad, 5)} (0x${bad.toString(16)})`;
+          run.stop();
         },
       },
     );
@@ -274,6 +327,7 @@ function progress(run: Run, io: ToolIo): void {
   if (cfg.mode === 'conn') parts.push(`+${conns}/s`);
   if (cfg.mode === 'pub') parts.push(`sent ${run.sent.total} (${run.sent.delta()}/s)`);
   if (cfg.mode === 'pub' && cfg.qos > 0) parts.push(`acked ${run.acked.total} (${run.acked.delta()}/s)`);
+  if (run.refused.total > 0) parts.push(`refused ${run.refused.total}`);
   if (cfg.mode === 'sub') parts.push(`recv ${run.received.total} (${run.received.delta()}/s)`);
   if (run.failures.total > 0) parts.push(`failed ${run.failures.total}`);
   io.err(`${parts.join('  ')}\n`);
@@ -289,15 +343,19 @@ interface Summary {
   connectLatencyMs: { p50: number; p99: number; max: number };
   sent: number;
   acked: number;
+  refused: number;
   received: number;
+  /** Messages (received; acknowledged for QoS > 0; sent for QoS 0) over the run's real duration. */
   messagesPerSecond: number;
+  /** The same over the time messages moved (first to last). */
+  activeMessagesPerSecond: number;
   latencyMs: { p50: number; p99: number; max: number };
 }
 
 /**
  * Rates: connects per second over the time until the last client connected; messages per second
- * over the time messages moved (first to last send, acknowledgement or arrival), so idle time
- * before the first message or after the last does not dilute the rate.
+ * over the run's real duration, and (active) over the time messages moved, first to last send,
+ * acknowledgement or arrival.
  */
 function summarize(run: Run, seconds: number): Summary {
   const connectSeconds = (run.lastConnectAt - run.started) / 1000;
@@ -315,8 +373,10 @@ function summarize(run: Run, seconds: number): Summary {
     connectLatencyMs: { p50: c50!, p99: c99!, max: run.connectLatency.max },
     sent: run.sent.total,
     acked: run.acked.total,
+    refused: run.refused.total,
     received: run.received.total,
-    messagesPerSecond: messageSeconds > 0 ? Math.round(messages / messageSeconds) : messages,
+    messagesPerSecond: seconds > 0 ? Math.round(messages / seconds) : messages,
+    activeMessagesPerSecond: messageSeconds > 0 ? Math.round(messages / messageSeconds) : messages,
     latencyMs: { p50: l50!, p99: l99!, max: run.latency.max },
   };
 }
@@ -326,19 +386,20 @@ function printSummary(s: Summary, io: ToolIo): void {
     `${s.mode}: ${s.clients} clients, ${s.seconds.toFixed(1)} s`,
     `  connected ${s.connected}${s.failed > 0 ? `, failed ${s.failed}` : ''}: ${s.connectsPerSecond} connects/s, CONNACK latency p50 ${fmtMs(s.connectLatencyMs.p50)} ms, p99 ${fmtMs(s.connectLatencyMs.p99)} ms, max ${fmtMs(s.connectLatencyMs.max)} ms`,
   ];
-  if (s.mode === 'pub') lines.push(`  sent ${s.sent}${s.acked > 0 ? `, acknowledged ${s.acked}` : ''}: ${s.messagesPerSecond} msg/s`);
+  const rate = `${s.messagesPerSecond} msg/s (${s.activeMessagesPerSecond} msg/s while messages moved)`;
+  if (s.mode === 'pub') lines.push(`  sent ${s.sent}${s.acked > 0 ? `, acknowledged ${s.acked}` : ''}${s.refused > 0 ? `, refused ${s.refused}` : ''}: ${rate}`);
   if (s.mode === 'sub') {
-    lines.push(`  received ${s.received}: ${s.messagesPerSecond} msg/s`);
+    lines.push(`  received ${s.received}: ${rate}`);
     lines.push(`  latency p50 ${fmtMs(s.latencyMs.p50)} ms, p99 ${fmtMs(s.latencyMs.p99)} ms, max ${fmtMs(s.latencyMs.max)} ms`);
   }
   io.out(`${lines.join('\n')}\n`);
 }
 
 export async function runBench(argv: string[], io: ToolIo = processIo): Promise<number> {
-  return runTool(BENCH_USAGE, io, async () => {
+  return runTool('cicada bench', io, async () => {
     const cfg = config(argv);
-    if (cfg === undefined) {
-      io.out(BENCH_USAGE);
+    if (cfg === undefined || cfg === 'version') {
+      io.out(cfg === undefined ? `${versionLine('cicada bench')}\n${BENCH_USAGE}` : versionLine('cicada bench'));
       return 0;
     }
     const run = new Run(cfg);
@@ -363,6 +424,10 @@ export async function runBench(argv: string[], io: ToolIo = processIo): Promise<
       io.err(`Error: no client could connect${run.lastError !== undefined ? `: ${run.lastError}` : ''}\n`);
       return 1;
     }
+    if (run.subscribeRefused !== undefined) {
+      io.err(`Error: ${run.subscribeRefused}\n`);
+      return 1;
+    }
     return 0;
   });
 }
@@ -371,7 +436,7 @@ async function waitLimit(run: Run): Promise<void> {
   const { cfg } = run;
   const target = cfg.limit * run.connects.total;
   while (!run.stopping) {
-    if ((cfg.qos > 0 ? run.acked.total : run.sent.total) >= target) {
+    if ((cfg.qos > 0 ? run.acked.total + run.refused.total : run.sent.total) >= target) {
       run.stop();
       return;
     }

@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/config-file.js';
 import { importMosquittoFile } from '../migrate.js';
+import { usageErrorText, versionLine } from './usage.js';
 
 export const IMPORT_USAGE = `Usage: cicada import [-c FILE] MOSQUITTO_DB
 
@@ -18,15 +19,20 @@ Options:
   -c, --config FILE   the broker's configuration: its persistence_location is the data
                       directory (default ./data)
   -h, --help          print this help
+      --version       print the version
 `;
 
 /** Returns the exit code: 0 imported, 2 bad usage; failures throw (main prints one line, exit 1). */
 export function runImport(argv: string[]): number {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+    parsed = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, allowPositionals: true });
   } catch (error) {
     return usage((error as Error).message.replace(/\. To specify a positional argument.*$/s, '.'));
+  }
+  if (parsed.values.version === true) {
+    process.stdout.write(versionLine('cicada import'));
+    return 0;
   }
   if (parsed.values.help === true) {
     process.stdout.write(IMPORT_USAGE);
@@ -41,6 +47,6 @@ export function runImport(argv: string[]): number {
 }
 
 function usage(message: string): number {
-  process.stderr.write(`cicada import: ${message} (cicada import --help for usage)\n`);
+  process.stderr.write(usageErrorText('cicada import', message));
   return 2;
 }

@@ -1,19 +1,15 @@
 /**
- * The `cicada` command. `cicada` and `cicada broker` start the broker; later subcommands
- * (pub, sub, passwd, bench) plug in here.
+ * The `cicada` command. `cicada` and `cicada broker` start the broker; pub, sub, passwd and bench
+ * are tools. Each command's module is imported only when that command runs, so `cicada pub`
+ * does not load the broker, and `--help` / `--version` load almost nothing (start-up time:
+ * bench/startup.mjs).
  */
-import { parseArgs } from 'node:util';
-import { createBroker } from '../server.js';
 import type { BrokerOptions } from '../broker/options.js';
-import { ConfigError, loadConfig } from '../config/config-file.js';
-import { runPub } from './pub.js';
-import { runSub } from './sub.js';
-import { runPasswd } from './passwd.js';
-import { runBench } from './bench.js';
+import { CliUsageError, usageErrorText, versionLine } from './usage.js';
 import { handReloadsTo, holdReloads } from './reload-signal.js';
 
 const USAGE = `Usage: cicada [broker] [options]
-       cicada pub|sub|passwd|bench [options]   (--help for each)
+       cicada pub|sub|passwd|bench|import [options]   (--help for each)
 
 Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
 
@@ -31,32 +27,46 @@ Options:
                       SIGHUP re-reads its password and ACL files
   -v, --verbose       log every connection and packet-level event (debug level)
   -h, --help          print this help
+      --version       print the version
 `;
 
-class UsageError extends Error {}
+type Tool = (argv: string[]) => Promise<number> | number;
 
-function brokerOptions(argv: string[]): BrokerOptions | undefined {
+/** The tools, each loaded on first use. */
+const TOOLS: Record<string, () => Promise<Tool>> = {
+  pub: async () => (await import('./pub.js')).runPub,
+  sub: async () => (await import('./sub.js')).runSub,
+  passwd: async () => (await import('./passwd.js')).runPasswd,
+  bench: async () => (await import('./bench.js')).runBench,
+  import: async () => (await import('./import.js')).runImport,
+};
+
+const BROKER_FLAGS = {
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  config: { type: 'string', short: 'c' },
+  verbose: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** The broker's command line; `help` / `version` when one of those was asked for. */
+async function brokerOptions(argv: string[]): Promise<BrokerOptions | 'help' | 'version'> {
+  const { parseArgs } = await import('node:util');
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string', short: 'p' },
-        host: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        verbose: { type: 'boolean', short: 'v' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: false,
-    });
+    parsed = parseArgs({ args: argv, options: BROKER_FLAGS, allowPositionals: false });
   } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
+    // node:util's text goes on about positionals; the first sentence is the mistake.
+    const message = (error as Error).message;
+    throw new CliUsageError(/^Unknown option '[^']*'/.exec(message)?.[0].concat('.') ?? message, { cause: error });
   }
   const values = parsed.values;
-  if (values.help === true) return undefined;
-  const options: BrokerOptions = values.config !== undefined ? readConfig(values.config) : {};
+  if (values.help === true) return 'help';
+  if (values.version === true) return 'version';
+  const options: BrokerOptions = values.config !== undefined ? await readConfig(values.config) : {};
   if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new UsageError(`invalid port: ${values.port}`);
+    if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new CliUsageError(`invalid port: ${values.port}`);
     options.port = Number(values.port);
   }
   if (values.host !== undefined) options.host = values.host;
@@ -68,25 +78,35 @@ function brokerOptions(argv: string[]): BrokerOptions | undefined {
   return options;
 }
 
+/** Thrown for a configuration mistake: the message is the whole line (file:line: ...). */
+class BrokerConfigError extends Error {}
+
 /** The configuration file; directives accepted but ignored are reported on stderr. */
-function readConfig(file: string): BrokerOptions {
-  const { options, warnings } = loadConfig(file);
-  for (const warning of warnings) process.stderr.write(`cicada: warning: ${warning}\n`);
-  return options;
+async function readConfig(file: string): Promise<BrokerOptions> {
+  const { ConfigError, loadConfig } = await import('../config/config-file.js');
+  try {
+    const { options, warnings } = loadConfig(file);
+    for (const warning of warnings) process.stderr.write(`cicada: warning: ${warning}\n`);
+    return options;
+  } catch (error) {
+    if (error instanceof ConfigError) throw new BrokerConfigError(error.message, { cause: error });
+    throw error;
+  }
 }
 
-async function runBroker(argv: string[]): Promise<number> {
-  const options = brokerOptions(argv);
-  if (options === undefined) {
-    process.stdout.write(USAGE);
+async function runBroker(argv: string[], name: string): Promise<number> {
+  const options = await brokerOptions(argv);
+  if (options === 'help' || options === 'version') {
+    process.stdout.write(options === 'help' ? `${versionLine(name)}\n${USAGE}` : versionLine(name));
     return 0;
   }
+  // SIGHUP during start-up (warm-up, database restore) waits for the broker (bin/cicada.js holds it first).
+  holdReloads();
+  const { createBroker } = await import('../server.js');
   // `cicada broker` keeps its state in ./data/cicada.db unless told `persistence false`.
   options.persistence ??= true;
   // A standalone broker compiles its hot path before its first client (warm_up false: not).
   options.warmUp ??= true;
-  // SIGHUP during start-up (warm-up, database restore) waits for the broker (bin/cicada.js holds it first).
-  holdReloads();
   const broker = createBroker(options);
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.
@@ -108,24 +128,21 @@ async function runBroker(argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command.startsWith('-')) return await runBroker(argv);
-    if (command === 'broker') return await runBroker(rest);
-    if (command === 'pub') return await runPub(rest);
-    if (command === 'sub') return await runSub(rest);
-    if (command === 'passwd') return await runPasswd(rest);
-    if (command === 'bench') return await runBench(rest);
-    if (command === 'import') return (await import('./import.js')).runImport(rest);
+    if (command === undefined || command.startsWith('-')) return await runBroker(argv, 'cicada');
+    if (command === 'broker') return await runBroker(rest, 'cicada broker');
+    const tool = TOOLS[command];
+    if (tool !== undefined) return await (await tool())(rest);
     if (command === 'help') {
       process.stdout.write(USAGE);
       return 0;
     }
-    throw new UsageError(`unknown command: ${command}`);
+    throw new CliUsageError(`Unknown command '${command}' (broker, pub, sub, passwd or bench).`);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`cicada: ${error.message}\n${USAGE}`);
+    if (error instanceof CliUsageError) {
+      process.stderr.write(usageErrorText(command === 'broker' ? 'cicada broker' : 'cicada', error.message));
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof BrokerConfigError) {
       process.stderr.write(`cicada: ${error.message}\n`);
       return 3;
     }

@@ -3,26 +3,10 @@
  * mosquitto_sub spell them (each option and each value a separate argument), and their meaning:
  * where to connect (-h -p -L, TLS files), how (-V -i -I -u -P -k -c -x, will, -D properties).
  */
-import { readFileSync } from 'node:fs';
-import type { Properties, ProtocolVersion, QoS } from '../protocol/index.js';
+import type { Properties, ProtocolVersion } from '../protocol/index.js';
 import type { ConnectOptions } from '../client/index.js';
-
-export class CliUsageError extends Error {}
-
-export interface FlagSpec {
-  /** Number of values after the flag; -D takes 3, or 4 for user-property. */
-  args: number;
-  aliases: string[];
-}
-
-export type FlagTable = Record<string, FlagSpec>;
-
-/** Parsed flags: canonical name -> values of each occurrence. */
-export type Flags = Map<string, string[][]>;
-
-function flag(args: number, ...aliases: string[]): FlagSpec {
-  return { args, aliases };
-}
+import { CliUsageError, flag, has, intValue, qosValue, value, type Flags, type FlagTable } from './flags.js';
+import { applyTlsFlags, tlsVersion, wantsTls } from './tls-flags.js';
 
 export const COMMON_FLAGS: FlagTable = {
   host: flag(1, '-h', '--host'),
@@ -47,56 +31,18 @@ export const COMMON_FLAGS: FlagTable = {
   cert: flag(1, '--cert'),
   key: flag(1, '--key'),
   insecure: flag(0, '--insecure'),
+  capath: flag(1, '--capath'),
+  'tls-version': flag(1, '--tls-version'),
+  'tls-use-os-certs': flag(0, '--tls-use-os-certs'),
+  unix: flag(1, '--unix'),
+  'bind-address': flag(1, '-A'),
+  nodelay: flag(0, '--nodelay'),
   property: flag(3, '-D', '--property'),
   quiet: flag(0, '--quiet'),
   help: flag(0, '--help'),
+  version: flag(0, '--version'),
 };
 
-/** Splits argv by the table; unknown flags and missing values are usage errors. */
-export function parseFlags(argv: string[], table: FlagTable): Flags {
-  const byAlias = new Map<string, string>();
-  for (const [name, spec] of Object.entries(table)) for (const alias of spec.aliases) byAlias.set(alias, name);
-  const flags: Flags = new Map();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const name = byAlias.get(arg);
-    if (name === undefined) throw new CliUsageError(arg.startsWith('-') ? `Unknown option '${arg}'.` : `Unexpected argument '${arg}'.`);
-    let count = table[name]!.args;
-    if (name === 'property' && argv[i + 2] === 'user-property') count = 4;
-    const values = argv.slice(i + 1, i + 1 + count);
-    if (values.length < count) throw new CliUsageError(`${arg} argument given but no value specified.`);
-    i += count;
-    const list = flags.get(name) ?? [];
-    list.push(values);
-    flags.set(name, list);
-  }
-  return flags;
-}
-
-export function has(flags: Flags, name: string): boolean {
-  return flags.has(name);
-}
-
-/** The last value of a one-value flag. */
-export function value(flags: Flags, name: string): string | undefined {
-  return flags.get(name)?.at(-1)?.[0];
-}
-
-/** Every value of a repeatable one-value flag, in order. */
-export function values(flags: Flags, name: string): string[] {
-  return (flags.get(name) ?? []).map((v) => v[0]!);
-}
-
-export function intValue(flags: Flags, name: string, min: number, max: number): number | undefined {
-  const v = value(flags, name);
-  if (v === undefined) return undefined;
-  if (!/^-?\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new CliUsageError(`Invalid ${name} '${v}' (expected ${min}..${max}).`);
-  return Number(v);
-}
-
-export function qosValue(flags: Flags, name: string): QoS {
-  return (intValue(flags, name, 0, 2) ?? 0) as QoS;
-}
 
 const VERSIONS: Record<string, ProtocolVersion> = { mqttv31: 3, '31': 3, mqttv311: 4, '311': 4, mqttv5: 5, '5': 5 };
 
@@ -112,28 +58,67 @@ export interface Target {
   properties: Partial<Record<PropertyCommand, Properties>>;
 }
 
-export function connectionTarget(flags: Flags, tool: 'pub' | 'sub'): Target {
-  const versionName = value(flags, 'protocol-version');
-  const protocolVersion = versionName === undefined ? 4 : VERSIONS[versionName];
-  if (protocolVersion === undefined) throw new CliUsageError(`Invalid protocol version '${versionName}' (mqttv31, mqttv311 or mqttv5).`);
-  const properties = propertyFlags(flags, protocolVersion);
-  const tls = has(flags, 'cafile') || has(flags, 'cert');
-  let scheme = tls ? 'mqtts' : 'mqtt';
+const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 };
+
+/** -h -p -L --unix -A: the URL to connect to, and a topic given in -L. */
+function endpoint(flags: Flags, options: ConnectOptions): { url: string; urlTopic: string | undefined } {
+  let scheme = wantsTls(flags) ? 'mqtts' : 'mqtt';
   let host = value(flags, 'host') ?? 'localhost';
-  let port = intValue(flags, 'port', 1, 65535) ?? (tls ? 8883 : 1883);
+  const portText = value(flags, 'port');
+  if (portText !== undefined && (!/^\d+$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)) throw new CliUsageError(`Invalid port given: ${portText}`);
+  let port = portText !== undefined ? Number(portText) : undefined;
   let urlTopic: string | undefined;
-  const options: ConnectOptions = { protocolVersion, reconnect: false, keepalive: intValue(flags, 'keepalive', 0, 65535) ?? 60 };
   const url = value(flags, 'url');
   if (url !== undefined) {
-    const m = /^(mqtts?):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/(.*)$/.exec(url);
-    if (m === null) throw new CliUsageError(`Invalid URL '${url}' (mqtt[s]://[user[:password]@]host[:port]/topic).`);
+    const m = /^([a-z]+):\/\/(?:([^:@/]*)(?::([^@/]*))?@)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/(.*)$/.exec(url);
+    if (m === null) throw new CliUsageError(`Invalid URL '${url}' (mqtt[s]|ws[s]://[user[:password]@]host[:port]/topic).`);
+    if (DEFAULT_PORTS[m[1]!] === undefined) throw new CliUsageError(`Unsupported URL scheme '${m[1]}' (mqtt, mqtts, ws or wss).`);
     scheme = m[1]!;
     host = m[4]!.replace(/^\[|\]$/g, '');
-    port = m[5] !== undefined ? Number(m[5]) : scheme === 'mqtts' ? 8883 : 1883;
+    port = m[5] !== undefined ? Number(m[5]) : undefined;
     if (m[2] !== undefined && m[2] !== '') options.username = decodeURIComponent(m[2]);
     if (m[3] !== undefined) options.password = decodeURIComponent(m[3]);
     urlTopic = m[6] === '' ? undefined : decodeURIComponent(m[6]!);
   }
+  const unix = value(flags, 'unix');
+  if (unix !== undefined) {
+    if (scheme !== 'mqtt') throw new CliUsageError('--unix cannot be combined with TLS or WebSocket.');
+    options.unixPath = unix;
+  }
+  const bind = value(flags, 'bind-address');
+  if (bind !== undefined) options.localAddress = bind;
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  // WebSocket: the path is /mqtt (the URL's path is the topic, as for mqtt://).
+  return { url: `${scheme}://${bracketed}:${port ?? DEFAULT_PORTS[scheme]!}`, urlTopic };
+}
+
+/** --will-*: the will message. */
+function willFlags(flags: Flags, options: ConnectOptions, properties: Target['properties']): void {
+  const willTopic = value(flags, 'will-topic');
+  if (willTopic === undefined) {
+    if (has(flags, 'will-payload')) throw new CliUsageError('Will payload given without a will topic.');
+    return;
+  }
+  if (/[+#]/.test(willTopic)) throw new CliUsageError(`Invalid will topic '${willTopic}', does it contain '+' or '#'?`);
+  options.will = {
+    topic: willTopic,
+    payload: value(flags, 'will-payload') ?? '',
+    qos: qosValue(flags, 'will-qos', 'will QoS'),
+    retain: has(flags, 'will-retain'),
+    ...(properties.will !== undefined ? { properties: properties.will } : {}),
+  };
+}
+
+/** Every common flag, checked and read (files included) before anything connects. */
+export async function connectionTarget(flags: Flags, tool: 'pub' | 'sub'): Promise<Target> {
+  const versionName = value(flags, 'protocol-version');
+  const protocolVersion = versionName === undefined ? 4 : VERSIONS[versionName];
+  if (protocolVersion === undefined) throw new CliUsageError(`Invalid protocol version '${versionName}' (mqttv31, mqttv311 or mqttv5).`);
+  qosValue(flags, 'qos');
+  tlsVersion(flags);
+  const properties = propertyFlags(flags, protocolVersion);
+  const options: ConnectOptions = { protocolVersion, reconnect: false, keepalive: intValue(flags, 'keepalive', 0, 65535) ?? 60 };
+  const { url, urlTopic } = endpoint(flags, options);
   const username = value(flags, 'username');
   const password = value(flags, 'pw');
   if (username !== undefined) options.username = username;
@@ -154,37 +139,10 @@ export function connectionTarget(flags: Flags, tool: 'pub' | 'sub'): Target {
     connectProps.sessionExpiryInterval = 0xffffffff; // mosquitto: -c on v5 keeps the session
   }
   if (Object.keys(connectProps).length > 0) options.properties = connectProps;
-  const willTopic = value(flags, 'will-topic');
-  if (willTopic !== undefined) {
-    options.will = {
-      topic: willTopic,
-      payload: value(flags, 'will-payload') ?? '',
-      qos: qosValue(flags, 'will-qos'),
-      retain: has(flags, 'will-retain'),
-      ...(properties.will !== undefined ? { properties: properties.will } : {}),
-    };
-  } else if (has(flags, 'will-payload')) {
-    throw new CliUsageError('Will payload given without a will topic.');
-  }
-  const cafile = value(flags, 'cafile');
-  const cert = value(flags, 'cert');
-  const key = value(flags, 'key');
-  if ((cert === undefined) !== (key === undefined)) throw new CliUsageError('Both certfile and keyfile must be provided if one of them is set.');
-  if (cafile !== undefined) options.ca = readFileSync(cafile);
-  if (cert !== undefined && key !== undefined) {
-    options.cert = readFileSync(cert);
-    options.key = readFileSync(key);
-  }
-  if (has(flags, 'insecure')) options.rejectUnauthorized = false;
-  const bracketed = host.includes(':') ? `[${host}]` : host;
-  return {
-    url: `${scheme}://${bracketed}:${port}`,
-    options,
-    urlTopic,
-    debug: has(flags, 'debug'),
-    quiet: has(flags, 'quiet'),
-    properties,
-  };
+  willFlags(flags, options, properties);
+  if (url.startsWith('mqtts:') || url.startsWith('wss:')) await applyTlsFlags(flags, options);
+  else if (wantsTls(flags)) throw new CliUsageError('TLS options given with a plain mqtt:// or ws:// URL.');
+  return { url, options, urlTopic, debug: has(flags, 'debug'), quiet: has(flags, 'quiet'), properties };
 }
 
 // --- -D command identifier value: MQTT 5.0 properties -------------------------------------------
@@ -243,6 +201,10 @@ export const COMMON_USAGE = `Connection:
  -D command identifier value: MQTT 5 property (command: connect, publish, subscribe,
     unsubscribe, disconnect, will; e.g. -D publish user-property key value)
  --will-topic T --will-payload P --will-qos Q --will-retain
- --cafile FILE --cert FILE --key FILE --insecure: TLS
- -d debug (print packets)   --quiet   --help
+ -L ws://host[:port]/topic, wss://...: MQTT over WebSocket (path /mqtt)
+ --unix PATH: connect through a unix socket   -A address: bind to this local address
+ --nodelay (always on: Nagle's algorithm is off)
+ --cafile FILE | --capath DIR | --tls-use-os-certs   --cert FILE --key FILE   --insecure
+ --tls-version tlsv1.3|tlsv1.2|tlsv1.1: TLS
+ -d debug (print packets)   --quiet   --help   --version
 `;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { PasswordFile, PasswordFileError, readPasswordFileSync, writePasswordFile, type HashAlgorithm } from '../auth/password-file.js';
-import { processIo, type ToolIo } from './mqtt-tool.js';
+import { processIo, usageErrorText, versionLine, type ToolIo } from './usage.js';
 
 export const PASSWD_USAGE = `Usage: cicada passwd [-H sha512 | -H sha512-pbkdf2] [-c | -D] passwordfile username
        cicada passwd [-H sha512 | -H sha512-pbkdf2] [-c] -b passwordfile username password
@@ -22,6 +22,7 @@ Manage a Mosquitto-compatible password file (as mosquitto_passwd).
  -D : delete the username rather than adding/updating its password.
  -H : hashing algorithm: sha512-pbkdf2 ($7$, default) or sha512 ($6$, Mosquitto 1.6 and earlier).
  -U : hash the plain-text passwords of a file in place.
+ --help : print this help.   --version : print the version.
 `;
 
 class Fail extends Error {}
@@ -66,11 +67,19 @@ function checkUsername(username: string): void {
 }
 
 export async function runPasswd(argv: string[], io: ToolIo = processIo, stdin: Readable = process.stdin): Promise<number> {
+  if (argv.includes('--help')) {
+    io.out(`${versionLine('cicada passwd')}\n${PASSWD_USAGE}`);
+    return 0;
+  }
+  if (argv.includes('--version')) {
+    io.out(versionLine('cicada passwd'));
+    return 0;
+  }
   let p: Parsed;
   try {
     p = parse(argv);
   } catch (error) {
-    io.err(`Error: ${(error as Error).message}\n\n${PASSWD_USAGE}`);
+    io.err(usageErrorText('cicada passwd', (error as Error).message));
     return 1;
   }
   try {

@@ -52,6 +52,9 @@ export interface TlsOptions {
   servername?: string;
   /** Verify the server certificate (default true). */
   rejectUnauthorized?: boolean;
+  /** Oldest and newest TLS version to negotiate (e.g. 'TLSv1.3'). */
+  minVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+  maxVersion?: 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface ConnectOptions extends TlsOptions {
@@ -98,6 +101,10 @@ export interface ConnectOptions extends TlsOptions {
   trace?: (direction: 'send' | 'receive', packet: Packet) => void;
   /** Extra headers for the WebSocket upgrade request. */
   wsHeaders?: Record<string, string>;
+  /** Connect through this unix domain socket instead of host:port (mqtt:// only). */
+  unixPath?: string;
+  /** Local address to bind the outgoing socket to (TCP and TLS). */
+  localAddress?: string;
 }
 
 export type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss';

@@ -3,26 +3,33 @@
  * (subprotocol `mqtt`, binary frames, via the `ws` package). Resolves once the stream is open.
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { WebSocket, createWebSocketStream } from 'ws';
 import type { ConnectOptions, Endpoint } from './options.js';
 import { ConnectionClosedError } from './errors.js';
 
-export function openTransport(endpoint: Endpoint, options: ConnectOptions): Promise<Duplex> {
+/** node:tls and `ws` are loaded with the first connection that needs them (start-up time of `cicada pub`). */
+export async function openTransport(endpoint: Endpoint, options: ConnectOptions): Promise<Duplex> {
   switch (endpoint.scheme) {
     case 'mqtt':
-      return opened(net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true }), 'connect', endpoint);
+      if (options.unixPath !== undefined) return opened(net.connect({ path: options.unixPath }), 'connect', { ...endpoint, scheme: 'unix', host: options.unixPath });
+      return opened(net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, ...local(options) }), 'connect', endpoint);
     case 'mqtts':
-      return opened(tls.connect({ host: endpoint.host, port: endpoint.port, ...tlsOptions(endpoint, options) }), 'secureConnect', endpoint);
+      return opened((await import('node:tls')).connect({ host: endpoint.host, port: endpoint.port, ...local(options), ...tlsOptions(endpoint, options) }), 'secureConnect', endpoint);
     case 'ws':
     case 'wss':
       return openWebSocket(endpoint, options);
   }
 }
 
+function local(options: ConnectOptions): { localAddress?: string } {
+  return options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
+}
+
 function tlsOptions(endpoint: Endpoint, options: ConnectOptions): tls.ConnectionOptions {
   const out: tls.ConnectionOptions = { rejectUnauthorized: options.rejectUnauthorized ?? true };
+  if (options.minVersion !== undefined) out.minVersion = options.minVersion;
+  if (options.maxVersion !== undefined) out.maxVersion = options.maxVersion;
   if (options.ca !== undefined) out.ca = options.ca;
   if (options.cert !== undefined) out.cert = options.cert;
   if (options.key !== undefined) out.key = options.key;
@@ -31,11 +38,11 @@ function tlsOptions(endpoint: Endpoint, options: ConnectOptions): tls.Connection
   return out;
 }
 
-function where(endpoint: Endpoint): string {
-  return `${endpoint.scheme}://${endpoint.host}:${endpoint.port}`;
+function where(endpoint: Endpoint | { scheme: 'unix'; host: string }): string {
+  return endpoint.scheme === 'unix' ? `unix:${endpoint.host}` : `${endpoint.scheme}://${endpoint.host}:${endpoint.port}`;
 }
 
-function opened(socket: net.Socket, event: 'connect' | 'secureConnect', endpoint: Endpoint): Promise<Duplex> {
+function opened(socket: net.Socket, event: 'connect' | 'secureConnect', endpoint: Endpoint | { scheme: 'unix'; host: string }): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       socket.destroy();
@@ -50,7 +57,8 @@ function opened(socket: net.Socket, event: 'connect' | 'secureConnect', endpoint
   });
 }
 
-function openWebSocket(endpoint: Endpoint, options: ConnectOptions): Promise<Duplex> {
+async function openWebSocket(endpoint: Endpoint, options: ConnectOptions): Promise<Duplex> {
+  const { WebSocket, createWebSocketStream } = await import('ws');
   const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
   const url = `${endpoint.scheme}://${host}:${endpoint.port}${endpoint.path}`;
   const ws = new WebSocket(url, 'mqtt', {

@@ -68,7 +68,7 @@ before(async () => {
 
 function cicadaConf(dir: string, port: number, extra = ''): string {
   const conf = join(dir, 'cicada.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\npersistence true\npersistence_location ${dir}\nsys_interval 0\n${extra}`);
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${dir}\nsys_interval 0\n${extra}`);
   return conf;
 }
 
@@ -195,9 +195,9 @@ test('cicada import: a missing, foreign or truncated file is one line and exit 1
   assert.match(cut.stderr, /truncated/);
   assert.ok(!existsSync(join(dir, 'cicada.db')), 'a bad file changes nothing');
   const none = await runProcess(process.execPath, [BIN, 'import'], 10_000);
-  assert.deepEqual([none.code, none.stderr], [2, 'cicada import: the Mosquitto persistence file to import is missing (cicada import --help for usage)\n']);
+  assert.deepEqual([none.code, none.stderr], [2, "Error: the Mosquitto persistence file to import is missing\n\nUse 'cicada import --help' to see usage.\n"]);
   const bogus = await runProcess(process.execPath, [BIN, 'import', '--bogus', 'x.db'], 10_000);
-  assert.deepEqual([bogus.code, bogus.stderr], [2, "cicada import: Unknown option '--bogus'. (cicada import --help for usage)\n"]);
+  assert.deepEqual([bogus.code, bogus.stderr], [2, "Error: Unknown option '--bogus'.\n\nUse 'cicada import --help' to see usage.\n"]);
 });
 
 test('the parser is bounded: every truncation and 3000 seeded corruptions of a real file either parse (and import) or fail with a MosquittoDbError, never anything else', (t) => {
