@@ -293,9 +293,11 @@ test('-F fields without a broker: %E %I %U @ dates (unit)', async () => {
 test('start-up: each command loads only what it needs (no broker for the tools, no ws or node:tls for a TCP client)', async () => {
   const source = (file: string): string => readFileSync(new URL(`../../src/${file}`, import.meta.url), 'utf8');
   const staticImports = (file: string): string[] => [...source(file).matchAll(/^import\s[^;]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
-  // main.js: the dispatcher imports only its own small helpers; every command comes by import().
-  assert.deepEqual(staticImports('cli/main.js'), ['./usage.js']);
-  for (const tool of ['pub', 'sub', 'passwd', 'bench']) assert.match(source('cli/main.js'), new RegExp(`import\\('\\./${tool}\\.js'\\)`));
+  // main.js: the dispatcher imports only its own small helpers (reload-signal imports nothing and
+  // is already loaded by bin/cicada.js); every command comes by import().
+  assert.deepEqual(staticImports('cli/main.js'), ['./usage.js', './reload-signal.js']);
+  assert.equal(staticImports('cli/reload-signal.js').length, 0);
+  for (const tool of ['pub', 'sub', 'passwd', 'bench', 'import']) assert.match(source('cli/main.js'), new RegExp(`import\\('\\./${tool}\\.js'\\)`));
   assert.ok(!staticImports('client/transport.js').some((m) => m === 'ws' || m === 'node:tls'), 'ws and node:tls are loaded with the first connection that needs them');
   // And in a process: `cicada pub` against nothing loads neither node:tls nor the broker's modules.
   const script = `const m = await import(${JSON.stringify(new URL('../../src/cli/main.js', import.meta.url).href)});
