@@ -3,6 +3,7 @@
  * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
  * it packets; the channel writes through the Outbox the transport gave it.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
 import { RetainedTree } from '../topics/index.js';
@@ -39,9 +40,14 @@ export class BrokerCore implements SessionHost {
   readonly startedAt = Date.now();
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
+  readonly maxInflightBytes: number;
+  readonly queueQos0: boolean;
+  /** Debug logging is on: each packet in and out is logged (./packet-log.ts). */
+  readonly logPackets: boolean;
+  /** memory_limit is exceeded (checked by the sweep): PUBLISH packets are refused. */
+  overMemoryLimit = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
-  private clientIdCounter = 0;
 
   /** Undefined when persistence is off. */
   readonly persistence: Persistence | undefined;
@@ -55,6 +61,11 @@ export class BrokerCore implements SessionHost {
   ) {
     this.maxQueued = options.maxQueuedMessages;
     this.maxQueuedBytes = options.maxQueuedBytes;
+    this.maxInflightBytes = options.maxInflightBytes;
+    this.queueQos0 = options.queueQos0Messages;
+    this.router.upgradeQos = options.upgradeOutgoingQos;
+    // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
+    this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -115,6 +126,7 @@ export class BrokerCore implements SessionHost {
   openChannel(outbox: Outbox, remoteAddress: string): Channel {
     const channel = new Channel(this, outbox, remoteAddress);
     this.channels.add(channel);
+    this.stats.socketsOpened++;
     return channel;
   }
 
@@ -124,7 +136,11 @@ export class BrokerCore implements SessionHost {
 
   /** A client id for a client that sent an empty one [MQTT-3.1.3-6]. */
   assignClientId(): string {
-    return `cicada-${process.pid.toString(36)}-${Date.now().toString(36)}-${(++this.clientIdCounter).toString(36)}`;
+    // Random (122 bits, as Mosquitto's auto-<UUID>) and unique among sessions [MQTT-3.1.3-6].
+    let id: string;
+    do id = `${this.options.autoIdPrefix}${randomUUID().toUpperCase()}`;
+    while (this.sessions.has(id));
+    return id;
   }
 
   /** Accept a message for delivery: retained store, routing, counters, events. */
@@ -241,7 +257,7 @@ export class BrokerCore implements SessionHost {
     this.persistence?.dropSession(session);
     for (const delivery of moved) {
       const group = delivery.group;
-      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
+      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message, undefined, this.router.upgradeQos);
     }
     session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
@@ -263,7 +279,9 @@ export class BrokerCore implements SessionHost {
     if (session.expiryInterval >= 0xffffffff) return; // never expires
     clearTimeout(session.expiryTimer);
     session.expiryTimer = setTimeout(() => {
-      if (session.link === undefined) this.removeSession(session);
+      if (session.link !== undefined) return;
+      this.stats.clientsExpired++;
+      this.removeSession(session);
     }, Math.max(0, ms));
     session.expiryTimer.unref();
   }
@@ -281,5 +299,14 @@ export class BrokerCore implements SessionHost {
   private sweep(): void {
     const now = Date.now();
     for (const channel of this.channels) channel.checkTimeouts(now);
+    const limit = this.options.memoryLimit;
+    if (limit > 0) this.checkMemory(limit);
+  }
+
+  /** memory_limit: past it, PUBLISH packets are refused (their client disconnected) until memory falls again. */
+  private checkMemory(limit: number): void {
+    const over = process.memoryUsage.rss() > limit;
+    if (over && !this.overMemoryLimit) this.log.warn({ memoryLimit: limit, rss: process.memoryUsage.rss() }, 'memory_limit reached: refusing PUBLISH packets');
+    this.overMemoryLimit = over;
   }
 }

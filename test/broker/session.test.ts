@@ -38,6 +38,8 @@ function host(maxQueued = 3): SessionHost & { dropped: number } {
   return {
     maxQueued,
     maxQueuedBytes: 0,
+    maxInflightBytes: 0,
+    queueQos0: false,
     dropped: 0,
     now: () => Date.now(),
     onDropped() {
