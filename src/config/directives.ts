@@ -393,7 +393,7 @@ const directives: Record<string, Setter> = {
   },
   // Limits and behaviour (global).
   // As in Mosquitto, 0 means no maximum for max_inflight_messages, max_queued_messages,
-  // max_queued_bytes, max_inflight_bytes, message_size_limit and max_packet_size.
+  // max_queued_bytes, max_inflight_bytes and message_size_limit.
   max_inflight_messages(ctx) {
     ctx.state.options.maxInflightMessages = integer(ctx, 0, 65535);
   },
@@ -437,9 +437,8 @@ const directives: Record<string, Setter> = {
     ctx.state.options.maxQueuedBytes = integer(ctx, 0, 2 ** 31);
   },
   max_packet_size(ctx) {
-    const size = integer(ctx, 0, 268_435_460);
-    if (size > 0 && size < 20) ctx.fail('must be 0 (no limit) or at least 20');
-    if (size > 0) ctx.state.options.maxPacketSize = size;
+    // Mosquitto 2.0 refuses 0 (and below 20): leave it out for no limit.
+    ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);
   },
   message_size_limit(ctx) {
     ctx.state.options.messageSizeLimit = integer(ctx, 0, 268_435_455);

@@ -194,7 +194,6 @@ test('Mosquitto 2.0 directives: implemented ones become options, zero means no l
     [
       'max_inflight_messages 0',
       'max_queued_messages 0',
-      'max_packet_size 0',
       'max_inflight_bytes 4096',
       'queue_qos0_messages true',
       'upgrade_outgoing_qos true',
@@ -278,7 +277,7 @@ test('directives that cannot apply, bridges and typos each get their own message
     ['allow_anonymus true', /^c\.conf:1: allow_anonymus: unknown directive \(did you mean allow_anonymous\?\)$/],
     ['nonsense 1', /^c\.conf:1: nonsense: unknown directive$/],
     ['check_retain_source true', /^c\.conf:1: check_retain_source: true is not supported/],
-    ['max_packet_size 10', /^c\.conf:1: max_packet_size: must be 0 \(no limit\) or at least 20$/],
+    ['max_packet_size 0', /^c\.conf:1: max_packet_size: must be between 20 and 268435460$/],
     ['listener 1883\nmount_point a/#', /^c\.conf:2: mount_point: a mount point cannot contain \+ or #$/],
     ['listener 1883\nmax_qos 3', /^c\.conf:2: max_qos: must be between 0 and 2$/],
     ['listener 1883\nwebsockets_path mqtt', /^c\.conf:2: websockets_path: expects a path starting with \/$/],
