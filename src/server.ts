@@ -60,7 +60,7 @@ class CicadaBroker implements Broker {
   async listen(): Promise<void> {
     if (this.listening) return;
     const core = this.core;
-    core.log.info({ type: 'notice', config: this.configFile }, `cicada version ${BROKER_VERSION} starting`);
+    core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} starting`);
     if (this.warm) await this.warmUp();
     core.restore();
     core.start();
@@ -92,9 +92,8 @@ class CicadaBroker implements Broker {
     const options = this.core.options;
     const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
     const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
-    const fields = { type: 'notice', version: BROKER_VERSION, config: this.configFile ?? 'none', data, listeners: this.urls, localOnly: local };
     const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
-    this.core.log.info(fields, `cicada version ${BROKER_VERSION} running: config ${this.configFile ?? 'none'}, data ${data}, listening on ${where}`);
+    this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} running: config ${this.configFile ?? 'none'}, data ${data}, listening on ${where}`);
   }
 
   /** pid_file: the process id, written once the listeners are open, removed at close. */
