@@ -41,7 +41,7 @@ export interface ListenerOptions {
   protocol?: 'mqtt' | 'websockets';
   /** TLS on this listener (mqtts:// or wss://). */
   tls?: TlsOptions;
-  /** Most simultaneous connections on this listener (max_connections); -1 or undefined: no limit. */
+  /** Most simultaneous connections on this listener (max_connections); 0, negative or undefined: no limit (as Mosquitto). */
   maxConnections?: number;
   /** Name used in logs and given to hooks (default `${protocol}:${port}`). */
   name?: string;

@@ -97,8 +97,8 @@ function choice<T extends string>(ctx: Ctx, choices: readonly T[]): T {
 
 /** Mosquitto durations: a number with h, d, w, m (months) or y (persistent_client_expiration). */
 function duration(ctx: Ctx): number {
-  const match = /^(\d+)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
-  if (match === null) return ctx.fail('expects a duration: a number followed by h, d, w, m or y (e.g. 14d)');
+  const match = /^([1-9]\d*)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
+  if (match === null) return ctx.fail('expects a duration: a positive number followed by h, d, w, m or y (e.g. 14d)');
   const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[match[2] as 'h' | 'd' | 'w' | 'm' | 'y'];
   return Number(match[1]) * unit;
 }
@@ -255,7 +255,8 @@ const directives: Record<string, Setter> = {
     listener(ctx).socketDomain = choice(ctx, ['ipv4', 'ipv6'] as const);
   },
   max_connections(ctx) {
-    listener(ctx).options.maxConnections = integer(ctx, -1, 2 ** 31);
+    // Mosquitto limits only with a positive value: 0 and any negative value mean no limit.
+    listener(ctx).options.maxConnections = Math.max(-1, integer(ctx, -(2 ** 31), 2 ** 31));
   },
   max_qos(ctx) {
     listener(ctx).options.maxQos = integer(ctx, 0, 2) as 0 | 1 | 2;
@@ -398,10 +399,10 @@ const directives: Record<string, Setter> = {
     ctx.state.options.maxInflightMessages = integer(ctx, 0, 65535);
   },
   max_inflight_bytes(ctx) {
-    ctx.state.options.maxInflightBytes = integer(ctx, 0, 2 ** 40);
+    ctx.state.options.maxInflightBytes = noLimitBelowOne(integer(ctx, -(2 ** 40), 2 ** 40));
   },
   max_queued_messages(ctx) {
-    ctx.state.options.maxQueuedMessages = integer(ctx, 0, 2 ** 31);
+    ctx.state.options.maxQueuedMessages = noLimitBelowOne(integer(ctx, -(2 ** 31), 2 ** 31));
   },
   queue_qos0_messages(ctx) {
     ctx.state.options.queueQos0Messages = boolean(ctx);
@@ -434,7 +435,7 @@ const directives: Record<string, Setter> = {
     ctx.state.options.user = one(ctx, 'one user name');
   },
   max_queued_bytes(ctx) {
-    ctx.state.options.maxQueuedBytes = integer(ctx, 0, 2 ** 31);
+    ctx.state.options.maxQueuedBytes = noLimitBelowOne(integer(ctx, -(2 ** 40), 2 ** 40));
   },
   max_packet_size(ctx) {
     // Mosquitto 2.0 refuses 0 (and below 20): leave it out for no limit.
@@ -444,7 +445,7 @@ const directives: Record<string, Setter> = {
     ctx.state.options.messageSizeLimit = integer(ctx, 0, 268_435_455);
   },
   max_keepalive(ctx) {
-    ctx.state.options.maxKeepalive = integer(ctx, 0, 65535);
+    ctx.state.options.maxKeepalive = integer(ctx, 10, 65535); // Mosquitto 2.0 refuses less than 10
   },
   sys_interval(ctx) {
     ctx.state.options.sysInterval = integer(ctx, 0, 2 ** 31);
@@ -527,6 +528,11 @@ const directives: Record<string, Setter> = {
     ctx.state.options.logFacility = 16 + integer(ctx, 0, 7); // localN
   },
 };
+
+/** Mosquitto's counts limit only when positive: 0 and negative values mean no limit (0 here). */
+function noLimitBelowOne(value: number): number {
+  return value < 1 ? 0 : value;
+}
 
 function directoryExists(path: string): boolean {
   try {

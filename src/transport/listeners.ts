@@ -144,7 +144,7 @@ class Listener implements RunningListener {
     const max = this.options.maxConnections ?? -1;
     const ip = socket.remoteAddress ?? 'unix';
     let why: string | undefined;
-    if (max >= 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
+    if (max > 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
     else if (this.options.path === undefined && !this.rate.allow(ip, Date.now())) why = `more than ${this.core.options.connectionRateLimit} connections per second from ${ip}`;
     if (why !== undefined) {
       refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: ip }, `connection refused: ${why}`);

@@ -258,6 +258,8 @@ test('Mosquitto 2.0 directives: implemented ones become options, zero means no l
       httpHeadersSize: 8192,
     },
   ]);
+  // Negative counts mean no limit, as 0 does (Mosquitto accepts -1).
+  assert.deepEqual(parseConfig('max_queued_messages -1\nmax_queued_bytes -1\nmax_inflight_bytes -1', 'n.conf'), { maxQueuedMessages: 0, maxQueuedBytes: 0, maxInflightBytes: 0, security: {} });
   // log_type none alone: nothing; bind_interface lo: the loopback address.
   assert.deepEqual(parseConfig('log_type none', 'n.conf').logTypes, []);
   assert.equal(parseConfig('listener 1883\nbind_interface lo', 'i.conf').listeners?.[0]?.host, '127.0.0.1');
@@ -278,6 +280,8 @@ test('directives that cannot apply, bridges and typos each get their own message
     ['nonsense 1', /^c\.conf:1: nonsense: unknown directive$/],
     ['check_retain_source true', /^c\.conf:1: check_retain_source: true is not supported/],
     ['max_packet_size 0', /^c\.conf:1: max_packet_size: must be between 20 and 268435460$/],
+    ['max_keepalive 9', /^c\.conf:1: max_keepalive: must be between 10 and 65535$/],
+    ['persistent_client_expiration 0d', /^c\.conf:1: persistent_client_expiration: expects a duration: a positive number/],
     ['listener 1883\nmount_point a/#', /^c\.conf:2: mount_point: a mount point cannot contain \+ or #$/],
     ['listener 1883\nmax_qos 3', /^c\.conf:2: max_qos: must be between 0 and 2$/],
     ['listener 1883\nwebsockets_path mqtt', /^c\.conf:2: websockets_path: expects a path starting with \/$/],

@@ -110,6 +110,14 @@ test('max_inflight_messages 0 means no maximum: a 5.0 client is offered the larg
   assert.ok(props?.receiveMaximum === undefined || props.receiveMaximum === 65535, JSON.stringify(props));
 });
 
+test('max_connections 0 and -1 mean no limit, as in Mosquitto', async (t) => {
+  const { url } = await startWithConf(t, [], [['max_connections 0'], ['max_connections -1']]);
+  for (const n of [0, 1]) {
+    await client(t, url(n), { clientId: `mc-${n}-a` });
+    await client(t, url(n), { clientId: `mc-${n}-b` });
+  }
+});
+
 test('upgrade_outgoing_qos true: a QoS 0 message reaches a QoS 2 subscriber at QoS 2', async (t) => {
   const { url } = await startWithConf(t, ['upgrade_outgoing_qos true']);
   const sub = await client(t, url(), { clientId: 'up-sub' });
