@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger, typesForLevel, type LogType } from './log/logger.js';
 import { BROKER_VERSION } from './broker/sys.js';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isValidTopicName } from './protocol/index.js';
 import { warmUp } from './transport/warm-up.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
@@ -82,9 +82,14 @@ class CicadaBroker implements Broker {
     }
     this.listening = true;
     this.warnAboutAnonymous();
-    this.writePidFile();
-    this.logRunning();
-    this.switchUser();
+    try {
+      this.writePidFile();
+      this.logRunning();
+      this.switchUser();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
   }
 
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */
@@ -112,7 +117,7 @@ class CicadaBroker implements Broker {
     const user = this.options.user;
     if (user === undefined || process.getuid?.() !== 0 || process.setuid === undefined || process.setgid === undefined) return;
     try {
-      process.setgid(user);
+      process.setgid(primaryGroup(user) ?? user);
       process.setuid(user);
     } catch (error) {
       throw new Error(`user: cannot switch to user ${user} (${(error as Error).message})`, { cause: error });
@@ -213,6 +218,17 @@ class CicadaBroker implements Broker {
 function openStorage(options: ResolvedOptions): Storage | undefined {
   if (!options.persistence) return undefined;
   return new SqliteStorage(join(options.persistenceLocation, options.persistenceFile), { sync: options.persistenceSync });
+}
+
+/** The primary group id of a user, from /etc/passwd (as Mosquitto's getpwnam). */
+function primaryGroup(user: string): number | undefined {
+  try {
+    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith(`${user}:`));
+    const gid = entry?.split(':')[3];
+    return gid === undefined ? undefined : Number(gid);
+  } catch {
+    return undefined;
+  }
 }
 
 function isLoopback(host: string | undefined): boolean {

@@ -178,7 +178,7 @@ const IGNORED: Record<string, string> = {
   autosave_interval: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
   autosave_on_changes: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
   allow_duplicate_messages: 'Cicada always delivers a message once per client, however many of its subscriptions match',
-  websockets_log_level: 'a libwebsockets setting; Cicada logs WebSocket refusals under log_type websockets',
+  websockets_log_level: 'a libwebsockets setting; Cicada logs refused WebSocket upgrades as warnings',
 };
 
 /** Mosquitto directives that cannot apply to Cicada: an error that says what to use instead. */
