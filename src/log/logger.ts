@@ -66,10 +66,20 @@ interface Sink {
   end(): void;
 }
 
+/** Buffered writers to flush when the process exits (one 'exit' listener for all). */
+const unflushed = new Set<{ flushSync(): void }>();
+let flushOnExit = false;
+
 /** stdout, stderr or a file through pino's buffered SonicBoom writer. */
 function streamSink(dest: { fd: number } | { dest: string }): Sink {
   const boom = pino.destination({ ...dest, sync: false, minLength: 4096, periodicFlush: 100 });
-  process.once('exit', () => boom.flushSync());
+  unflushed.add(boom);
+  if (!flushOnExit) {
+    flushOnExit = true;
+    process.once('exit', () => {
+      for (const writer of unflushed) writer.flushSync();
+    });
+  }
   return { write: (line) => boom.write(line + '\n'), end: () => boom.flushSync() };
 }
 

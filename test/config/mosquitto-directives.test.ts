@@ -4,8 +4,8 @@
 // directive keeps Mosquitto's meaning (zero values included).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import type { IClientOptions } from 'mqtt';
@@ -14,7 +14,7 @@ import { loadConfigText } from '../../src/config/config-file.js';
 import { brokerKind, cicadaOnly, freePort, mosquittoDiffers } from '../helpers/broker.js';
 import { connectMqtt, endMqtt, type TestClient } from '../helpers/mqttjs.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
-import { capture, tempDir } from '../security/support.js';
+import { capture, makePki, tempDir } from '../security/support.js';
 
 interface Running {
   /** mqtt://127.0.0.1:PORT of the n-th listener line. */
@@ -214,4 +214,22 @@ test('memory_limit: past it a PUBLISH disconnects its client, as Mosquitto does'
     return c.disconnected || !c.connected;
   }, 3000, 'the sweep saw the limit');
   assert.equal(await withTimeout(closed, 3000, 'DISCONNECT'), 0x97);
+});
+
+test('crlfile: a revoked client certificate is refused at the TLS handshake, others connect', async (t) => {
+  const dir = tempDir(t, 'cicada-crl-');
+  const pki = makePki(dir, ['alice', 'bob']);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'crlnumber'), '01\n');
+  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\n');
+  const ca = ['ca', '-config', 'ca.cnf', '-keyfile', 'ca.key', '-cert', 'ca.pem'];
+  execFileSync('openssl', [...ca, '-revoke', 'client-bob.pem'], { cwd: dir, stdio: 'pipe' });
+  execFileSync('openssl', [...ca, '-gencrl', '-out', 'crl.pem'], { cwd: dir, stdio: 'pipe' });
+  // Mosquitto started as root reads its files as the mosquitto user.
+  if (brokerKind === 'mosquitto') for (const path of [dir, pki.serverKey]) chmodSync(path, 0o755);
+  const { url } = await startWithConf(t, [], [[`cafile ${pki.ca}`, `certfile ${pki.serverCert}`, `keyfile ${pki.serverKey}`, 'require_certificate true', `crlfile ${join(dir, 'crl.pem')}`]]);
+  const tls = (cn: string): IClientOptions => ({ ca: readFileSync(pki.ca), cert: readFileSync(pki.client(cn).cert), key: readFileSync(pki.client(cn).key), servername: 'localhost' });
+  const secure = url().replace('mqtt://', 'mqtts://');
+  await client(t, secure, { clientId: 'alice', ...tls('alice') });
+  await assert.rejects(connectMqtt(secure, { clientId: 'bob', ...tls('bob') }));
 });
