@@ -85,6 +85,13 @@ test('WebSocket listener: websockets_path restricts the path and a refused upgra
   assert.equal(broker.stats.connectionsRefused, 1);
 });
 
+test('WebSocket listener: websockets_headers_size bounds the HTTP request header (431 beyond it)', async (t) => {
+  const { url } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets', httpHeadersSize: 1024 }] });
+  const base = url(0).replace('ws://', 'http://');
+  assert.equal((await fetch(base, { headers: { cookie: 'x'.repeat(500) } })).status, 426, 'within the bound: the usual answer');
+  assert.equal((await fetch(base, { headers: { cookie: 'x'.repeat(2000) } })).status, 431);
+});
+
 test('WebSocket listener: http_dir serves its files to plain HTTP, nothing outside it', async (t) => {
   const dir = tempDir(t);
   mkdirSync(join(dir, 'www'));
