@@ -3,7 +3,6 @@
  * security providers (src/auth) and the listeners together and exposes the public Broker
  * interface. Nothing else imports all layers.
  */
-import { pino } from 'pino';
 import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/api.js';
 import { BrokerCore } from './broker/core.js';
 import { silentLogger, type Logger } from './broker/logger.js';
@@ -15,7 +14,9 @@ import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
 import { pendingMosquittoImport, runPendingImport } from './migrate.js';
 import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, typesForLevel, type LogType } from './log/logger.js';
+import { BROKER_VERSION } from './broker/sys.js';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isValidTopicName } from './protocol/index.js';
 import { warmUp } from './transport/warm-up.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
@@ -29,11 +30,16 @@ class CicadaBroker implements Broker {
   private running: RunningListener[] = [];
   private listening = false;
   private readonly warm: boolean;
+  private readonly configFile: string | undefined;
 
-  constructor(options: BrokerOptions, logger: Logger | undefined) {
+  constructor(
+    private readonly options: BrokerOptions,
+    logger: Logger | undefined,
+  ) {
     const resolved = resolveOptions(options);
     this.warm = options.warmUp === true;
-    const log = logger ?? makeLogger(resolved, options.logDest);
+    this.configFile = options.configFile;
+    const log = logger ?? makeLogger(resolved, options);
     this.named = nameListeners(resolved);
     if (securityConfigured(options.security, options.perListenerSettings === true, resolved.listeners)) {
       // Hooks given by an embedder take precedence over the declared security settings.
@@ -71,6 +77,7 @@ class CicadaBroker implements Broker {
   async listen(): Promise<void> {
     if (this.listening) return;
     const core = this.core;
+    core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} starting`);
     if (this.warm) await this.warmUp();
     core.restore();
     core.start();
@@ -93,6 +100,47 @@ class CicadaBroker implements Broker {
     }
     this.listening = true;
     this.warnAboutAnonymous();
+    try {
+      this.writePidFile();
+      this.logRunning();
+      this.switchUser();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** The start-up banner: version, configuration file, data directory, listeners, local only. */
+  private logRunning(): void {
+    const options = this.core.options;
+    const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
+    const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
+    const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
+    this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} running: config ${this.configFile ?? 'none'}, data ${data}, listening on ${where}`);
+  }
+
+  /** pid_file: the process id, written once the listeners are open, removed at close. */
+  private writePidFile(): void {
+    const path = this.options.pidFile;
+    if (path === undefined) return;
+    try {
+      writeFileSync(path, `${process.pid}\n`);
+    } catch (error) {
+      throw new Error(`pid_file: cannot write ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, { cause: error });
+    }
+  }
+
+  /** user: started as root, drop to this user (and its group) once the listeners are open. */
+  private switchUser(): void {
+    const user = this.options.user;
+    if (user === undefined || process.getuid?.() !== 0 || process.setuid === undefined || process.setgid === undefined) return;
+    try {
+      process.setgid(primaryGroup(user) ?? user);
+      process.setuid(user);
+    } catch (error) {
+      throw new Error(`user: cannot switch to user ${user} (${(error as Error).message})`, { cause: error });
+    }
+    this.core.log.info({ type: 'notice', user }, `running as user ${user}`);
   }
 
   /**
@@ -106,7 +154,8 @@ class CicadaBroker implements Broker {
     try {
       const { expected, received, refused } = await warmUp(scratch);
       const fields = { ms: Date.now() - started, messages: received };
-      if (received === expected) this.core.log.info(fields, 'warmed up');
+      // A detail for whoever tunes start-up, not for users: debug.
+      if (received === expected) this.core.log.debug(fields, 'warmed up');
       else this.core.log.warn(fields, `warm-up delivered only ${received} of ${expected} messages`);
       if (refused > 0) this.core.log.warn({ refused }, 'warm-up listener refused connections from other processes');
     } catch (error) {
@@ -151,6 +200,7 @@ class CicadaBroker implements Broker {
   async close(): Promise<void> {
     const running = this.running;
     this.running = [];
+    const wasListening = this.listening;
     this.listening = false;
     const closed = running.map((listener) => listener.close());
     this.core.stop();
@@ -159,6 +209,9 @@ class CicadaBroker implements Broker {
     this.storage = undefined;
     this.lock?.release();
     this.lock = undefined;
+    if (!wasListening) return;
+    if (this.options.pidFile !== undefined) rmSync(this.options.pidFile, { force: true });
+    this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} terminating`);
   }
 
   publish(message: BrokerPublish): void {
@@ -187,6 +240,17 @@ function openStorage(options: ResolvedOptions): Storage {
   return new SqliteStorage(join(options.persistenceLocation, options.persistenceFile), { sync: options.persistenceSync });
 }
 
+/** The primary group id of a user, from /etc/passwd (as Mosquitto's getpwnam). */
+function primaryGroup(user: string): number | undefined {
+  try {
+    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith(`${user}:`));
+    const gid = entry?.split(':')[3];
+    return gid === undefined ? undefined : Number(gid);
+  } catch {
+    return undefined;
+  }
+}
+
 function isLoopback(host: string | undefined): boolean {
   const h = host ?? '127.0.0.1';
   return h === 'localhost' || h === '::1' || h.startsWith('127.');
@@ -203,13 +267,20 @@ function nameListeners(options: ResolvedOptions): SecuredListener[] {
   });
 }
 
-/** The logger log_dest asks for: stdout (pino, pretty on a terminal), stderr, a file, or none. */
-function makeLogger(options: ResolvedOptions, logDest: BrokerOptions['logDest']): Logger {
-  const dest = logDest ?? { kind: 'stdout' };
-  if (options.logLevel === 'silent' || dest.kind === 'none') return silentLogger;
-  if (dest.kind === 'stdout') return createLogger(options.logLevel, options.logPretty);
-  const destination = dest.kind === 'file' ? pino.destination({ dest: dest.path, sync: false }) : pino.destination({ fd: 2, sync: false });
-  return pino({ level: options.logLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+/** The logger the log_* options ask for (Mosquitto's types, destinations and line shape). */
+function makeLogger(resolved: ResolvedOptions, options: BrokerOptions): Logger {
+  const dest = options.logDest ?? { kind: 'stdout' };
+  const destinations = (Array.isArray(dest) ? dest : [dest]).filter((d) => d.kind !== 'none');
+  const types = options.logTypes !== undefined ? new Set(options.logTypes as LogType[]) : typesForLevel(resolved.logLevel);
+  if (destinations.length === 0 || types.size === 0) return silentLogger;
+  return createLogger({
+    types,
+    format: options.logFormat ?? (resolved.logPretty ? 'text' : 'json'),
+    destinations,
+    timestamp: options.logTimestamp ?? true,
+    ...(options.logTimestampFormat !== undefined ? { timestampFormat: options.logTimestampFormat } : {}),
+    facility: options.logFacility ?? 3,
+  });
 }
 
 /** Create a broker; call `listen()` to start it. A custom logger may replace the built-in one. */

@@ -128,14 +128,16 @@ export class Security {
 
   /** Re-read password and ACL files (SIGHUP); a broken file is logged and the old one kept. */
   reload(): void {
+    let failed = false;
     for (const scope of [this.global, ...this.scopes.values()]) {
       try {
         scope.load();
       } catch (error) {
+        failed = true;
         this.log.error({ err: (error as Error).message }, 'reload failed: keeping the previous password and ACL files');
       }
     }
-    this.log.info('reloaded password and ACL files');
+    if (!failed) this.log.info('reloaded password and ACL files');
   }
 
   connected(client: ClientInfo): void {

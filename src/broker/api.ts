@@ -57,6 +57,18 @@ export interface BrokerStats {
    * delivery acknowledged at once, and its message) is never written and not counted.
    */
   persistenceRowsWritten: number;
+  /** Most clients connected at once since start ($SYS/broker/clients/maximum). */
+  clientsMaximum: number;
+  /** Sessions that expired while disconnected ($SYS/broker/clients/expired). */
+  clientsExpired: number;
+  /** MQTT packets of every type received and sent ($SYS/broker/messages/received, sent). */
+  packetsReceived: number;
+  packetsSent: number;
+  /** Payload bytes of PUBLISH packets received and sent ($SYS/broker/publish/bytes/...). */
+  publishBytesReceived: number;
+  publishBytesSent: number;
+  /** Network connections opened ($SYS/broker/load/sockets). */
+  socketsOpened: number;
 }
 
 export interface Broker {

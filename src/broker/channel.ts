@@ -20,8 +20,10 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
 import { HIGH_WATER, LOW_WATER } from './flow.js';
-import { copyWaitsForCommit, type Message } from './message.js';
-import type { ClientInfo } from './options.js';
+import { applyListenerRules, unmount } from './listener-rules.js';
+import { logReceived, logSent, logSentPublish } from './packet-log.js';
+import { copyWaitsForCommit, deliveryProperties, type Message } from './message.js';
+import type { ClientInfo, ListenerOptions } from './options.js';
 import { reasonName } from './reasons.js';
 import type { Session, SessionLink } from './session.js';
 
@@ -86,6 +88,10 @@ export class Channel implements SessionLink {
   problemInformation = true;
   /** The listener the connection came through and its verified client certificate (set by the transport). */
   listener: string | undefined;
+  /** The options of that listener (max_qos, max_topic_alias, mount_point, use_username_as_clientid). */
+  listenerOptions: ListenerOptions | undefined;
+  /** mount_point of that listener, once connected (./listener-rules.ts). */
+  mountPoint: string | undefined;
   certificate: { subject: string; commonName: string | undefined } | undefined;
   /** The listener takes the user name from the certificate (use_identity_as_username / use_subject_as_username). */
   identityFromCertificate = false;
@@ -111,6 +117,8 @@ export class Channel implements SessionLink {
   /** Handle one decoded packet from the client. */
   handle(packet: Packet): void {
     if (this.state === 'closed') return;
+    this.core.stats.packetsReceived++;
+    if (this.core.logPackets) logReceived(this, packet);
     if (this.backlog !== undefined) {
       this.backlog.push(packet);
       if (this.backlog.length === BACKLOG_PAUSE && !this.backlogPaused) {
@@ -123,6 +131,7 @@ export class Channel implements SessionLink {
   }
 
   private dispatch(packet: Packet): void {
+    if (this.listenerOptions !== undefined && !applyListenerRules(this, this.listenerOptions, packet)) return;
     // Before CONNACK, only AUTH of an exchange in progress may follow CONNECT (5.0 section 4.12).
     if (this.state === 'new' && packet.type !== 'connect' && !(packet.type === 'auth' && this.auth !== undefined)) {
       this.fail(`first packet was ${packet.type.toUpperCase()}, not CONNECT`, ReasonCode.ProtocolError); // [MQTT-3.1.0-1]
@@ -209,6 +218,8 @@ export class Channel implements SessionLink {
 
   /** Send a control packet. All but PINGRESP report state (see Outbox.write). */
   send(packet: Packet): void {
+    this.core.stats.packetsSent++;
+    if (this.core.logPackets) logSent(this, packet);
     let bytes = encode(packet, this.version);
     if (this.clientMaximumPacketSize > 0 && bytes.length > this.clientMaximumPacketSize) bytes = this.withinMaximum(packet, bytes);
     this.outbox.write(bytes, packet.type !== 'pingresp');
@@ -249,8 +260,8 @@ export class Channel implements SessionLink {
       return true;
     }
     let bytes: Buffer;
-    if (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0 || this.outAliasMaximum > 0)) {
-      bytes = this.encodePublish5(message, qos, retain, subscriptionIds, packetId, dup);
+    if (this.mountPoint !== undefined || (this.version === 5 && (subscriptionIds !== undefined || message.expiresAt !== 0 || this.outAliasMaximum > 0))) {
+      bytes = this.encodeDelivery(message, qos, retain, subscriptionIds, packetId, dup);
     } else {
       bytes = message.wireBytes(this.version, qos, retain, packetId);
       if (dup) bytes[0] = (bytes[0] as number) | 0x08; // qos > 0: our own copy [MQTT-3.3.1-1]
@@ -263,21 +274,25 @@ export class Channel implements SessionLink {
     }
     const stats = core.stats;
     stats.messagesSent++;
+    stats.packetsSent++;
+    stats.publishBytesSent += message.payload.length;
     stats.bytesSent += bytes.length;
     const outbox = this.outbox;
     // A QoS 0/1 copy may leave before its delivery is committed: a crash then means a re-send by
     // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
     outbox.write(bytes, copyWaitsForCommit(message, qos));
+    if (core.logPackets) logSentPublish(this, message, qos, retain, packetId, dup);
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
   }
 
   /**
-   * A 5.0 PUBLISH whose properties differ per delivery: subscription ids, the remaining expiry
-   * interval, and the outbound topic alias.
+   * A PUBLISH encoded for this client alone: 5.0 properties that differ per delivery
+   * (subscription ids, the remaining expiry interval, the outbound topic alias), or the topic
+   * without the listener's mount point.
    */
-  private encodePublish5(
+  private encodeDelivery(
     message: Message,
     qos: QoS,
     retain: boolean,
@@ -285,14 +300,9 @@ export class Channel implements SessionLink {
     packetId: number,
     dup: boolean,
   ): Buffer {
-    const properties = { ...message.properties };
-    if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = [...subscriptionIds];
-    if (message.expiresAt !== 0) {
-      // Subscribers get the remaining interval [MQTT-3.3.2-6].
-      properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000));
-    }
-    let topic = message.topic;
-    if (this.outAliasMaximum > 0) {
+    const properties = this.version === 5 ? deliveryProperties(message, subscriptionIds) : undefined;
+    let topic = this.mountPoint === undefined ? message.topic : unmount(this.mountPoint, message.topic);
+    if (properties !== undefined && this.outAliasMaximum > 0) {
       const aliases = (this.outAliases ??= new Map<string, number>());
       const alias = aliases.get(topic);
       if (alias !== undefined) {
@@ -306,8 +316,8 @@ export class Channel implements SessionLink {
       }
     }
     return encode(
-      { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), properties },
-      5,
+      { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), ...(properties !== undefined ? { properties } : {}) },
+      this.version,
     );
   }
 

@@ -41,6 +41,12 @@ export class BrokerCore implements SessionHost {
   readonly startedAt = Date.now();
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
+  readonly maxInflightBytes: number;
+  readonly queueQos0: boolean;
+  /** Debug logging is on: each packet in and out is logged (./packet-log.ts). */
+  readonly logPackets: boolean;
+  /** memory_limit is exceeded (checked by the sweep): PUBLISH packets are refused. */
+  overMemoryLimit = false;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
 
@@ -56,6 +62,11 @@ export class BrokerCore implements SessionHost {
   ) {
     this.maxQueued = options.maxQueuedMessages;
     this.maxQueuedBytes = options.maxQueuedBytes;
+    this.maxInflightBytes = options.maxInflightBytes;
+    this.queueQos0 = options.queueQos0Messages;
+    this.router.upgradeQos = options.upgradeOutgoingQos;
+    // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
+    this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -116,6 +127,7 @@ export class BrokerCore implements SessionHost {
   openChannel(outbox: Outbox, remoteAddress: string): Channel {
     const channel = new Channel(this, outbox, remoteAddress);
     this.channels.add(channel);
+    this.stats.socketsOpened++;
     return channel;
   }
 
@@ -131,7 +143,7 @@ export class BrokerCore implements SessionHost {
    */
   assignClientId(): string {
     for (;;) {
-      const id = `auto-${randomBytes(16).toString('hex')}`;
+      const id = `${this.options.autoIdPrefix}${randomBytes(16).toString('hex')}`;
       if (!this.sessions.has(id) && !this.connected.has(id)) return id;
     }
   }
@@ -260,7 +272,7 @@ export class BrokerCore implements SessionHost {
     this.persistence?.dropSession(session);
     for (const delivery of moved) {
       const group = delivery.group;
-      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message);
+      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message, undefined, this.router.upgradeQos);
     }
     session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
@@ -283,7 +295,9 @@ export class BrokerCore implements SessionHost {
     clearLongTimeout(session.expiryTimer);
     // Up to 2^32-2 s (months, years): Node's setTimeout alone would fire at once past 24.8 days.
     session.expiryTimer = setLongTimeout(() => {
-      if (session.link === undefined) this.removeSession(session);
+      if (session.link !== undefined) return;
+      this.stats.clientsExpired++;
+      this.removeSession(session);
     }, ms);
   }
 
@@ -300,5 +314,14 @@ export class BrokerCore implements SessionHost {
   private sweep(): void {
     const now = Date.now();
     for (const channel of this.channels) channel.checkTimeouts(now);
+    const limit = this.options.memoryLimit;
+    if (limit > 0) this.checkMemory(limit);
+  }
+
+  /** memory_limit: past it, PUBLISH packets are refused (their client disconnected) until memory falls again. */
+  private checkMemory(limit: number): void {
+    const over = process.memoryUsage.rss() > limit;
+    if (over && !this.overMemoryLimit) this.log.warn({ memoryLimit: limit, rss: process.memoryUsage.rss() }, 'memory_limit reached: refusing PUBLISH packets');
+    this.overMemoryLimit = over;
   }
 }

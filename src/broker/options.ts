@@ -23,6 +23,10 @@ export interface TlsOptions {
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
   /** OpenSSL cipher list (ciphers). */
   ciphers?: string;
+  /** PEM certificate revocation list for client certificates (crlfile). */
+  crl?: string | Buffer;
+  /** PEM Diffie-Hellman parameters (dhparamfile). */
+  dhparam?: string | Buffer;
 }
 
 /** One listener: a TCP/TLS port, a WebSocket port, or a unix socket. */
@@ -37,7 +41,7 @@ export interface ListenerOptions {
   protocol?: 'mqtt' | 'websockets';
   /** TLS on this listener (mqtts:// or wss://). */
   tls?: TlsOptions;
-  /** Most simultaneous connections on this listener (max_connections); -1 or undefined: no limit. */
+  /** Most simultaneous connections on this listener (max_connections); 0, negative or undefined: no limit (as Mosquitto). */
   maxConnections?: number;
   /**
    * WebSocket: browser origins allowed to connect (cicada: websockets_origins, as EMQX's
@@ -50,6 +54,20 @@ export interface ListenerOptions {
   name?: string;
   /** Authentication and authorization of this listener (per_listener_settings true). */
   security?: SecurityOptions;
+  /** Highest QoS clients of this listener may use (max_qos; 5.0: CONNACK Maximum QoS). Default 2. */
+  maxQos?: 0 | 1 | 2;
+  /** 5.0: topic aliases a client of this listener may use (max_topic_alias). Default: topicAliasMaximum. */
+  maxTopicAlias?: number;
+  /** Topic prefix of this listener's clients (mount_point): added to what they send, removed from what they get. */
+  mountPoint?: string;
+  /** The client id is the user name (use_username_as_clientid); a client without one is refused. */
+  useUsernameAsClientId?: boolean;
+  /** WebSocket: upgrade only this path (cicada: websockets_path); default any path, as Mosquitto. */
+  websocketsPath?: string;
+  /** WebSocket: serve the files of this directory to plain HTTP requests (http_dir). */
+  httpDir?: string;
+  /** WebSocket: largest HTTP request header in bytes (websockets_headers_size). Default Node's 16 KiB. */
+  httpHeadersSize?: number;
 }
 
 /** JWT authentication: the token is the CONNECT password (Cicada directives jwt_*). */
@@ -192,6 +210,9 @@ export interface BrokerHooks {
   authorizeRead?: (client: ClientInfo, topic: string) => boolean;
 }
 
+/** One log destination (log_dest). */
+export type LogDestination = { kind: 'stdout' | 'stderr' | 'none' | 'syslog' } | { kind: 'file'; path: string };
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export interface BrokerOptions extends BrokerHooks {
@@ -201,9 +222,9 @@ export interface BrokerOptions extends BrokerHooks {
   port?: number;
   /** Listeners; when given, they replace the default host:port listener. */
   listeners?: ListenerOptions[];
-  /** Per-client maximum of unacknowledged outgoing QoS 1/2 messages. Default 20. */
+  /** Per-client maximum of unacknowledged outgoing QoS 1/2 messages. Default 20; 0: no maximum (65535), as Mosquitto. */
   maxInflightMessages?: number;
-  /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000. */
+  /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000; 0: no maximum, as Mosquitto. */
   maxQueuedMessages?: number;
   /** Per-session bound on the payload bytes of queued messages (max_queued_bytes); 0: no bound. Default 0. */
   maxQueuedBytes?: number;
@@ -285,8 +306,38 @@ export interface BrokerOptions extends BrokerHooks {
   perListenerSettings?: boolean;
   /** Disconnected persistent sessions expire after this many seconds (persistent_client_expiration). Default: never. */
   persistentClientExpiration?: number;
-  /** Where logs go (log_dest): stdout (default), stderr, a file, or nowhere. */
-  logDest?: { kind: 'stdout' | 'stderr' | 'none' } | { kind: 'file'; path: string };
+  /** Where logs go (log_dest, several at once): stdout (default), stderr, a file, syslog, or nowhere. */
+  logDest?: LogDestination | LogDestination[];
+  /** Mosquitto log types to write (log_type); when given, they replace logLevel. */
+  logTypes?: string[];
+  /** 'text' (Mosquitto's line shape) or 'json' lines (log_format). Default: text on a terminal, else json. */
+  logFormat?: 'text' | 'json';
+  /** Text lines start with a timestamp (log_timestamp). Default true. */
+  logTimestamp?: boolean;
+  /** strftime format of the text timestamp (log_timestamp_format). Default: seconds since the epoch. */
+  logTimestampFormat?: string;
+  /** Syslog facility number (log_facility N: localN). Default 3 (daemon). */
+  logFacility?: number;
+  /** Most bytes of QoS 1/2 messages in flight to one client (max_inflight_bytes); 0: no limit. Default 0. */
+  maxInflightBytes?: number;
+  /** Queue QoS 0 messages for disconnected persistent sessions (queue_qos0_messages). Default false. */
+  queueQos0Messages?: boolean;
+  /** Deliver at the subscription's QoS even when the message's is lower (upgrade_outgoing_qos). Default false. */
+  upgradeOutgoingQos?: boolean;
+  /** Memory (RSS) in bytes past which PUBLISH packets are refused and their client disconnected (memory_limit); 0: none. */
+  memoryLimit?: number;
+  /** Only client ids starting with this prefix may connect (clientid_prefixes). */
+  clientIdPrefixes?: string;
+  /** Prefix of assigned client ids (auto_id_prefix). Default 'auto-'. */
+  autoIdPrefix?: string;
+  /** TCP_NODELAY on client sockets (set_tcp_nodelay). Default true (Mosquitto: false). */
+  tcpNoDelay?: boolean;
+  /** The configuration file the options came from (for the start-up banner). */
+  configFile?: string;
+  /** Write the process id to this file at start, remove it at exit (pid_file). */
+  pidFile?: string;
+  /** When started as root, switch to this user after opening the listeners (user). */
+  user?: string;
   /** Log level of the broker's logger. Default 'info'. */
   logLevel?: LogLevel;
   /** Log each client's connect and disconnect at info level (connection_messages); false: at debug. Default true. */
@@ -302,6 +353,13 @@ export interface ResolvedOptions extends BrokerHooks {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  maxInflightBytes: number;
+  queueQos0Messages: boolean;
+  upgradeOutgoingQos: boolean;
+  memoryLimit: number;
+  clientIdPrefixes: string;
+  autoIdPrefix: string;
+  tcpNoDelay: boolean;
   persistentClientExpiration?: number;
   maxPacketSize: number;
   connectTimeoutMs: number;
@@ -337,9 +395,17 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 1883,
     listeners: options.listeners ?? [{ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' }],
-    maxInflightMessages: options.maxInflightMessages ?? 20,
-    maxQueuedMessages: options.maxQueuedMessages ?? 1000,
+    // 0 means no maximum, as in Mosquitto (65535 packet ids; no bound on the queue).
+    maxInflightMessages: options.maxInflightMessages === 0 ? 65_535 : (options.maxInflightMessages ?? 20),
+    maxQueuedMessages: options.maxQueuedMessages === 0 ? Number.POSITIVE_INFINITY : (options.maxQueuedMessages ?? 1000),
     maxQueuedBytes: options.maxQueuedBytes ?? 0,
+    maxInflightBytes: options.maxInflightBytes ?? 0,
+    queueQos0Messages: options.queueQos0Messages ?? false,
+    upgradeOutgoingQos: options.upgradeOutgoingQos ?? false,
+    memoryLimit: options.memoryLimit ?? 0,
+    clientIdPrefixes: options.clientIdPrefixes ?? '',
+    autoIdPrefix: options.autoIdPrefix ?? 'auto-',
+    tcpNoDelay: options.tcpNoDelay ?? true,
     maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     sysInterval: options.sysInterval ?? 10,
@@ -383,6 +449,9 @@ export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
   copy.maxInflightMessages = defaults.maxInflightMessages;
   copy.maxQueuedMessages = defaults.maxQueuedMessages;
   copy.maxQueuedBytes = defaults.maxQueuedBytes;
+  copy.maxInflightBytes = defaults.maxInflightBytes;
+  copy.memoryLimit = defaults.memoryLimit;
+  copy.clientIdPrefixes = defaults.clientIdPrefixes;
   copy.maxPacketSize = defaults.maxPacketSize;
   copy.maxKeepalive = defaults.maxKeepalive;
   copy.maxOutgoingBytes = defaults.maxOutgoingBytes;

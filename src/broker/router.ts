@@ -21,10 +21,17 @@ export class Router {
   private readonly groups = new Map<string, ShareGroup>();
   private epoch = 0;
   private members = 0;
+  /** upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
+  upgradeQos = false;
 
   /** Subscriptions, shared ones counted per member. */
   get subscriptionCount(): number {
     return this.index.size - this.groups.size + this.members;
+  }
+
+  /** Shared subscriptions, counted per member. */
+  get sharedSubscriptionCount(): number {
+    return this.members;
   }
 
   /**
@@ -73,12 +80,12 @@ export class Router {
     if (count === 0) return 0;
     if (count === 1) {
       const target = matches[0] as Target;
-      if (target instanceof ShareGroup) return deliverShared(target, message);
+      if (target instanceof ShareGroup) return deliverShared(target, message, undefined, this.upgradeQos);
       const entry = target;
       if (entry.noLocal && entry.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
       entry.session.deliver(
         message,
-        minQos(message.qos, entry.qos),
+        deliveryQos(message.qos, entry.qos, this.upgradeQos),
         entry.retainAsPublished && message.retain,
         entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined,
       );
@@ -89,13 +96,13 @@ export class Router {
     for (let i = 0; i < count; i++) {
       const target = matches[i] as Target;
       if (target instanceof ShareGroup) {
-        delivered += deliverShared(target, message);
+        delivered += deliverShared(target, message, undefined, this.upgradeQos);
         continue;
       }
       const entry = target;
       if (entry.noLocal && entry.session.clientId === message.origin) continue;
       const session = entry.session;
-      const qos = minQos(message.qos, entry.qos);
+      const qos = deliveryQos(message.qos, entry.qos, this.upgradeQos);
       const retain = entry.retainAsPublished && message.retain;
       if (session.routeEpoch !== epoch) {
         session.routeEpoch = epoch;
@@ -122,12 +129,12 @@ export class Router {
 }
 
 /** One member of a share group receives the message (MQTT 5.0 section 4.8.2). */
-export function deliverShared(group: ShareGroup, message: Message, except?: Session): number {
+export function deliverShared(group: ShareGroup, message: Message, except?: Session, upgrade = false): number {
   const member = group.pick(except);
   if (member === undefined) return 0;
   member.session.deliver(
     message,
-    minQos(message.qos, member.qos),
+    deliveryQos(message.qos, member.qos, upgrade),
     member.retainAsPublished && message.retain,
     member.subscriptionId > 0 ? [member.subscriptionId] : undefined,
     group,
@@ -137,4 +144,9 @@ export function deliverShared(group: ShareGroup, message: Message, except?: Sess
 
 export function minQos(a: QoS, b: QoS): QoS {
   return a < b ? a : b;
+}
+
+/** The QoS of a delivery: the lower of the message's and the subscription's, or (upgrade_outgoing_qos) the subscription's. */
+export function deliveryQos(messageQos: QoS, subscriptionQos: QoS, upgrade: boolean): QoS {
+  return upgrade ? subscriptionQos : minQos(messageQos, subscriptionQos);
 }

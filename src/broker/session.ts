@@ -14,7 +14,11 @@
  *   reported to the host (counted and logged there).
  * - A packet id is in use exactly while it is a key of `inflight` (outgoing) or of
  *   `awaitingRelease` (incoming QoS 2).
- * - QoS 0 deliveries are never queued: sent when a link is attached, dropped otherwise.
+ * - QoS 0 deliveries are sent when a link is attached and dropped otherwise, unless the host
+ *   queues them (queue_qos0_messages) for a session that outlives its connection: they then
+ *   wait in `queue` (in memory only) and count toward its limits.
+ * - With `maxInflightBytes` > 0, no new delivery enters `inflight` while the payload bytes in it
+ *   (`inflightBytes`) are at or above it (one message larger than the limit still goes alone).
  */
 import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
@@ -82,6 +86,10 @@ export type DropReason = 'queue-full' | 'expired' | 'slow-consumer' | 'too-large
 export interface SessionHost {
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
+  /** Payload bytes in flight per client before new deliveries wait (0: no limit). */
+  readonly maxInflightBytes: number;
+  /** Queue QoS 0 messages for disconnected sessions that outlive their connection. */
+  readonly queueQos0: boolean;
   now(): number;
   onDropped(session: Session, message: Message, why: DropReason): void;
   /** Persist a QoS 1/2 delivery of a stored session (packetId 0 while queued). */
@@ -118,6 +126,8 @@ export class Session {
   private nextSeq = 1;
   /** Payload bytes of the deliveries in `queue`. */
   queuedBytes = 0;
+  /** Payload bytes of the deliveries in `inflight`. */
+  inflightBytes = 0;
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */
   expiryInterval = 0;
   /** A will waiting for its Will Delay Interval (5.0). */
@@ -182,6 +192,18 @@ export class Session {
     this.resendIds = undefined;
     this.waiting = undefined;
     this.queuedBytes = 0;
+    this.inflightBytes = 0;
+  }
+
+  /** Room in the inflight window: below the client's Receive Maximum and max_inflight_bytes. */
+  private windowOpen(link: SessionLink): boolean {
+    const maxBytes = this.host.maxInflightBytes;
+    return this.inflight.size < link.receiveMaximum && (maxBytes === 0 || this.inflightBytes < maxBytes);
+  }
+
+  private land(packetId: number, delivery: Delivery): void {
+    this.flying?.delete(packetId);
+    this.inflightBytes -= delivery.message.payload.length;
   }
 
   /** Hand a message to this session at the given QoS. */
@@ -195,13 +217,20 @@ export class Session {
     const link = this.link;
     if (qos === 0) {
       if (link !== undefined) link.sendPublish(message, 0, retain, subscriptionIds, 0, false);
+      else if (this.host.queueQos0 && this.expiryInterval > 0) this.enqueue({ seq: 0, stored: false, ackBatch: 0, message, qos, retain, subscriptionIds, group, state: 'publish' });
       return;
     }
     const delivery: Delivery = { seq: this.nextSeq++, stored: false, ackBatch: 0, message, qos, retain, subscriptionIds, group, state: 'publish' };
-    if (link !== undefined && this.queue.length === 0 && this.inflight.size < link.receiveMaximum) {
+    if (link !== undefined && this.queue.length === 0 && this.windowOpen(link)) {
       this.sendNew(link, delivery);
       return;
     }
+    this.enqueue(delivery);
+  }
+
+  /** Queue a delivery within max_queued_messages and max_queued_bytes, or drop it. */
+  private enqueue(delivery: Delivery): void {
+    const message = delivery.message;
     const bytes = message.payload.length;
     const maxBytes = this.host.maxQueuedBytes;
     if (this.queue.length >= this.host.maxQueued || (maxBytes > 0 && this.queuedBytes + bytes > maxBytes)) {
@@ -210,16 +239,16 @@ export class Session {
     }
     (this.waiting ??= []).push(delivery);
     this.queuedBytes += bytes;
-    if (this.stored) this.host.saveDelivery(this, delivery, 0);
+    if (this.stored && delivery.qos > 0) this.host.saveDelivery(this, delivery, 0);
     // A connected client falling behind: slow the publisher down before the queue overflows.
-    if (link !== undefined && this.queue.length * 2 >= this.host.maxQueued) this.host.queueCongested(this);
+    if (this.link !== undefined && this.queue.length * 2 >= this.host.maxQueued) this.host.queueCongested(this);
   }
 
   /** PUBACK (QoS 1) or PUBCOMP (QoS 2) completed a delivery. Returns false for an unknown id. */
   complete(packetId: number): boolean {
     const delivery = this.inflight.get(packetId);
     if (delivery === undefined) return false;
-    this.flying?.delete(packetId);
+    this.land(packetId, delivery);
     if (delivery.stored) this.host.forgetDelivery(this, delivery);
     // The acknowledgement gives back one unit of the client's send quota [MQTT-4.9.0-2]: an earlier
     // connection's PUBLISH waiting to be re-sent takes it before anything queued.
@@ -260,7 +289,7 @@ export class Session {
   /** Re-send an earlier connection's PUBLISH with DUP; false when it may not go (too large: then it is over). */
   private resend(link: SessionLink, packetId: number, delivery: Delivery): boolean {
     if (link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, true)) return true;
-    this.flying?.delete(packetId);
+    this.land(packetId, delivery);
     if (delivery.stored) this.host.forgetDelivery(this, delivery);
     return false;
   }
@@ -302,7 +331,7 @@ export class Session {
     if (link === undefined) return;
     if (this.resendIds !== undefined) return; // an earlier connection's PUBLISHes go first
     const now = this.host.now();
-    while (this.queue.length > 0 && this.inflight.size < link.receiveMaximum) {
+    while (this.queue.length > 0 && this.windowOpen(link)) {
       const delivery = (this.waiting as Delivery[]).shift() as Delivery;
       this.queuedBytes -= delivery.message.payload.length;
       if (delivery.message.isExpired(now)) {
@@ -310,16 +339,19 @@ export class Session {
         if (delivery.stored) this.host.forgetDelivery(this, delivery);
         continue;
       }
-      this.sendNew(link, delivery);
+      // A queued QoS 0 message (queue_qos0_messages) goes out without a packet id.
+      if (delivery.qos === 0) link.sendPublish(delivery.message, 0, delivery.retain, delivery.subscriptionIds, 0, false);
+      else this.sendNew(link, delivery);
     }
   }
 
   private sendNew(link: SessionLink, delivery: Delivery): void {
     const packetId = this.allocatePacketId();
     (this.flying ??= new Map()).set(packetId, delivery);
+    this.inflightBytes += delivery.message.payload.length;
     if (this.stored) this.host.saveDelivery(this, delivery, packetId);
     if (!link.sendPublish(delivery.message, delivery.qos, delivery.retain, delivery.subscriptionIds, packetId, false)) {
-      this.flying?.delete(packetId);
+      this.land(packetId, delivery);
       if (delivery.stored) this.host.forgetDelivery(this, delivery);
     }
   }
@@ -330,7 +362,10 @@ export class Session {
       (this.waiting ??= []).push(delivery);
       this.queuedBytes += delivery.message.payload.length;
     }
-    else (this.flying ??= new Map()).set(packetId, delivery);
+    else {
+      (this.flying ??= new Map()).set(packetId, delivery);
+      this.inflightBytes += delivery.message.payload.length;
+    }
     if (delivery.seq >= this.nextSeq) this.nextSeq = delivery.seq + 1;
   }
 

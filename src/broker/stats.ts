@@ -23,5 +23,12 @@ export function createStats(): BrokerStats {
     connectTimeouts: 0,
     persistenceCommits: 0,
     persistenceRowsWritten: 0,
+    clientsMaximum: 0,
+    clientsExpired: 0,
+    packetsReceived: 0,
+    packetsSent: 0,
+    publishBytesReceived: 0,
+    publishBytesSent: 0,
+    socketsOpened: 0,
   };
 }

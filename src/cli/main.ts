@@ -74,7 +74,11 @@ async function brokerOptions(argv: string[]): Promise<BrokerOptions | 'help' | '
   if (options.listeners !== undefined && (values.port !== undefined || values.host !== undefined)) {
     options.listeners.push({ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' });
   }
-  if (values.verbose === true) options.logLevel = 'debug';
+  if (values.verbose === true) {
+    // As mosquitto -v: every log type, whatever the configuration file's log_type says.
+    options.logLevel = 'debug';
+    delete options.logTypes;
+  }
   return options;
 }
 

@@ -80,7 +80,9 @@ export function loadConfigText(text: string, file: string): LoadedConfig {
 
 /** Read and parse a configuration file (and the files it includes). */
 export function loadConfig(file: string): LoadedConfig {
-  return loadConfigText(readText(file, file), file);
+  const loaded = loadConfigText(readText(file, file), file);
+  loaded.options.configFile = resolve(file);
+  return loaded;
 }
 
 /** Parse configuration text into options (warnings dropped). */

@@ -10,8 +10,9 @@
  * names them.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, SecurityOptions, TlsOptions } from '../broker/options.js';
+import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, LogDestination, SecurityOptions, TlsOptions } from '../broker/options.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -51,6 +52,9 @@ interface State {
   defaultPort: number | undefined;
   defaultHost: string | undefined;
   logTypes: string[];
+  logDests: LogDestination[] | undefined;
+  /** websockets_headers_size, given to every WebSocket listener. */
+  headersSize: number | undefined;
   warnings: string[];
   /** With per_listener_settings: the first security line before any listener section. */
   earlySecurity?: ConfigLine;
@@ -95,8 +99,8 @@ function choice<T extends string>(ctx: Ctx, choices: readonly T[]): T {
 
 /** Mosquitto durations: a number with h, d, w, m (months) or y (persistent_client_expiration). */
 function duration(ctx: Ctx): number {
-  const match = /^(\d+)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
-  if (match === null) return ctx.fail('expects a duration: a number followed by h, d, w, m or y (e.g. 14d)');
+  const match = /^([1-9]\d*)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
+  if (match === null) return ctx.fail('expects a duration: a positive number followed by h, d, w, m or y (e.g. 14d)');
   const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[match[2] as 'h' | 'd' | 'w' | 'm' | 'y'];
   return Number(match[1]) * unit;
 }
@@ -168,8 +172,38 @@ function httpAuth(ctx: Ctx): HttpAuthOptions {
 
 const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
 
-/** Mosquitto directives Cicada accepts without acting on them (a warning says so). */
-const IGNORED = new Set(['pid_file', 'autosave_interval', 'autosave_on_changes', 'log_timestamp', 'log_timestamp_format', 'set_tcp_nodelay', 'user', 'check_retain_source', 'websockets_log_level']);
+/**
+ * Mosquitto directives whose purpose Cicada already serves in its own way, accepted with a
+ * warning saying so (docs/configuration.md lists them).
+ */
+const IGNORED: Record<string, string> = {
+  autosave_interval: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
+  autosave_on_changes: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
+  allow_duplicate_messages: 'Cicada always delivers a message once per client, however many of its subscriptions match',
+  websockets_log_level: 'a libwebsockets setting; Cicada logs refused WebSocket upgrades as warnings',
+};
+
+/** Mosquitto directives that cannot apply to Cicada: an error that says what to use instead. */
+const NOT_APPLICABLE: Record<string, string> = {
+  plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url (an HTTP service can do what an auth plugin does)',
+  auth_plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url (an HTTP service can do what an auth plugin does)',
+  global_plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url',
+  auth_plugin_deny_special_chars: 'there are no plugins in Cicada (user names and client ids with + or # never match ACL patterns)',
+  tls_engine: 'OpenSSL engines are not available: use certfile and keyfile',
+  tls_engine_kpass_sha1: 'OpenSSL engines are not available: use certfile and keyfile',
+  psk_hint: 'TLS-PSK listeners are not supported yet: use certificates (certfile, keyfile; cafile and require_certificate for client certificates)',
+  psk_file: 'TLS-PSK listeners are not supported yet: use certificates (certfile, keyfile; cafile and require_certificate for client certificates)',
+};
+
+/** Bridge directives: the bridge is a later issue. */
+const BRIDGE = new Set([
+  'connection', 'address', 'addresses', 'topic', 'cleansession', 'local_cleansession', 'keepalive_interval', 'idle_timeout',
+  'local_clientid', 'local_password', 'local_username', 'notifications', 'notifications_local_only', 'notification_topic',
+  'remote_clientid', 'remote_password', 'remote_username', 'restart_timeout', 'round_robin', 'start_type', 'threshold',
+  'try_private', 'clientid', 'username', 'password', 'bridge_alpn', 'bridge_attempt_unsubscribe', 'bridge_bind_address',
+  'bridge_cafile', 'bridge_capath', 'bridge_certfile', 'bridge_identity', 'bridge_insecure', 'bridge_keyfile',
+  'bridge_max_packet_size', 'bridge_outgoing_retain', 'bridge_protocol_version', 'bridge_psk', 'bridge_require_ocsp', 'bridge_tls_version',
+]);
 
 const directives: Record<string, Setter> = {
   // Listeners.
@@ -205,7 +239,16 @@ const directives: Record<string, Setter> = {
     draft.options.host = address;
   },
   bind_interface(ctx) {
-    ctx.fail('binding to an interface by name is not supported: use `listener PORT ADDRESS` with the address of the interface');
+    const name = one(ctx, 'one interface name');
+    const draft = listener(ctx);
+    const addresses = networkInterfaces()[name];
+    if (addresses === undefined) return ctx.fail(`no network interface ${name} (known: ${Object.keys(networkInterfaces()).join(', ')})`);
+    // One address per listener: the interface's IPv4 address (IPv6 with socket_domain ipv6).
+    const family = draft.socketDomain === 'ipv6' ? 'IPv6' : 'IPv4';
+    const address = addresses.find((a) => a.family === family);
+    if (address === undefined) return ctx.fail(`interface ${name} has no ${family} address`);
+    draft.options.host = address.address;
+    if (ctx.state.current === undefined) draft.implicit = false;
   },
   protocol(ctx) {
     listener(ctx).options.protocol = choice(ctx, ['mqtt', 'websockets'] as const);
@@ -220,7 +263,34 @@ const directives: Record<string, Setter> = {
     listener(ctx).socketDomain = choice(ctx, ['ipv4', 'ipv6'] as const);
   },
   max_connections(ctx) {
-    listener(ctx).options.maxConnections = integer(ctx, -1, 2 ** 31);
+    // Mosquitto limits only with a positive value: 0 and any negative value mean no limit.
+    listener(ctx).options.maxConnections = Math.max(-1, integer(ctx, -(2 ** 31), 2 ** 31));
+  },
+  max_qos(ctx) {
+    listener(ctx).options.maxQos = integer(ctx, 0, 2) as 0 | 1 | 2;
+  },
+  max_topic_alias(ctx) {
+    listener(ctx).options.maxTopicAlias = integer(ctx, 0, 65535);
+  },
+  mount_point(ctx) {
+    const prefix = one(ctx, 'one topic prefix');
+    if (/[+#]/.test(prefix)) ctx.fail('a mount point cannot contain + or #');
+    listener(ctx).options.mountPoint = prefix;
+  },
+  use_username_as_clientid(ctx) {
+    listener(ctx).options.useUsernameAsClientId = boolean(ctx);
+  },
+  http_dir(ctx) {
+    listener(ctx).options.httpDir = existingPath(ctx, 'directory');
+  },
+  websockets_path(ctx) {
+    const path = one(ctx, 'one path such as /mqtt');
+    if (!path.startsWith('/')) ctx.fail('expects a path starting with /');
+    listener(ctx).options.websocketsPath = path;
+  },
+  websockets_headers_size(ctx) {
+    const size = integer(ctx, 0, 1024 * 1024);
+    ctx.state.headersSize = size === 0 ? undefined : Math.max(size, 1024);
   },
   // TLS, per listener.
   cafile(ctx) {
@@ -256,6 +326,15 @@ const directives: Record<string, Setter> = {
   ciphers(ctx) {
     const draft = tls(ctx);
     draft.tls.ciphers = [one(ctx, 'an OpenSSL cipher list'), draft.tls13Ciphers].filter((c) => c !== undefined).join(':');
+  },
+  crlfile(ctx) {
+    tls(ctx).tls.crl = fileContents(ctx);
+  },
+  dhparamfile(ctx) {
+    tls(ctx).tls.dhparam = fileContents(ctx);
+  },
+  tls_keyform(ctx) {
+    if (choice(ctx, ['pem', 'engine'] as const) === 'engine') ctx.fail('OpenSSL engines are not available: use pem key files (keyfile)');
   },
   'ciphers_tls1.3'(ctx) {
     // Node takes TLS 1.3 suites in the same list as the others.
@@ -331,23 +410,59 @@ const directives: Record<string, Setter> = {
     httpAuth(ctx).queueSize = integer(ctx, 0, 1_000_000);
   },
   // Limits and behaviour (global).
+  // As in Mosquitto, 0 means no maximum for max_inflight_messages, max_queued_messages,
+  // max_queued_bytes, max_inflight_bytes and message_size_limit.
   max_inflight_messages(ctx) {
-    ctx.state.options.maxInflightMessages = integer(ctx, 1, 65535);
+    ctx.state.options.maxInflightMessages = integer(ctx, 0, 65535);
+  },
+  max_inflight_bytes(ctx) {
+    ctx.state.options.maxInflightBytes = noLimitBelowOne(integer(ctx, -(2 ** 40), 2 ** 40));
   },
   max_queued_messages(ctx) {
-    ctx.state.options.maxQueuedMessages = integer(ctx, 0, 2 ** 31);
+    ctx.state.options.maxQueuedMessages = noLimitBelowOne(integer(ctx, -(2 ** 31), 2 ** 31));
+  },
+  queue_qos0_messages(ctx) {
+    ctx.state.options.queueQos0Messages = boolean(ctx);
+  },
+  upgrade_outgoing_qos(ctx) {
+    ctx.state.options.upgradeOutgoingQos = boolean(ctx);
+  },
+  memory_limit(ctx) {
+    ctx.state.options.memoryLimit = integer(ctx, 0, 2 ** 50);
+  },
+  clientid_prefixes(ctx) {
+    ctx.state.options.clientIdPrefixes = one(ctx, 'one prefix');
+  },
+  auto_id_prefix(ctx) {
+    ctx.state.options.autoIdPrefix = one(ctx, 'one prefix');
+  },
+  check_retain_source(ctx) {
+    if (boolean(ctx)) ctx.fail('true is not supported: Cicada checks the subscriber (acl_file read rules) when a retained message is sent, not its publisher again; set false');
+  },
+  set_tcp_nodelay(ctx) {
+    ctx.state.options.tcpNoDelay = boolean(ctx);
+  },
+  pid_file(ctx) {
+    if (ctx.line.rest === '') ctx.fail('expects a file path');
+    const path = resolve(dirname(ctx.line.file), ctx.line.rest);
+    if (!directoryExists(dirname(path))) ctx.fail(`the directory of ${path} does not exist`);
+    ctx.state.options.pidFile = path;
+  },
+  user(ctx) {
+    ctx.state.options.user = one(ctx, 'one user name');
   },
   max_queued_bytes(ctx) {
-    ctx.state.options.maxQueuedBytes = integer(ctx, 0, 2 ** 31);
+    ctx.state.options.maxQueuedBytes = noLimitBelowOne(integer(ctx, -(2 ** 40), 2 ** 40));
   },
   max_packet_size(ctx) {
+    // Mosquitto 2.0 refuses 0 (and below 20): leave it out for no limit.
     ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);
   },
   message_size_limit(ctx) {
     ctx.state.options.messageSizeLimit = integer(ctx, 0, 268_435_455);
   },
   max_keepalive(ctx) {
-    ctx.state.options.maxKeepalive = integer(ctx, 0, 65535);
+    ctx.state.options.maxKeepalive = integer(ctx, 10, 65535); // Mosquitto 2.0 refuses less than 10
   },
   sys_interval(ctx) {
     ctx.state.options.sysInterval = integer(ctx, 0, 2 ** 31);
@@ -401,24 +516,44 @@ const directives: Record<string, Setter> = {
   publish_rate_limit(ctx) {
     ctx.state.options.publishRateLimit = integer(ctx, 0, 10_000_000);
   },
-  // Logging.
+  // Logging: every log_dest line applies; log_type lines add up.
   log_type(ctx) {
     ctx.state.logTypes.push(choice(ctx, LOG_TYPES));
   },
   log_dest(ctx) {
     const [kind, ...rest] = ctx.line.args;
-    const options = ctx.state.options;
-    if (kind === 'stdout' || kind === 'stderr' || kind === 'none') {
+    const dests = (ctx.state.logDests ??= []);
+    if (kind === 'stdout' || kind === 'stderr' || kind === 'none' || kind === 'syslog') {
       if (rest.length > 0) ctx.fail(`${kind} takes no argument`);
-      options.logDest = { kind };
+      dests.push({ kind });
     } else if (kind === 'file') {
       if (rest.length === 0) ctx.fail('file expects a path');
+      if (dests.some((d) => d.kind === 'file')) ctx.fail('only one file destination may be configured (as in Mosquitto)');
       const path = resolve(dirname(ctx.line.file), rest.join(' '));
       if (!directoryExists(dirname(path))) ctx.fail(`the directory of ${path} does not exist`);
-      options.logDest = { kind: 'file', path };
-    } else ctx.fail('expects stdout, stderr, file PATH or none (syslog, topic and dlt are not supported)');
+      dests.push({ kind: 'file', path });
+    } else if (kind === 'topic' || kind === 'dlt') ctx.fail(`${kind} is not supported: use stdout, stderr, file PATH or syslog`);
+    else ctx.fail('expects stdout, stderr, file PATH, syslog or none');
+  },
+  log_format(ctx) {
+    ctx.state.options.logFormat = choice(ctx, ['text', 'json'] as const);
+  },
+  log_timestamp(ctx) {
+    ctx.state.options.logTimestamp = boolean(ctx);
+  },
+  log_timestamp_format(ctx) {
+    if (ctx.line.rest === '') ctx.fail('expects a strftime format such as %Y-%m-%dT%H:%M:%S');
+    ctx.state.options.logTimestampFormat = ctx.line.rest;
+  },
+  log_facility(ctx) {
+    ctx.state.options.logFacility = 16 + integer(ctx, 0, 7); // localN
   },
 };
+
+/** Mosquitto's counts limit only when positive: 0 and negative values mean no limit (0 here). */
+function noLimitBelowOne(value: number): number {
+  return value < 1 ? 0 : value;
+}
 
 function directoryExists(path: string): boolean {
   try {
@@ -456,12 +591,11 @@ function finishListener(draft: ListenerDraft): ListenerOptions {
   return options;
 }
 
-function logLevel(types: string[]): BrokerOptions['logLevel'] {
+/** log_type lines as Mosquitto reads them: `all` enables every type, `none` none. */
+function logTypes(types: string[]): string[] | undefined {
   if (types.length === 0) return undefined;
-  if (types.includes('debug') || types.includes('all')) return 'debug';
-  if (types.every((t) => t === 'none')) return 'silent';
-  if (types.some((t) => t === 'information' || t === 'notice' || t === 'subscribe' || t === 'unsubscribe' || t === 'websockets')) return 'info';
-  return types.includes('warning') ? 'warn' : 'error';
+  if (types.includes('all')) return LOG_TYPES.filter((t) => t !== 'all' && t !== 'none');
+  return types.filter((t) => t !== 'none');
 }
 
 /** Apply collected lines in order; returns the options and warnings. */
@@ -475,6 +609,8 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     defaultPort: undefined,
     defaultHost: undefined,
     logTypes: [],
+    logDests: undefined,
+    headersSize: undefined,
     warnings: [],
   };
   // First pass: per_listener_settings changes where every security directive goes.
@@ -491,15 +627,18 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     };
     const setter = directives[line.name];
     if (setter !== undefined) setter({ line, state, fail });
-    else if (IGNORED.has(line.name)) state.warnings.push(`${line.file}:${line.line}: ${line.name}: accepted for Mosquitto compatibility and ignored`);
-    else fail('unknown directive');
+    else unknownDirective(line, state, fail);
+  }
+  if (state.headersSize !== undefined) {
+    for (const draft of state.listeners) if (draft.options.protocol === 'websockets') draft.options.httpHeadersSize = state.headersSize;
   }
   const options = state.options;
   // A configuration file always gets the safe defaults of src/auth (anonymous only on loopback).
   options.security ??= {};
   if (state.perListener) options.perListenerSettings = true;
-  const level = logLevel(state.logTypes);
-  if (level !== undefined) options.logLevel = level;
+  const types = logTypes(state.logTypes);
+  if (types !== undefined) options.logTypes = types;
+  if (state.logDests !== undefined) options.logDest = state.logDests;
   const implicit = state.defaultListener?.implicit === true ? state.defaultListener : undefined;
   if (implicit !== undefined && state.listeners.length > 1) {
     // Settings for a default listener that was never opened (no `port`): Mosquitto ignores them too.
@@ -518,6 +657,49 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
   }
   checkSecurity(options, lines);
   return { options, warnings: state.warnings };
+}
+
+/** A directive without a setter: accepted with a warning, not applicable, a bridge, or a typo. */
+function unknownDirective(line: ConfigLine, state: State, fail: (msg: string) => never): void {
+  const name = line.name;
+  const ignored = IGNORED[name];
+  if (ignored !== undefined) {
+    state.warnings.push(`${line.file}:${line.line}: ${name}: accepted for Mosquitto compatibility, no effect: ${ignored}`);
+    return;
+  }
+  const instead = NOT_APPLICABLE[name] ?? (name.startsWith('plugin_opt_') || name.startsWith('auth_opt_') ? NOT_APPLICABLE.plugin : undefined);
+  if (instead !== undefined) fail(`not available in Cicada: ${instead}`);
+  if (BRIDGE.has(name)) fail('bridges are not supported yet (a Mosquitto bridge directive)');
+  const near = suggestion(name);
+  fail(near === undefined ? 'unknown directive' : `unknown directive (did you mean ${near}?)`);
+}
+
+/** The known directive closest to a misspelt one (edit distance at most 2, or a prefix of it). */
+function suggestion(name: string): string | undefined {
+  const known = [...Object.keys(directives), ...Object.keys(IGNORED), ...Object.keys(NOT_APPLICABLE), ...BRIDGE, 'include_dir'];
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance || (best === undefined && name.length >= 4 && candidate.startsWith(name))) {
+      best = candidate;
+      bestDistance = Math.min(distance, bestDistance);
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = row;
+  }
+  return previous[b.length] as number;
 }
 
 /** An http_auth_* setting without http_auth_url, or a jwt_* setting without a key, is a mistake. */

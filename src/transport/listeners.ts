@@ -1,6 +1,7 @@
 /**
  * Every kind of listener: MQTT over TCP, TLS (with optional mutual TLS), WebSocket and secure
- * WebSocket (path /mqtt, subprotocol mqtt, via `ws`), and unix sockets. Each accepted stream
+ * WebSocket (any path as in Mosquitto, or only `websockets_path`; subprotocol mqtt, via `ws`;
+ * plain HTTP requests get files of `http_dir`), and unix sockets. Each accepted stream
  * becomes a Connection (./connection.ts); a WebSocket is adapted to a byte stream with
  * `createWebSocketStream`, so the channel never knows the difference.
  *
@@ -11,13 +12,16 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createHttpsServer } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { lstatSync, unlinkSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer as createNetServer, isIP, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket, type TlsOptions as NodeTlsOptions } from 'node:tls';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerCore } from '../broker/core.js';
+import { hasListenerRules } from '../broker/listener-rules.js';
 import { refused } from '../broker/limits.js';
 import type { ListenerOptions, TlsOptions } from '../broker/options.js';
 import { DuplexStream } from './byte-stream.js';
+import { serveHttpDir } from './http-dir.js';
 import { Connection } from './connection.js';
 import { rawTcpAvailable, RawSocket, RawTcpServer } from './raw-tcp.js';
 
@@ -86,6 +90,8 @@ function nodeTlsOptions(tls: TlsOptions, handshakeTimeout: number): NodeTlsOptio
     rejectUnauthorized: require,
     minVersion: tls.minVersion ?? 'TLSv1.2',
     ...(tls.ciphers !== undefined ? { ciphers: tls.ciphers } : {}),
+    ...(tls.crl !== undefined ? { crl: tls.crl } : {}),
+    ...(tls.dhparam !== undefined ? { dhparam: tls.dhparam } : {}),
   };
 }
 
@@ -133,7 +139,7 @@ class Listener implements RunningListener {
     if (o.path !== undefined) return `unix:${o.path}`;
     const scheme = o.protocol === 'websockets' ? (o.tls ? 'wss' : 'ws') : o.tls ? 'mqtts' : 'mqtt';
     const host = o.host ?? '127.0.0.1';
-    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.port}${o.protocol === 'websockets' ? '/mqtt' : ''}`;
+    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.port}${o.protocol === 'websockets' ? (o.websocketsPath ?? '/mqtt') : ''}`;
   }
 
   /** First look at a new TCP connection: refuse floods before any TLS or HTTP work. */
@@ -142,7 +148,7 @@ class Listener implements RunningListener {
     const ip = socket.remoteAddress ?? 'unix';
     let why: string | undefined;
     if (this.peers !== undefined && !this.peers(socket.remoteAddress, socket.remotePort)) why = `peer ${ip}:${socket.remotePort ?? 0} is not admitted on ${this.name}`;
-    else if (max >= 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
+    else if (max > 0 && this.open >= max) why = `listener ${this.name} has max_connections ${max} open`;
     else if (this.options.path === undefined && !this.rate.allow(ip, Date.now())) why = `more than ${this.core.options.connectionRateLimit} connections per second from ${ip}`;
     if (why !== undefined) {
       refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: ip }, `connection refused: ${why}`);
@@ -169,6 +175,7 @@ class Listener implements RunningListener {
     const connection = new Connection(stream instanceof RawSocket ? stream : new DuplexStream(stream), this.core, remote);
     const channel = connection.channel;
     channel.listener = this.name;
+    if (hasListenerRules(this.options)) channel.listenerOptions = this.options;
     if (tlsSocket === undefined) return;
     const identity = certificateIdentity(tlsSocket);
     channel.certificate = identity;
@@ -197,12 +204,12 @@ class Listener implements RunningListener {
         socket.destroy(); // with a listener for this event, Node leaves closing the socket to us
       });
       this.server = server;
-    } else this.server = createNetServer({ noDelay: true }, (socket) => this.attach(socket, remoteOf(socket), undefined));
+    } else this.server = createNetServer({ noDelay: this.core.options.tcpNoDelay }, (socket) => this.attach(socket, remoteOf(socket), undefined));
     const server = this.server;
     (server as unknown as Admitted['server'])[LISTENER] = this;
     // 'connection' fires for the raw socket before TLS or HTTP: floods are refused there.
     server.on('connection', (socket: Socket) => {
-      socket.setNoDelay(true);
+      socket.setNoDelay(this.core.options.tcpNoDelay);
       if (!this.admit(socket)) return;
       // A plain TCP socket already has its connection's error listener; a raw socket under TLS
       // or WebSocket has none until the handshake is over.
@@ -224,7 +231,7 @@ class Listener implements RunningListener {
   /** Plain TCP on the raw handle (./raw-tcp.ts): the same admission, no net.Socket. */
   private async startRaw(host: string, family: 4 | 6): Promise<void> {
     const server = new RawTcpServer((socket) => {
-      socket.setNoDelay();
+      if (this.core.options.tcpNoDelay) socket.setNoDelay();
       if (!this.admit(socket)) return;
       this.attach(socket, remoteOf(socket), undefined);
       socket.start();
@@ -236,20 +243,29 @@ class Listener implements RunningListener {
 
   private webSocketServer(): HttpServer {
     const o = this.options;
-    const reply = (_req: unknown, res: { writeHead(code: number): void; end(body: string): void }): void => {
+    const httpDir = o.httpDir;
+    const reply = (req: IncomingMessage, res: ServerResponse): void => {
+      if (httpDir !== undefined) return serveHttpDir(httpDir, req, res);
       res.writeHead(426);
-      res.end('MQTT over WebSocket: connect to /mqtt with subprotocol mqtt\n');
+      res.end('MQTT over WebSocket: connect with subprotocol mqtt\n');
     };
     // Before the upgrade there is no channel: the HTTP time-outs bound a client that never gets there.
     const limit = this.core.options.connectTimeoutMs;
-    const timeouts = { headersTimeout: limit, requestTimeout: limit, connectionsCheckingInterval: Math.min(1000, limit) };
+    const timeouts = {
+      headersTimeout: limit,
+      requestTimeout: limit,
+      connectionsCheckingInterval: Math.min(1000, limit),
+      ...(o.httpHeadersSize !== undefined ? { maxHeaderSize: o.httpHeadersSize } : {}),
+    };
     const http =
       o.tls !== undefined
         ? createHttpsServer({ ...nodeTlsOptions(o.tls, this.core.options.connectTimeoutMs), ...timeouts }, reply)
         : createHttpServer(timeouts, reply);
+    // Any path is upgraded, as in Mosquitto, unless websockets_path names one.
+    const path = o.websocketsPath;
     const wss = new WebSocketServer({
       server: http,
-      path: '/mqtt',
+      ...(path !== undefined ? { path } : {}),
       maxPayload: Math.min(this.core.options.maxPacketSize, 256 * 1024 * 1024),
       // MQTT.js and browsers offer `mqtt` (MQTT 3.1 clients `mqttv3.1`); anything else is refused.
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
@@ -257,6 +273,18 @@ class Listener implements RunningListener {
         if (this.originAllowed(info.origin, info.req)) answer(true);
         else answer(false, 403);
       },
+    });
+    if (path !== undefined) {
+      http.on('upgrade', (req: IncomingMessage) => {
+        const asked = (req.url ?? '/').split('?')[0];
+        if (asked !== path) this.upgradeRefused(req, `path ${asked} is not ${path} (websockets_path)`);
+      });
+    }
+    // A malformed upgrade request: logged, answered 400 and closed (ws leaves that to us when we listen).
+    wss.on('wsClientError', (error, socket, req) => {
+      this.upgradeRefused(req, error.message);
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      socket.destroy();
     });
     wss.on('connection', (ws, request) => {
       const socket = request.socket;
@@ -274,6 +302,11 @@ class Listener implements RunningListener {
     const fields = { listener: this.name, remote: req.socket.remoteAddress, origin };
     refused(this.core.stats, this.core.log, 'connectionsRefused', fields, 'WebSocket handshake refused: origin not allowed');
     return false;
+  }
+
+  /** A WebSocket upgrade this listener refused: one line (at most one per second). */
+  private upgradeRefused(req: IncomingMessage, why: string): void {
+    refused(this.core.stats, this.core.log, 'connectionsRefused', { listener: this.name, remote: req.socket.remoteAddress, path: req.url }, `WebSocket upgrade refused: ${why}`);
   }
 
   close(): Promise<void> {

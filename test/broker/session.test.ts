@@ -34,10 +34,12 @@ function fakeLink(receiveMaximum = 2): SessionLink & { sent: Sent[]; pubrels: nu
   };
 }
 
-function host(maxQueued = 3): SessionHost & { dropped: number } {
+function host(maxQueued = 3, maxInflightBytes = 0): SessionHost & { dropped: number } {
   return {
     maxQueued,
     maxQueuedBytes: 0,
+    maxInflightBytes,
+    queueQos0: false,
     dropped: 0,
     now: () => Date.now(),
     onDropped() {
@@ -62,6 +64,28 @@ test('[MQTT-4.6.0-6] inflight window holds at most receiveMaximum; the rest is q
   assert.equal(session.complete(link.sent[0]!.packetId), true);
   assert.deepEqual(link.sent.map((s) => s.topic), ['t/0', 't/1', 't/2']);
   assert.equal(session.complete(999), false, 'unknown packet id is reported');
+});
+
+test('max_inflight_bytes: no new delivery enters the window while its payload bytes are at the limit; a larger one goes alone', () => {
+  const session = new Session('c', host(10, 250));
+  const link = fakeLink(10);
+  session.attach(link);
+  const sized = (topic: string, bytes: number): Message => new Message(topic, Buffer.alloc(bytes), 1, false, undefined, 'pub', 0);
+  session.deliver(sized('a', 100), 1, false, undefined);
+  session.deliver(sized('b', 100), 1, false, undefined);
+  session.deliver(sized('c', 100), 1, false, undefined); // 200 < 250: still room
+  session.deliver(sized('d', 100), 1, false, undefined); // 300 >= 250: waits
+  assert.deepEqual(link.sent.map((s) => s.topic), ['a', 'b', 'c']);
+  assert.equal(session.inflightBytes, 300);
+  session.complete(link.sent[0]!.packetId);
+  session.complete(link.sent[1]!.packetId);
+  assert.deepEqual(link.sent.map((s) => s.topic), ['a', 'b', 'c', 'd']);
+  session.complete(link.sent[2]!.packetId);
+  session.complete(link.sent[3]!.packetId);
+  assert.equal(session.inflightBytes, 0);
+  session.deliver(sized('big', 1000), 1, false, undefined);
+  session.deliver(sized('after', 1), 1, false, undefined);
+  assert.deepEqual(link.sent.slice(4).map((s) => s.topic), ['big'], 'a message above the limit is in flight alone');
 });
 
 test('offline queue is bounded by maxQueued; overflow is dropped and reported', () => {

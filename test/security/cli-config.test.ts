@@ -45,14 +45,18 @@ test('cicada -c: TCP + TLS + unix listeners, password and ACL files, SIGHUP relo
       'persistence false',
       'sys_interval 0',
       'log_type all',
-      'pid_file /tmp/ignored.pid',
+      'pid_file cicada.pid',
+      'autosave_interval 1800',
       '',
     ].join('\n'),
   );
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'cicada.conf')]);
   t.after(() => broker.kill('SIGKILL'));
   await broker.waitForOutput(`unix:${sock}`, 10_000);
-  assert.match(broker.stderr, /warning: .*cicada\.conf:17: pid_file: accepted for Mosquitto compatibility and ignored/);
+  assert.match(broker.stderr, /warning: .*cicada\.conf:18: autosave_interval: accepted for Mosquitto compatibility, no effect/);
+  // pid_file: written once listening, removed at exit.
+  await waitFor(() => existsSync(join(dir, 'cicada.pid')), 5000, 'pid file');
+  assert.equal(readFileSync(join(dir, 'cicada.pid'), 'utf8'), `${broker.child.pid}\n`);
   const tcpArgs = ['-h', '127.0.0.1', '-p', String(tcp)];
   assert.equal((await pub([...tcpArgs, '-u', 'alice', '-P', 'pw'])).code, 0);
   assert.notEqual((await pub([...tcpArgs])).code, 0, 'anonymous refused');
@@ -72,8 +76,16 @@ test('cicada -c: TCP + TLS + unix listeners, password and ACL files, SIGHUP relo
     await sleep(100);
   }
   assert.equal((await sub.exit(8000)).stdout.trim(), 'x');
+  // A broken ACL file: the reload fails, is logged as failed, and not also as "reloaded".
+  writeFileSync(acl, 'user alice\npermit everything\n');
+  broker.kill('SIGHUP');
+  // Both lines would come from the same reload call, so they reach stdout together.
+  await waitFor(() => broker.stdout.includes('reload failed'), 5000, 'failed reload logged');
+  assert.equal(broker.stdout.split('reloaded password and ACL files').length - 1, 1, 'only the first reload says reloaded');
   broker.kill('SIGTERM');
   assert.equal((await broker.exit(5000)).code, 0);
+  assert.ok(!existsSync(join(dir, 'cicada.pid')), 'pid file removed at exit');
+  assert.match(broker.stdout, /cicada version \S+ terminating/);
 });
 
 test('cicada -c: a broken ACL file or a listener TLS mistake stops the start with file and line', async (t) => {

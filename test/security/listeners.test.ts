@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
@@ -40,20 +41,73 @@ test('TCP, TLS, ws:// and wss:// listeners at once: MQTT.js on each reaches subs
   }
 });
 
-test('WebSocket listener: only /mqtt with subprotocol mqtt is upgraded', async (t) => {
-  const { url } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets' }] });
-  const attempt = (path: string, protocol: string): Promise<string> =>
-    new Promise((resolve) => {
-      const ws = new WebSocket(url(0).replace('/mqtt', path), protocol);
-      ws.once('open', () => {
-        resolve(`open:${ws.protocol}`);
-        ws.close();
-      });
-      ws.once('error', (error) => resolve(`error:${error.message}`));
+function attemptUpgrade(url: string, protocol: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, protocol);
+    ws.once('open', () => {
+      resolve(`open:${ws.protocol}`);
+      ws.close();
     });
-  assert.equal(await attempt('/mqtt', 'mqtt'), 'open:mqtt');
-  assert.match(await attempt('/other', 'mqtt'), /^error:/);
-  assert.match(await attempt('/mqtt', 'chat'), /^error:/);
+    ws.once('error', (error) => resolve(`error:${error.message}`));
+  });
+}
+
+test('WebSocket listener: any path is upgraded (as Mosquitto), only subprotocol mqtt; a malformed upgrade is logged', async (t) => {
+  const { url, logs } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets' }] });
+  const base = url(0).replace('/mqtt', '');
+  assert.equal(await attemptUpgrade(`${base}/mqtt`, 'mqtt'), 'open:mqtt');
+  assert.equal(await attemptUpgrade(`${base}/`, 'mqtt'), 'open:mqtt');
+  assert.equal(await attemptUpgrade(`${base}/ws/anything?x=1`, 'mqtt'), 'open:mqtt');
+  assert.match(await attemptUpgrade(`${base}/mqtt`, 'chat'), /^error:/);
+  // MQTT.js on a path that is not /mqtt.
+  const client = await connectMqtt(`${base}/broker`, { clientId: 'any-path' });
+  await endMqtt(client);
+  // A malformed upgrade (bad Sec-WebSocket-Key) is answered 400 and logged too.
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(new URL(base).port), '127.0.0.1', () => {
+      socket.write('GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: bad\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    });
+    let text = '';
+    socket.on('data', (chunk) => (text += chunk.toString()));
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(reply, /^HTTP\/1\.1 400/);
+  await waitFor(() => logs.join('\n').includes('Missing or invalid Sec-WebSocket-Key header'), 5000, 'malformed upgrade logged');
+});
+
+test('WebSocket listener: websockets_path restricts the path and a refused upgrade is logged', async (t) => {
+  const { url, broker, logs } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets', websocketsPath: '/mqtt' }] });
+  const base = url(0).replace('/mqtt', '');
+  assert.equal(await attemptUpgrade(`${base}/mqtt`, 'mqtt'), 'open:mqtt');
+  assert.match(await attemptUpgrade(`${base}/other`, 'mqtt'), /^error:/);
+  await waitFor(() => logs.join('\n').includes('WebSocket upgrade refused: path /other is not /mqtt (websockets_path)'), 5000, 'refusal logged');
+  assert.equal(broker.stats.connectionsRefused, 1);
+});
+
+test('WebSocket listener: websockets_headers_size bounds the HTTP request header (431 beyond it)', async (t) => {
+  const { url } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets', httpHeadersSize: 1024 }] });
+  const base = url(0).replace('ws://', 'http://');
+  assert.equal((await fetch(base, { headers: { cookie: 'x'.repeat(500) } })).status, 426, 'within the bound: the usual answer');
+  assert.equal((await fetch(base, { headers: { cookie: 'x'.repeat(2000) } })).status, 431);
+});
+
+test('WebSocket listener: http_dir serves its files to plain HTTP, nothing outside it', async (t) => {
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'www'));
+  writeFileSync(join(dir, 'www', 'index.html'), '<h1>cicada</h1>');
+  writeFileSync(join(dir, 'secret.txt'), 'secret');
+  const { url } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1', protocol: 'websockets', httpDir: join(dir, 'www') }] });
+  const base = url(0).replace('ws://', 'http://').replace('/mqtt', '');
+  const index = await fetch(`${base}/`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.equal(await index.text(), '<h1>cicada</h1>');
+  assert.equal((await fetch(`${base}/index.html`)).status, 200);
+  assert.equal((await fetch(`${base}/%2e%2e/secret.txt`)).status, 404);
+  assert.equal((await fetch(`${base}/missing.js`)).status, 404);
+  // The same port still upgrades MQTT over WebSocket.
+  assert.equal(await attemptUpgrade(url(0), 'mqtt'), 'open:mqtt');
 });
 
 test('unix socket listener: mosquitto_pub --unix and a TCP subscriber', async (t) => {

@@ -16,7 +16,7 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   channel.version = packet.protocolVersion;
   const reason = checkClientId(channel, packet);
   if (reason !== ReasonCode.Success) {
-    refuse(channel, reason, 'client identifier rejected');
+    refuse(channel, reason, 'client identifier rejected', packet);
     return;
   }
   if (packet.will?.retain === true && !channel.core.options.retainAvailable) {
@@ -25,14 +25,23 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   }
   if (packet.protocolVersion !== 5 && keepaliveAboveMax(packet.keepalive, channel.core.options.maxKeepalive)) {
     // 3.1/3.1.1 cannot be told another Keep Alive: refused openly rather than cut off early.
-    refuse(channel, ReasonCode.ClientIdentifierNotValid, `keep alive ${packet.keepalive} above max_keepalive`);
+    refuse(channel, ReasonCode.ClientIdentifierNotValid, `keep alive ${packet.keepalive} above max_keepalive`, packet);
     return;
   }
   if (channel.identityFromCertificate && channel.username === undefined) {
     // [Mosquitto] use_identity_as_username / use_subject_as_username: the certificate is the
     // identity; one without a CN (or subject) names no one, and the CONNECT user name is not asked.
-    refuse(channel, ReasonCode.NotAuthorized, 'the client certificate names no user');
+    refuse(channel, ReasonCode.NotAuthorized, 'the client certificate names no user', packet);
     return;
+  }
+  // use_username_as_clientid: the user name is the client id; without one, not authorized.
+  if (channel.listenerOptions?.useUsernameAsClientId === true) {
+    const username = channel.username ?? packet.username;
+    if (username === undefined) {
+      refuse(channel, ReasonCode.NotAuthorized, 'no user name (use_username_as_clientid)', packet);
+      return;
+    }
+    packet.clientId = username;
   }
   const method = packet.properties?.authenticationMethod;
   if (method !== undefined) {
@@ -51,8 +60,10 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
 
 /** [MQTT-3.1.3-6], [MQTT-3.1.3-7], [MQTT-3.1.3-8]: empty client identifiers. */
 function checkClientId(channel: Channel, packet: ConnectPacket): number {
-  if (packet.clientId.length > 0) return ReasonCode.Success;
   const options = channel.core.options;
+  // clientid_prefixes: only ids with the prefix may connect (Mosquitto answers Not authorized).
+  if (options.clientIdPrefixes !== '' && !packet.clientId.startsWith(options.clientIdPrefixes)) return ReasonCode.NotAuthorized;
+  if (packet.clientId.length > 0) return ReasonCode.Success;
   if (!options.allowZeroLengthClientId) return ReasonCode.ClientIdentifierNotValid;
   // 3.1.1 requires Clean Session with an empty id [MQTT-3.1.3-7]; 3.1 requires an id (1-23 chars).
   if (packet.protocolVersion === 3) return ReasonCode.ClientIdentifierNotValid;
@@ -105,7 +116,7 @@ function authenticated(channel: Channel, packet: ConnectPacket, result: AuthResu
     granted(channel, result);
     accept(channel, packet);
   } else if (result === true) accept(channel, packet);
-  else refuse(channel, result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed');
+  else refuse(channel, result === false ? ReasonCode.BadUserNameOrPassword : result, 'authentication failed', packet);
 }
 
 /** What an authenticator established: the user name, and when the credentials expire. */
@@ -115,11 +126,13 @@ export function granted(channel: Channel, grant: AuthGrant): void {
 }
 
 /** Answer CONNACK with a failure code and close [MQTT-3.2.2-5]. */
-export function refuse(channel: Channel, reason: number, why: string): void {
+export function refuse(channel: Channel, reason: number, why: string, packet?: ConnectPacket): void {
   channel.send({ type: 'connack', sessionPresent: false, reasonCode: connackCode(channel.version, reason) }); // [MQTT-3.2.2-4]
+  const clientId = channel.clientId || packet?.clientId || undefined;
+  const username = channel.username ?? packet?.username;
   channel.core.log.info(
-    { clientId: channel.clientId || undefined, remote: channel.remoteAddress, reason: reasonName(reason) },
-    `connection refused: ${why}`,
+    { clientId, username, remote: channel.remoteAddress, reason: reasonName(reason) },
+    `connection refused: ${why} (client ${clientId ?? '(none)'}, user ${username ?? '(none)'})`,
   );
   channel.terminate(why, false);
 }
@@ -141,7 +154,7 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     if (props?.receiveMaximum !== undefined) channel.receiveMaximum = Math.min(props.receiveMaximum, options.maxInflightMessages);
     channel.clientMaximumPacketSize = props?.maximumPacketSize ?? 0;
     channel.problemInformation = props?.requestProblemInformation !== 0;
-    channel.topicAliasMaximum = options.topicAliasMaximum;
+    channel.topicAliasMaximum = channel.listenerOptions?.maxTopicAlias ?? options.topicAliasMaximum;
     channel.outAliasMaximum = options.outboundTopicAliases ? (props?.topicAliasMaximum ?? 0) : 0;
   }
 
@@ -172,14 +185,16 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
   channel.state = 'connected';
   core.connected.set(clientId, channel);
-  core.stats.clientsConnected++;
-  core.stats.clientsTotal++;
+  const stats = core.stats;
+  if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
+  stats.clientsTotal++;
 
   const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
   if (packet.protocolVersion === 5) connack.properties = { ...connackProperties(channel, packet, assigned), ...auth };
   channel.send(connack);
+  const username = channel.username;
   core.logConnection(
-    { clientId, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
+    { clientId, username, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
     'client connected',
   );
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
@@ -208,6 +223,8 @@ function connackProperties(channel: Channel, packet: ConnectPacket, assigned: st
   if (expiry !== (packet.properties?.sessionExpiryInterval ?? 0)) properties.sessionExpiryInterval = expiry;
   if (packet.keepalive !== channel.keepalive) properties.serverKeepAlive = channel.keepalive; // [MQTT-3.2.2-21]
   if (!options.retainAvailable) properties.retainAvailable = 0;
+  const maxQos = channel.listenerOptions?.maxQos;
+  if (maxQos !== undefined && maxQos < 2) properties.maximumQoS = maxQos; // max_qos [MQTT-3.2.2-11]
   if (packet.properties?.requestResponseInformation === 1) {
     properties.responseInformation = `${options.responseInformation}${channel.clientId}`;
   }

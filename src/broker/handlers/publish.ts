@@ -15,7 +15,13 @@ import { brokerOwnedTopic, publishRefusal, withinPublishRate } from '../limits.j
 export function handlePublish(channel: Channel, packet: PublishPacket): void {
   const core = channel.core;
   core.stats.messagesReceived++;
+  core.stats.publishBytesReceived += packet.payload.length;
   if (!withinPublishRate(channel)) return;
+  if (core.overMemoryLimit) {
+    // memory_limit: as Mosquitto, the message is dropped and its publisher disconnected.
+    channel.fail('memory_limit reached', ReasonCode.QuotaExceeded);
+    return;
+  }
   if (packet.retain && !core.options.retainAvailable) {
     channel.fail('retained message while retain is not available', ReasonCode.RetainNotSupported); // [MQTT-3.3.1-13]
     return;

@@ -9,7 +9,7 @@ import { parseSharedFilter } from '../../protocol/validate.js';
 import type { Channel } from '../channel.js';
 import { reasonName, subackFailure } from '../reasons.js';
 import { subscribeRefusal } from '../limits.js';
-import { minQos } from '../router.js';
+import { deliveryQos, minQos } from '../router.js';
 import type { SubscriptionEntry } from '../session.js';
 
 type Grant = boolean | QoS;
@@ -94,6 +94,6 @@ function sendRetained(channel: Channel, entry: SubscriptionEntry, isNew: boolean
   for (const message of core.retained.match(entry.filter)) {
     if (message.isExpired(now)) continue;
     if (authorizeRead !== undefined && !authorizeRead(channel.info(), message.topic)) continue;
-    session.deliver(message, minQos(message.qos, entry.qos), true, subIds);
+    session.deliver(message, deliveryQos(message.qos, entry.qos, core.router.upgradeQos), true, subIds);
   }
 }
