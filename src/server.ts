@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger } from './log/logger.js';
 import { isValidTopicName } from './protocol/index.js';
+import { ReasonCode } from './protocol/reason-codes.js';
 import { warmUp } from './transport/warm-up.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 
@@ -111,9 +112,21 @@ class CicadaBroker implements Broker {
     }
   }
 
-  /** Re-read password and ACL files (SIGHUP). */
+  /**
+   * Re-read password and ACL files (SIGHUP). Every later delivery is checked against the new
+   * rules; clients whose user is gone from the password file, or whose password no longer
+   * verifies, are disconnected (5.0: DISCONNECT 0x87).
+   */
   reload(): void {
-    this.security?.reload();
+    const security = this.security;
+    if (security === undefined) return;
+    security.reload();
+    const core = this.core;
+    core.rightsChanged();
+    for (const channel of [...core.connected.values()]) {
+      const why = security.revoked(channel.info());
+      if (why !== undefined) channel.fail(`${why} (reload)`, ReasonCode.NotAuthorized);
+    }
   }
 
   get port(): number {

@@ -160,7 +160,11 @@ export interface BrokerHooks {
    * QoS, a QoS number grants at most that QoS. Default: allow.
    */
   authorizeSubscribe?: (client: ClientInfo, topicFilter: string, qos: QoS) => boolean | QoS | Promise<boolean | QoS>;
-  /** Decide whether a (retained) message may be delivered to a client. Default: allow. */
+  /**
+   * Decide whether a message of a topic may be delivered to a client: asked for every delivery
+   * (live, queued, retained, resent), and the answer is cached per connection and topic until
+   * the broker's `reload()`. Default: allow.
+   */
   authorizeRead?: (client: ClientInfo, topic: string) => boolean;
 }
 
