@@ -118,11 +118,11 @@ class CicadaBroker implements Broker {
    * verifies, are disconnected (5.0: DISCONNECT 0x87).
    */
   reload(): void {
-    const security = this.security;
-    if (security === undefined) return;
-    security.reload();
     const core = this.core;
-    core.rightsChanged();
+    const security = this.security;
+    security?.reload();
+    core.rightsChanged(); // also for an embedder's authorizeRead hook
+    if (security === undefined) return;
     for (const channel of [...core.connected.values()]) {
       const why = security.revoked(channel.info());
       if (why !== undefined) channel.fail(`${why} (reload)`, ReasonCode.NotAuthorized);

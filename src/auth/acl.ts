@@ -27,7 +27,7 @@
  */
 import type { ClientInfo } from '../broker/options.js';
 import { parseSharedFilter } from '../protocol/index.js';
-import { SubscriptionIndex, topicMatches } from '../topics/index.js';
+import { isWildcardFilter, SubscriptionIndex, topicMatches } from '../topics/index.js';
 
 type Access = 'read' | 'write' | 'readwrite' | 'deny';
 
@@ -52,11 +52,18 @@ class Section {
   }
 }
 
-/** A client's patterns, substituted; `grants` is false for a client that could widen them. */
+/**
+ * What the Acl keeps per connection: its patterns, substituted (`grants` false for a client that
+ * could widen them), and its answers to publish checks by topic.
+ */
 interface ClientPatterns {
   rules: Rule[];
   grants: boolean;
+  writes: Map<string, boolean>;
 }
+
+/** Most topics whose publish answer is kept per connection (then it starts again). */
+const WRITE_CACHE_SIZE = 1024;
 
 export class AclError extends Error {
   override readonly name = 'AclError';
@@ -97,9 +104,16 @@ export class Acl {
     return acl;
   }
 
-  /** May the client publish to this topic? */
+  /** May the client publish to this topic? (Answers kept per connection: a publisher repeats topics.) */
   canWrite(client: ClientInfo, topic: string): boolean {
-    return this.decideTopic(client, topic, 'write');
+    const writes = this.patternsFor(client).writes;
+    let allowed = writes.get(topic);
+    if (allowed === undefined) {
+      allowed = this.decideTopic(client, topic, 'write');
+      if (writes.size >= WRITE_CACHE_SIZE) writes.clear();
+      writes.set(topic, allowed);
+    }
+    return allowed;
   }
 
   /** May the client receive a message of this topic? */
@@ -110,6 +124,8 @@ export class Acl {
   /** May the client subscribe to this filter: can any topic it matches be read (file comment)? */
   canSubscribe(client: ClientInfo, filter: string): boolean {
     const plain = parseSharedFilter(filter)?.filter ?? filter;
+    // A filter without wildcards matches one topic: the same answer as reading it (indexed).
+    if (!isWildcardFilter(plain)) return this.decideTopic(client, plain, 'read');
     const patterns = this.patternsFor(client);
     const own = this.sectionOf(client)?.rules ?? NO_RULES;
     let granted = false;
@@ -143,7 +159,7 @@ export class Acl {
     return granted;
   }
 
-  /** A client's patterns, substituted once per connection. */
+  /** A client's patterns, substituted once per connection, and its publish answers. */
   private patternsFor(client: ClientInfo): ClientPatterns {
     let patterns = this.perClient.get(client);
     if (patterns !== undefined) return patterns;
@@ -154,7 +170,7 @@ export class Acl {
       const topic = substitute(pattern.topic, client);
       if (topic !== undefined) rules.push({ access: pattern.access, topic });
     }
-    patterns = { rules, grants };
+    patterns = { rules, grants, writes: new Map() };
     this.perClient.set(client, patterns);
     return patterns;
   }
