@@ -212,8 +212,8 @@ export class SqliteStorage implements Storage {
         clientId: r.client_id as string,
         expiryInterval: r.expiry_interval as number,
         disconnectedAt: r.disconnected_at as number,
-        username: (r.username as string | null) ?? undefined,
-        listener: (r.listener as string | null) ?? undefined,
+        ...(r.username === null ? {} : { username: r.username as string }),
+        ...(r.listener === null ? {} : { listener: r.listener as string }),
       })),
       subscriptions: all('SELECT * FROM subscriptions').map((r) => ({
         clientId: r.client_id as string,
