@@ -18,6 +18,7 @@ import { createLogger, typesForLevel, type LogType } from './log/logger.js';
 import { BROKER_VERSION } from './broker/sys.js';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isValidTopicName } from './protocol/index.js';
+import { ReasonCode } from './protocol/reason-codes.js';
 import { warmUp } from './transport/warm-up.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 
@@ -179,9 +180,21 @@ class CicadaBroker implements Broker {
     }
   }
 
-  /** Re-read password and ACL files (SIGHUP). */
+  /**
+   * Re-read password and ACL files (SIGHUP). Every later delivery is checked against the new
+   * rules; clients whose user is gone from the password file, or whose password no longer
+   * verifies, are disconnected (5.0: DISCONNECT 0x87).
+   */
   reload(): void {
-    this.security?.reload();
+    const core = this.core;
+    const security = this.security;
+    security?.reload();
+    core.rightsChanged(); // also for an embedder's authorizeRead hook
+    if (security === undefined) return;
+    for (const channel of [...core.connected.values()]) {
+      const why = security.revoked(channel.info());
+      if (why !== undefined) channel.fail(`${why} (reload)`, ReasonCode.NotAuthorized);
+    }
   }
 
   get port(): number {

@@ -5,20 +5,29 @@
  *                                               line, the anonymous clients; after one, that user
  *   user USERNAME                               starts a user's section
  *   pattern [read|write|readwrite|deny] TOPIC   rule for every client; %c is its client id, %u
- *                                               its user name (a value holding +, # or / makes
- *                                               the pattern not apply, so no one can widen it)
+ *                                               its user name, substituted as they are (a client
+ *                                               id `a/b` gets `devices/a/b/#` from `devices/%c/#`)
  *
- * The access defaults to readwrite. A client's rules are its section's plus every pattern; as in
- * Mosquitto, a matching `deny` wins over any grant, and with no matching grant the answer is no.
+ * The access defaults to readwrite. A client's rules are its section's plus every pattern (a
+ * pattern with %u does not apply to a client without a user name, as in Mosquitto 2.0). As in
+ * Mosquitto, a client whose client id or user name holds `+` or `#` is granted nothing by any
+ * pattern (it could widen one). Deny rules never fail open: a matching `deny`, of the section or a
+ * pattern (substituted as it is, so a wildcard in a value only widens it), wins over any grant.
+ * Mosquitto 2.0 checks a user's grants before the deny patterns; Cicada's order is the safer one.
+ * With no matching grant the answer is no.
  *
- * Subscriptions: Mosquitto 2 checks every delivered message against `read`; Cicada's core checks
- * reads of retained messages only, so a SUBSCRIBE is checked strictly instead: the filter must
- * lie inside one read rule (every topic it can match is readable) and overlap no deny rule. A
- * shared subscription ($share/group/filter) is checked by its filter.
+ * Reads are checked for every delivered message (see src/broker/channel.ts), so a SUBSCRIBE is
+ * granted when some topic it matches is readable (it overlaps a read rule and does not lie within
+ * a deny rule): `secret/#` with `topic deny secret/private` is granted and `secret/private` is
+ * filtered out of the deliveries, as Mosquitto does. A shared subscription ($share/group/filter)
+ * is checked by its filter.
+ *
+ * Rules are compiled per section into a topic index (src/topics SubscriptionIndex, with its match
+ * cache), so a check costs one index lookup plus the client's patterns, not a scan of the file.
  */
 import type { ClientInfo } from '../broker/options.js';
 import { parseSharedFilter } from '../protocol/index.js';
-import { topicMatches } from '../topics/index.js';
+import { isWildcardFilter, SubscriptionIndex, topicMatches } from '../topics/index.js';
 
 type Access = 'read' | 'write' | 'readwrite' | 'deny';
 
@@ -27,16 +36,47 @@ interface Rule {
   topic: string;
 }
 
+/** The rules of one section, with a topic index built on first use. */
+class Section {
+  readonly rules: Rule[] = [];
+  private index: SubscriptionIndex<Rule, Rule> | undefined;
+
+  /** Rules whose topic filter matches `topic`. */
+  matching(topic: string): readonly Rule[] {
+    let index = this.index;
+    if (index === undefined) {
+      index = this.index = new SubscriptionIndex<Rule, Rule>();
+      for (const rule of this.rules) index.add(rule.topic, rule, rule);
+    }
+    return index.match(topic);
+  }
+}
+
+/**
+ * What the Acl keeps per connection: its patterns, substituted (`grants` false for a client that
+ * could widen them), and its answers to publish checks by topic.
+ */
+interface ClientPatterns {
+  rules: Rule[];
+  grants: boolean;
+  writes: Map<string, boolean>;
+}
+
+/** Most topics whose publish answer is kept per connection (then it starts again). */
+const WRITE_CACHE_SIZE = 1024;
+
 export class AclError extends Error {
   override readonly name = 'AclError';
 }
 
+const NO_RULES: readonly Rule[] = [];
+
 export class Acl {
-  private readonly anonymous: Rule[] = [];
-  private readonly users = new Map<string, Rule[]>();
+  private readonly anonymous = new Section();
+  private readonly users = new Map<string, Section>();
   private readonly patterns: Rule[] = [];
   /** Keyed by the channel's ClientInfo object (one per connection); a reload makes a new Acl. */
-  private readonly perClient = new WeakMap<ClientInfo, Rule[]>();
+  private readonly perClient = new WeakMap<ClientInfo, ClientPatterns>();
 
   /** Parse acl_file text; `file` is used in error messages. */
   static parse(text: string, file: string): Acl {
@@ -54,55 +94,89 @@ export class Acl {
       const rest = (match[2] as string).trim();
       if (keyword === 'user') {
         if (rest === '') fail('user: expects a user name');
-        section = acl.users.get(rest) ?? [];
+        section = acl.users.get(rest) ?? new Section();
         acl.users.set(rest, section);
       } else if (keyword === 'topic' || keyword === 'pattern') {
         const rule = parseRule(rest) ?? fail(`${keyword}: expects [read|write|readwrite|deny] TOPIC`);
-        (keyword === 'topic' ? section : acl.patterns).push(rule);
+        (keyword === 'topic' ? section.rules : acl.patterns).push(rule);
       } else fail(`${keyword}: unknown keyword (expected topic, user or pattern)`);
     }
     return acl;
   }
 
-  /** May the client publish to this topic? */
+  /** May the client publish to this topic? (Answers kept per connection: a publisher repeats topics.) */
   canWrite(client: ClientInfo, topic: string): boolean {
-    return this.decide(client, (rule) => topicMatches(rule, topic), (rule) => topicMatches(rule, topic), 'write');
+    const writes = this.patternsFor(client).writes;
+    let allowed = writes.get(topic);
+    if (allowed === undefined) {
+      allowed = this.decideTopic(client, topic, 'write');
+      if (writes.size >= WRITE_CACHE_SIZE) writes.clear();
+      writes.set(topic, allowed);
+    }
+    return allowed;
   }
 
   /** May the client receive a message of this topic? */
   canRead(client: ClientInfo, topic: string): boolean {
-    return this.decide(client, (rule) => topicMatches(rule, topic), (rule) => topicMatches(rule, topic), 'read');
+    return this.decideTopic(client, topic, 'read');
   }
 
-  /** May the client subscribe to this filter (see the file comment)? */
+  /** May the client subscribe to this filter: can any topic it matches be read (file comment)? */
   canSubscribe(client: ClientInfo, filter: string): boolean {
     const plain = parseSharedFilter(filter)?.filter ?? filter;
-    return this.decide(client, (rule) => filtersOverlap(rule, plain), (rule) => filterWithin(plain, rule), 'read');
+    // A filter without wildcards matches one topic: the same answer as reading it (indexed).
+    if (!isWildcardFilter(plain)) return this.decideTopic(client, plain, 'read');
+    const patterns = this.patternsFor(client);
+    const own = this.sectionOf(client)?.rules ?? NO_RULES;
+    let granted = false;
+    for (const rules of [own, patterns.rules]) {
+      for (const rule of rules) {
+        if (rule.access === 'deny') {
+          if (filterWithin(plain, rule.topic)) return false;
+        } else if (rule.access !== 'write' && (rules === own || patterns.grants) && filtersOverlap(rule.topic, plain)) granted = true;
+      }
+    }
+    return granted;
   }
 
-  /** A client's rules (its section plus the expanded patterns), built once per connection. */
-  private rulesFor(client: ClientInfo): Rule[] {
-    let rules = this.perClient.get(client);
-    if (rules !== undefined) return rules;
-    const own = client.username === undefined ? this.anonymous : (this.users.get(client.username) ?? []);
-    rules = [...own];
+  private sectionOf(client: ClientInfo): Section | undefined {
+    return client.username === undefined ? this.anonymous : this.users.get(client.username);
+  }
+
+  private decideTopic(client: ClientInfo, topic: string, access: 'read' | 'write'): boolean {
+    let granted = false;
+    const own = this.sectionOf(client)?.matching(topic) ?? NO_RULES;
+    for (const rule of own) {
+      if (rule.access === 'deny') return false;
+      if (rule.access === access || rule.access === 'readwrite') granted = true;
+    }
+    const patterns = this.patternsFor(client);
+    for (const rule of patterns.rules) {
+      if (!topicMatches(rule.topic, topic)) continue;
+      if (rule.access === 'deny') return false;
+      if (patterns.grants && (rule.access === access || rule.access === 'readwrite')) granted = true;
+    }
+    return granted;
+  }
+
+  /** A client's patterns, substituted once per connection, and its publish answers. */
+  private patternsFor(client: ClientInfo): ClientPatterns {
+    let patterns = this.perClient.get(client);
+    if (patterns !== undefined) return patterns;
+    // [Mosquitto] an id or user name with + or # is denied by every pattern (it could widen them).
+    const grants = !WILDCARD.test(client.clientId) && !WILDCARD.test(client.username ?? '');
+    const rules: Rule[] = [];
     for (const pattern of this.patterns) {
-      const topic = expand(pattern.topic, client);
+      const topic = substitute(pattern.topic, client);
       if (topic !== undefined) rules.push({ access: pattern.access, topic });
     }
-    this.perClient.set(client, rules);
-    return rules;
-  }
-
-  private decide(client: ClientInfo, denies: (rule: string) => boolean, grants: (rule: string) => boolean, access: 'read' | 'write'): boolean {
-    const rules = this.rulesFor(client);
-    for (const rule of rules) if (rule.access === 'deny' && denies(rule.topic)) return false;
-    for (const rule of rules) {
-      if ((rule.access === access || rule.access === 'readwrite') && grants(rule.topic)) return true;
-    }
-    return false;
+    patterns = { rules, grants, writes: new Map() };
+    this.perClient.set(client, patterns);
+    return patterns;
   }
 }
+
+const WILDCARD = /[+#]/;
 
 function parseRule(rest: string): Rule | undefined {
   const match = /^(read|write|readwrite|deny)\s+(.+)$/.exec(rest);
@@ -111,15 +185,15 @@ function parseRule(rest: string): Rule | undefined {
   return { access: 'readwrite', topic: rest };
 }
 
-/** %c and %u substituted; undefined when a value is missing or could widen the pattern. */
-function expand(pattern: string, client: ClientInfo): string | undefined {
-  let ok = true;
+/** %c and %u substituted as they are (Mosquitto 2.0); undefined for %u without a user name. */
+function substitute(pattern: string, client: ClientInfo): string | undefined {
+  let missing = false;
   const topic = pattern.replace(/%([cu])/g, (_m, which: string) => {
     const value = which === 'c' ? client.clientId : client.username;
-    if (value === undefined || value === '' || /[+#/]/.test(value)) ok = false;
+    if (value === undefined) missing = true;
     return value ?? '';
   });
-  return ok ? topic : undefined;
+  return missing ? undefined : topic;
 }
 
 /** Does every topic `filter` matches also match `rule`? ($ topics need a literal first level.) */

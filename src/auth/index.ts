@@ -27,7 +27,7 @@ import { ReasonCode } from '../protocol/reason-codes.js';
 import { Acl } from './acl.js';
 import { HttpAuthHook, type HookResult } from './http-hook.js';
 import { jwtAclAllowsPublish, jwtAclAllowsRead, jwtAclAllowsSubscribe, JwtAuthenticator, type JwtAcl } from './jwt.js';
-import { hashPassword, readPasswordFileSync, verifyPassword, type PasswordFile } from './password-file.js';
+import { hashPassword, readPasswordFileSync, verifyPassword, type PasswordEntry, type PasswordFile } from './password-file.js';
 
 /** A listener as security sees it. */
 export interface SecuredListener {
@@ -95,6 +95,8 @@ export class Security {
   private readonly claims = new Map<number, JwtAcl>();
   /** Connections past CONNACK (a JWT AUTH exchange for one of them is a re-authentication). */
   private readonly live = new Set<number>();
+  /** Password-file credentials by connection, checked again on reload (as Mosquitto keeps them). */
+  private readonly credentials = new Map<number, { username: string; password: Buffer; hash: string }>();
 
   constructor(
     settings: SecurityOptions,
@@ -154,6 +156,22 @@ export class Security {
     if (client.connectionId === undefined) return;
     this.claims.delete(client.connectionId);
     this.live.delete(client.connectionId);
+    this.credentials.delete(client.connectionId);
+  }
+
+  /**
+   * After a reload: why a connected client must go (its user is gone from the password file, or
+   * its password no longer verifies), or undefined. Mosquitto 2.0.11 keeps delivering to them.
+   */
+  revoked(client: ClientInfo): string | undefined {
+    const held = client.connectionId !== undefined ? this.credentials.get(client.connectionId) : undefined;
+    if (held === undefined) return undefined;
+    const entry = this.scope(client.listener).passwords?.get(held.username);
+    if (entry === undefined) return 'user removed from the password file';
+    if (entry.hash === held.hash) return undefined;
+    if (!verifyPassword(entry, held.password)) return 'password changed';
+    held.hash = entry.hash;
+    return undefined;
   }
 
   /** The hooks to install; authorization hooks only when some source can refuse. */
@@ -182,13 +200,23 @@ export class Security {
     if (info.username !== undefined && scope.passwords !== undefined) {
       // A user in the file is decided by it (constant-time compare); an unknown one goes on to JWT / HTTP.
       const entry = scope.passwords.get(info.username);
-      if (entry !== undefined) return verifyPassword(entry, info.password ?? Buffer.alloc(0));
+      if (entry !== undefined) return this.verified(info, entry);
     }
     if (scope.jwt === undefined && scope.http === undefined) {
       verifyPassword((dummyHash ??= hashPassword('cicada-timing-equaliser')), info.password ?? Buffer.alloc(0));
       return false;
     }
     return this.authenticateAsync(scope, info);
+  }
+
+  /** Check a password-file entry; on success keep the credentials for the next reload. */
+  private verified(info: ConnectInfo, entry: PasswordEntry): boolean {
+    const password = info.password ?? Buffer.alloc(0);
+    const ok = verifyPassword(entry, password);
+    if (ok && info.connectionId !== undefined) {
+      this.credentials.set(info.connectionId, { username: entry.username, password: Buffer.from(password), hash: entry.hash });
+    }
+    return ok;
   }
 
   private async authenticateAsync(scope: Scope, info: ConnectInfo): Promise<AuthResult> {
@@ -248,9 +276,16 @@ export class Security {
     this.pendingClaims.set(connectionId, { acl, at: now });
   }
 
+  /** The JWT ACL claims of the client's connection (also while its CONNACK is being sent). */
+  private claimsOf(client: ClientInfo): JwtAcl | undefined {
+    const id = client.connectionId;
+    if (id === undefined) return undefined;
+    return this.claims.get(id) ?? this.pendingClaims.get(id)?.acl;
+  }
+
   /** The synchronous sources: JWT claims, then the ACL file. */
   private decideSync(client: ClientInfo, kind: AclKind, topic: string): HookResult {
-    const claims = client.connectionId !== undefined ? this.claims.get(client.connectionId) : undefined;
+    const claims = this.claimsOf(client);
     if (claims !== undefined) {
       const ok = kind === 'publish' ? jwtAclAllowsPublish(claims, topic) : kind === 'subscribe' ? jwtAclAllowsSubscribe(claims, topic) : jwtAclAllowsRead(claims, topic);
       return ok ? 'allow' : 'deny';
@@ -263,7 +298,7 @@ export class Security {
 
   private authorize(client: ClientInfo, kind: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean> {
     const scope = this.scope(client.listener);
-    const claims = client.connectionId !== undefined ? this.claims.get(client.connectionId) : undefined;
+    const claims = this.claimsOf(client);
     const http = scope.http;
     if (claims !== undefined || http === undefined || http.options.authorize !== true) return this.finish(scope, this.decideSync(client, kind, topic));
     return http

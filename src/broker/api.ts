@@ -80,7 +80,11 @@ export interface Broker {
   readonly urls: string[];
   /** Stop listening, disconnect every client (5.0: reason 0x8B), flush, release timers. */
   close(): Promise<void>;
-  /** Re-read password and ACL files, as Mosquitto does on SIGHUP. */
+  /**
+   * Re-read password and ACL files, as Mosquitto does on SIGHUP: later deliveries are checked
+   * against the new rules (cached authorizeRead answers are dropped), and clients whose user was
+   * removed from the password file or whose password no longer verifies are disconnected.
+   */
   reload(): void;
   /** Publish a message as the broker itself. */
   publish(message: BrokerPublish): void;

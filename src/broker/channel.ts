@@ -47,6 +47,9 @@ export interface Outbox {
   readonly waitsForCommit: boolean;
 }
 
+/** Most topics whose read authorization a connection keeps (then the cache starts again). */
+const READ_CACHE_SIZE = 1024;
+
 /** Most packets kept while an asynchronous hook is pending before input is paused. */
 const BACKLOG_PAUSE = 256;
 
@@ -104,6 +107,11 @@ export class Channel implements SessionLink {
   publishCount = 0;
   private backlog: Packet[] | undefined;
   private cachedInfo: ClientInfo | undefined;
+  /** Answers of the authorizeRead hook by topic, valid while `readEpoch` is the core's. */
+  private readCache: Map<string, boolean> | undefined;
+  private readEpoch = 0;
+  private lastReadTopic: string | undefined;
+  private lastReadAllowed = false;
 
   constructor(
     readonly core: BrokerCore,
@@ -255,6 +263,8 @@ export class Channel implements SessionLink {
     dup: boolean,
   ): boolean {
     const core = this.core;
+    // Every delivery is checked against this connection's read rights, as Mosquitto does.
+    if (core.options.authorizeRead !== undefined && !this.mayRead(message.topic)) return false;
     if (qos === 0 && this.outbox.pendingBytes > core.options.maxOutgoingBytes) {
       core.onSlowConsumer(this, message);
       return true;
@@ -319,6 +329,32 @@ export class Channel implements SessionLink {
       { type: 'publish', topic, payload: message.payload, qos, retain, dup, ...(qos > 0 ? { packetId } : {}), ...(properties !== undefined ? { properties } : {}) },
       this.version,
     );
+  }
+
+  /**
+   * May this connection receive a message of `topic`? The hook's answer is cached per topic until
+   * the rights change (`BrokerCore.rightsChanged`, on reload); at most READ_CACHE_SIZE topics.
+   */
+  private mayRead(topic: string): boolean {
+    const core = this.core;
+    // The last answer first: a subscriber gets runs of one topic (fan-out), and comparing two
+    // equal strings costs less than hashing into the map.
+    if (topic === this.lastReadTopic && this.readEpoch === core.readEpoch) return this.lastReadAllowed;
+    let cache = this.readCache;
+    if (cache === undefined || this.readEpoch !== core.readEpoch) {
+      cache = this.readCache = new Map();
+      this.readEpoch = core.readEpoch;
+    }
+    let allowed = cache.get(topic);
+    if (allowed === undefined) {
+      allowed = (core.options.authorizeRead as (client: ClientInfo, topic: string) => boolean)(this.info(), topic);
+      if (cache.size >= READ_CACHE_SIZE) cache.clear();
+      cache.set(topic, allowed);
+      if (!allowed) core.log.debug({ clientId: this.clientId, topic }, 'not authorized to read: message not delivered');
+    }
+    this.lastReadTopic = topic;
+    this.lastReadAllowed = allowed;
+    return allowed;
   }
 
   get waitsForCommit(): boolean {

@@ -12,7 +12,7 @@ import { Channel, type Outbox } from './channel.js';
 import type { Logger } from './logger.js';
 import { FlowControl } from './flow.js';
 import { forwardedProperties, Message } from './message.js';
-import type { ResolvedOptions } from './options.js';
+import type { ClientInfo, ResolvedOptions } from './options.js';
 import { deliverShared, Router } from './router.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
@@ -47,6 +47,8 @@ export class BrokerCore implements SessionHost {
   readonly logPackets: boolean;
   /** memory_limit is exceeded (checked by the sweep): PUBLISH packets are refused. */
   overMemoryLimit = false;
+  /** Changes when read rights may have changed (reload): channels drop their cached answers. */
+  readEpoch = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
 
@@ -122,6 +124,11 @@ export class BrokerCore implements SessionHost {
 
   now(): number {
     return Date.now();
+  }
+
+  /** The rules behind the authorization hooks changed (SIGHUP): cached read answers are dropped. */
+  rightsChanged(): void {
+    this.readEpoch++;
   }
 
   openChannel(outbox: Outbox, remoteAddress: string): Channel {
@@ -202,10 +209,10 @@ export class BrokerCore implements SessionHost {
 
   /** Keep a will until `publishAt` (or until its session ends or reconnects). */
   delayWill(session: Session, will: Will, publishAt: number): void {
-    const clientId = session.clientId;
+    const client: ClientInfo = { clientId: session.clientId, username: session.owner, remoteAddress: '', listener: session.listener };
     const publish = (): void => {
       this.persistence?.dropWill(session);
-      this.publishWillOf(clientId, will);
+      this.publishWillOf(client, will);
     };
     // Up to 2^32-1 s, from the client or the store: a long timer [MQTT-3.1.3-9].
     const timer = setLongTimeoutAt(() => {
@@ -226,14 +233,36 @@ export class BrokerCore implements SessionHost {
 
   /** Publish a client's will message. */
   publishWill(channel: Channel, will: Will): void {
-    this.publishWillOf(channel.clientId, will, channel);
+    this.publishWillOf(channel.info(), will, channel);
   }
 
-  private publishWillOf(clientId: string, will: Will, channel?: Channel): void {
+  /**
+   * A will goes out only if its client may publish it (the same check as a PUBLISH of that topic,
+   * QoS and retain flag; Mosquitto refuses to publish it too), checked when it is sent: rights may
+   * have changed since CONNECT (reload), and a delayed will may come from the store.
+   */
+  private publishWillOf(client: ClientInfo, will: Will, channel?: Channel): void {
     if (brokerOwnedTopic(will.topic)) {
-      this.log.info({ clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
+      this.log.info({ clientId: client.clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
       return;
     }
+    const authorize = this.options.authorizePublish;
+    if (authorize === undefined) {
+      this.sendWill(client.clientId, will, channel);
+      return;
+    }
+    const decided = (allowed: boolean): void => {
+      if (allowed) this.sendWill(client.clientId, will, channel);
+      else this.log.info({ clientId: client.clientId, topic: will.topic }, 'will not authorized: dropped');
+    };
+    const allowed = authorize(client, will.topic, will.qos, will.retain);
+    if (allowed instanceof Promise) {
+      channel = undefined; // closed by the time the answer comes: it holds back no publisher
+      allowed.then(decided, (error: unknown) => this.log.error({ err: error, clientId: client.clientId }, 'will authorization failed: dropped'));
+    } else decided(allowed);
+  }
+
+  private sendWill(clientId: string, will: Will, channel: Channel | undefined): void {
     this.log.debug({ clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
     const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);

@@ -206,7 +206,11 @@ export interface BrokerHooks {
    * QoS, a QoS number grants at most that QoS. Default: allow.
    */
   authorizeSubscribe?: (client: ClientInfo, topicFilter: string, qos: QoS) => boolean | QoS | Promise<boolean | QoS>;
-  /** Decide whether a (retained) message may be delivered to a client. Default: allow. */
+  /**
+   * Decide whether a message of a topic may be delivered to a client: asked for every delivery
+   * (live, queued, retained, resent), and the answer is cached per connection and topic until
+   * the broker's `reload()`. Default: allow.
+   */
   authorizeRead?: (client: ClientInfo, topic: string) => boolean;
 }
 
@@ -439,12 +443,19 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
  * broker, but without hooks and with the defaults for every limit that could refuse the
  * warm-up's traffic.
  */
+const allowAll = (): boolean => true;
+
 export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
   const copy = { ...options };
   // Assigned only where present: a new key would change the shape.
   for (const hook of ['authenticate', 'authorizePublish', 'authorizeSubscribe', 'authorizeRead'] as const) {
     if (hook in copy) copy[hook] = undefined;
   }
+  // The per-message checks get stand-ins that allow everything, so the warm-up compiles the path
+  // the real broker runs (trained without them, V8 compiled a fan-out with a read check to a
+  // third of its speed: 0.3x measured with a 1,000-rule ACL file).
+  if (options.authorizePublish !== undefined) copy.authorizePublish = allowAll;
+  if (options.authorizeRead !== undefined) copy.authorizeRead = allowAll;
   const defaults = resolveOptions({});
   copy.maxInflightMessages = defaults.maxInflightMessages;
   copy.maxQueuedMessages = defaults.maxQueuedMessages;

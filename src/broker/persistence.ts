@@ -199,7 +199,7 @@ export class Persistence {
 
   saveSession(session: Session, disconnectedAt: number): void {
     session.stored = true;
-    this.storage.putSession({ clientId: session.clientId, expiryInterval: session.expiryInterval, disconnectedAt });
+    this.storage.putSession({ clientId: session.clientId, expiryInterval: session.expiryInterval, disconnectedAt, username: session.owner, listener: session.listener });
     this.touch();
   }
 

@@ -38,6 +38,8 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     const session = new Session(s.clientId, core);
     session.stored = true;
     session.expiryInterval = s.expiryInterval;
+    session.owner = s.username;
+    session.listener = s.listener;
     core.sessions.set(s.clientId, session);
   }
   let subscriptions = 0;

@@ -64,8 +64,9 @@ export interface SessionLink {
   /** Most unacknowledged QoS 1/2 PUBLISHes the client accepts at once. */
   readonly receiveMaximum: number;
   /**
-   * Send one PUBLISH. Returns false when the message may not go to this client (5.0: larger than
-   * its Maximum Packet Size): the delivery then counts as completed [MQTT-3.1.2-25].
+   * Send one PUBLISH. Returns false when the message may not go to this client (not authorized to
+   * read it; 5.0: larger than its Maximum Packet Size): the delivery then counts as completed
+   * [MQTT-3.1.2-25].
    */
   sendPublish(
     message: Message,
@@ -123,6 +124,10 @@ export class Session {
   link: SessionLink | undefined;
   /** Whether the session is in the persistence store (it outlives its connection). */
   stored = false;
+  /** The user name of the client that made the session: only that user resumes it. */
+  owner: string | undefined;
+  /** The listener it came through (per-listener security of its delayed will). */
+  listener: string | undefined;
   private nextSeq = 1;
   /** Payload bytes of the deliveries in `queue`. */
   queuedBytes = 0;

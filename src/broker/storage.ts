@@ -38,6 +38,10 @@ export interface StoredSession {
   expiryInterval: number;
   /** When the client disconnected (ms since epoch); 0 while connected. */
   disconnectedAt: number;
+  /** The user name of the client that made it (only that user resumes it); undefined: anonymous. */
+  username?: string | undefined;
+  /** The listener its client came through (per-listener security of a delayed will). */
+  listener?: string | undefined;
 }
 
 export interface StoredSubscription {

@@ -25,13 +25,13 @@ import type {
   StoredWill,
 } from '../broker/storage.js';
 
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
   qos INTEGER NOT NULL, retain INTEGER NOT NULL, properties TEXT, origin TEXT, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL,
-  disconnected_at INTEGER NOT NULL) WITHOUT ROWID;
+  disconnected_at INTEGER NOT NULL, username TEXT, listener TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS subscriptions (client_id TEXT NOT NULL, raw_filter TEXT NOT NULL, qos INTEGER NOT NULL,
   no_local INTEGER NOT NULL, retain_as_published INTEGER NOT NULL, retain_handling INTEGER NOT NULL,
   subscription_id INTEGER NOT NULL, PRIMARY KEY (client_id, raw_filter)) WITHOUT ROWID;
@@ -157,6 +157,10 @@ export class SqliteStorage implements Storage {
       if (version === 0 && tables.n === 0) {
         this.db.exec(SCHEMA);
         this.db.pragma(`user_version = ${FORMAT_VERSION}`);
+      } else if (version === 1) {
+        // Version 2 records who made each session; sessions of version 1 count as anonymous ones.
+        this.db.exec('ALTER TABLE sessions ADD COLUMN username TEXT; ALTER TABLE sessions ADD COLUMN listener TEXT;');
+        this.db.pragma(`user_version = ${FORMAT_VERSION}`);
       } else if (version !== FORMAT_VERSION) {
         throw new Error(`unknown format version ${version} (this Cicada reads version ${FORMAT_VERSION})`);
       }
@@ -167,7 +171,7 @@ export class SqliteStorage implements Storage {
     this.statements = {
       putMessage: db.prepare('INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
-      putSession: db.prepare('INSERT OR REPLACE INTO sessions VALUES (?, ?, ?)'),
+      putSession: db.prepare('INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?)'),
       deleteSession: [
         db.prepare('DELETE FROM sessions WHERE client_id = ?'),
         db.prepare('DELETE FROM subscriptions WHERE client_id = ?'),
@@ -208,6 +212,8 @@ export class SqliteStorage implements Storage {
         clientId: r.client_id as string,
         expiryInterval: r.expiry_interval as number,
         disconnectedAt: r.disconnected_at as number,
+        ...(r.username === null ? {} : { username: r.username as string }),
+        ...(r.listener === null ? {} : { listener: r.listener as string }),
       })),
       subscriptions: all('SELECT * FROM subscriptions').map((r) => ({
         clientId: r.client_id as string,
@@ -325,7 +331,7 @@ export class SqliteStorage implements Storage {
     }
     this.retained.clear();
     for (const [clientId, x] of this.sessions) {
-      s.putSession.run(clientId, x.expiryInterval, x.disconnectedAt);
+      s.putSession.run(clientId, x.expiryInterval, x.disconnectedAt, x.username ?? null, x.listener ?? null);
       written++;
     }
     this.sessions.clear();

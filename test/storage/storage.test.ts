@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
+import Database from 'better-sqlite3';
 
 const message = (id: number, topic = `t/${id}`): StoredMessage => ({
   id,
@@ -54,6 +55,18 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       assert.deepEqual(state.incoming, [{ clientId: 'c1', packetId: 42 }]);
       assert.deepEqual(state.retained, [{ topic: 'r/t', messageId: 1 }]);
       assert.equal(state.wills[0]?.payload.toString(), 'bye');
+    });
+
+    test('a session keeps the user name and listener of the client that made it', () => {
+      const { storage, reopen } = open();
+      storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' });
+      storage.putSession({ clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 });
+      storage.commit();
+      const sessions = reopen().load().sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+      assert.deepEqual(sessions, [
+        { clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' },
+        { clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 },
+      ]);
     });
 
     test('updates replace, deletes remove, deleting a session removes everything of it', () => {
@@ -184,6 +197,24 @@ storageSuite('sqlite', () => {
       return new SqliteStorage(file);
     },
   };
+});
+
+test('sqlite: a format 1 file is upgraded in place; its sessions count as anonymous ones', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
+  const old = new Database(file);
+  old.exec('CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL) WITHOUT ROWID');
+  for (const table of ['messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL, properties TEXT, origin TEXT, expires_at INTEGER NOT NULL)', 'subscriptions (client_id TEXT, raw_filter TEXT, qos INTEGER, no_local INTEGER, retain_as_published INTEGER, retain_handling INTEGER, subscription_id INTEGER)', 'deliveries (client_id TEXT, seq INTEGER, message_id INTEGER, qos INTEGER, retain INTEGER, subscription_ids TEXT, packet_id INTEGER, state INTEGER)', 'incoming (client_id TEXT, packet_id INTEGER)', 'retained (topic TEXT, message_id INTEGER)', 'wills (client_id TEXT, topic TEXT, payload BLOB, qos INTEGER, retain INTEGER, properties TEXT, publish_at INTEGER)']) {
+    old.exec(`CREATE TABLE ${table}`);
+  }
+  old.prepare('INSERT INTO sessions VALUES (?, ?, ?)').run('c1', 60, 5);
+  old.pragma('user_version = 1');
+  old.close();
+  const storage = new SqliteStorage(file);
+  assert.deepEqual(storage.load().sessions, [{ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5 }]);
+  storage.putSession({ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5, username: 'bob' });
+  storage.commit();
+  storage.close();
+  assert.equal(new SqliteStorage(file).load().sessions[0]?.username, 'bob');
 });
 
 test('sqlite: uncommitted writes are not in the file', () => {

@@ -171,11 +171,19 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     core.removeSession(session);
     session = undefined;
   }
+  if (session !== undefined && session.owner !== channel.username) {
+    // A persistent session is resumed only by the user who made it: another user gets a fresh one.
+    core.log.warn({ clientId, username: channel.username, owner: session.owner }, 'client id of a session made by another user: starting a fresh session');
+    core.removeSession(session);
+    session = undefined;
+  }
   const sessionPresent = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
   if (session === undefined) {
     session = new Session(clientId, core);
+    session.owner = channel.username;
     core.sessions.set(clientId, session);
   }
+  session.listener = channel.listener;
   clearLongTimeout(session.expiryTimer);
   core.cancelWill(session);
   session.expiryInterval =
@@ -200,6 +208,25 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
   // info() builds (and keeps) an object: only when someone listens.
   if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
+  authorizeWill(channel);
+}
+
+/**
+ * A will must pass the publish authorization of its topic, QoS and retain flag. If it does not,
+ * the connection stays and the will is dropped, as Mosquitto does (it is checked again when sent).
+ */
+function authorizeWill(channel: Channel): void {
+  const will = channel.will;
+  const authorize = channel.core.options.authorizePublish;
+  if (will === undefined || authorize === undefined) return;
+  const drop = (allowed: boolean): void => {
+    if (allowed || channel.will !== will) return;
+    channel.will = undefined;
+    channel.core.log.info({ clientId: channel.clientId, topic: will.topic }, 'will not authorized: dropped');
+  };
+  const allowed = authorize(channel.info(), will.topic, will.qos, will.retain);
+  if (allowed instanceof Promise) channel.defer(allowed, drop);
+  else drop(allowed);
 }
 
 /** A 5.0 Session Expiry Interval, at most persistent_client_expiration (as Mosquitto). */

@@ -82,18 +82,17 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
 
 /**
  * Retained messages matching a new (or replaced [MQTT-3.8.4-3]) subscription, with RETAIN set
- * [MQTT-3.3.1-8]. 5.0 Retain Handling: 0 always, 1 only for a new subscription, 2 never.
+ * [MQTT-3.3.1-8]. 5.0 Retain Handling: 0 always, 1 only for a new subscription, 2 never. Read
+ * authorization is checked for each of them as for every delivery (Channel.sendPublish).
  */
 function sendRetained(channel: Channel, entry: SubscriptionEntry, isNew: boolean): void {
   if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !isNew)) return;
   const core = channel.core;
   const session = entry.session;
-  const authorizeRead = core.options.authorizeRead;
   const now = Date.now();
   const subIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
   for (const message of core.retained.match(entry.filter)) {
     if (message.isExpired(now)) continue;
-    if (authorizeRead !== undefined && !authorizeRead(channel.info(), message.topic)) continue;
     session.deliver(message, deliveryQos(message.qos, entry.qos, core.router.upgradeQos), true, subIds);
   }
 }
