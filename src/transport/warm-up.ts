@@ -34,6 +34,7 @@ class WarmUpClient implements PacketHandler {
   readonly closed: Promise<void>;
   /** Resolves on CONNACK. */
   readonly connected: Promise<void>;
+  isConnected = false;
   private onConnack: () => void = () => undefined;
 
   constructor(
@@ -73,6 +74,7 @@ class WarmUpClient implements PacketHandler {
   onPacket(packet: Packet): void {
     switch (packet.type) {
       case 'connack':
+        this.isConnected = true;
         this.onConnack();
         break;
       case 'publish':
@@ -139,6 +141,13 @@ async function exercise(port: number, messages: number, rounds: number, pauseMs:
     return { subscriber, publisher, sent: 0 };
   });
   const clients = pairs.flatMap((p) => [p.subscriber, p.publisher]);
+  for (const client of clients) client.deliver();
+  await bounded(Promise.all(clients.map((c) => c.connected)));
+  if (!clients.every((c) => c.isConnected)) {
+    // No CONNACK within the bound: the path is broken, not slow; nothing went through.
+    for (const client of clients) client.drop();
+    return { expected: messages * pairs.length, received: 0 };
+  }
   const payload = Buffer.alloc(64);
   let packetId = 0;
   for (let round = 1; round <= rounds; round++) {
