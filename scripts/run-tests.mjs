@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled test files (dist/test/**/*.test.js) with node's test runner.
 // Node 20's `node --test` takes no globs, so the files are listed here.
-//   node scripts/run-tests.mjs [substring]   files whose path contains the substring (all by default)
-//   node scripts/run-tests.mjs --unit        the unit tests: no sockets, no child processes (seconds)
+//   node scripts/run-tests.mjs [substring...]  files whose path contains one of them (all by default)
+//   node scripts/run-tests.mjs --unit          the unit tests: no sockets, no child processes (seconds)
 // Random inputs (fast-check properties, fuzzing) take their seed from CICADA_TEST_SEED, chosen
 // here when unset and printed at the end, so a failure can be replayed with the same seed.
 import { readdirSync, statSync } from 'node:fs';
@@ -22,10 +22,12 @@ function find(dir) {
   return out;
 }
 
-const filter = process.argv[2];
-const unit = filter === '--unit';
-const all = find('dist/test').sort();
-const files = unit ? all.filter((f) => UNIT.some((u) => f.startsWith(u))) : all.filter((f) => filter === undefined || f.includes(filter));
+const filters = process.argv.slice(2);
+const unit = filters.includes('--unit');
+const substrings = [...(unit ? UNIT : []), ...filters.filter((f) => f !== '--unit')];
+const files = find('dist/test')
+  .sort()
+  .filter((f) => substrings.length === 0 || substrings.some((s) => f.includes(s)));
 if (files.length === 0) {
   process.stderr.write('no test files found under dist/test\n');
   process.exit(1);
@@ -38,5 +40,5 @@ const result = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 const status = result.status ?? 1;
 process.stdout.write(`\n${files.length} test files in ${seconds} s on Node ${process.versions.node}; seed ${seed}`);
-process.stdout.write(status === 0 ? '\n' : ` (replay: CICADA_TEST_SEED=${seed} node scripts/run-tests.mjs ${filter ?? ''})\n`);
+process.stdout.write(status === 0 ? '\n' : ` (replay: CICADA_TEST_SEED=${seed} node scripts/run-tests.mjs ${filters.join(' ')})\n`);
 process.exit(status);

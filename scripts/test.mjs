@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: the system packages the tests need, the build, the lint, then every test file;
-// prints the time of each step and the total. `npm run test:unit` passes --unit: build, then the
+// `npm test`: the system packages the tests need, the build, the lint, every test file on the
+// machine's Node, then the Node-sensitive ones on Node 24 (scripts/node24.mjs); prints the time
+// of each step and the total. `npm run test:unit` passes --unit: build, then the
 // unit tests only (no sockets, no child processes), in seconds.
 import { spawnSync } from 'node:child_process';
 
@@ -13,6 +14,8 @@ const steps = unit
       ['build', bin('tsc'), ['-p', '.']],
       ['lint', bin('eslint'), ['.']],
       ['tests', process.execPath, ['scripts/run-tests.mjs']],
+      // CICADA_NODE24=0 skips the Node 24 pass, CICADA_NODE24=full runs every test there too.
+      ...(process.env.CICADA_NODE24 === '0' ? [] : [['tests on Node 24', process.execPath, ['scripts/node24.mjs', ...(process.env.CICADA_NODE24 === 'full' ? ['--full'] : [])]]]),
     ];
 const started = Date.now();
 const times = [];
