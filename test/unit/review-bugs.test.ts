@@ -66,3 +66,27 @@ void test('restored shared-subscription deliveries keep their share group and mo
   assert.deepEqual(payloads, ['m0', 'm1', 'm2', 'm3'], 'm2 got every message of the group');
   after.stop();
 });
+
+void test('a restored session with a plain and a shared subscription to the same topic: only the copies that came through the group move', () => {
+  const storage = new MemoryStorage();
+  const before = unitCore({ persistence: true }, storage);
+  for (const [id, filters] of [['both', ['$share/g/t', 't']], ['other', ['$share/g/t']]] as const) {
+    const { channel } = connectedChannel(before, id, 5, false, 3600);
+    channel.handle({ type: 'subscribe', packetId: 1, subscriptions: filters.map((topicFilter) => ({ topicFilter, qos: 1 as const })) });
+    channel.handle({ type: 'disconnect', reasonCode: 0 });
+  }
+  for (const payload of ['a', 'b', 'c', 'd']) before.publishAsBroker('t', Buffer.from(payload), 1, false);
+  before.persistence?.commitIfDirty();
+  before.stop();
+
+  const after = unitCore({ persistence: true }, storage);
+  after.restore();
+  const queue = after.sessions.get('both')?.queue ?? [];
+  const plain = queue.filter((d) => d.group === undefined).map((d) => d.message.payload.toString());
+  assert.deepEqual(plain, ['a', 'b', 'c', 'd'], 'one plain copy of each message, not movable');
+  const { outbox } = connectedChannel(after, 'other', 5, false, 3600);
+  connectedChannel(after, 'both', 5, true);
+  const payloads = outbox.of('publish').map((p) => p.payload.toString()).sort();
+  assert.deepEqual(payloads, ['a', 'b', 'c', 'd'], 'the group delivered each message once, to the member left');
+  after.stop();
+});
