@@ -33,7 +33,9 @@ if (files.length === 0) {
   process.exit(1);
 }
 const seed = process.env.CICADA_TEST_SEED ?? String(Math.floor(Math.random() * 2 ** 31));
-const env = { ...process.env, CICADA_TEST_SEED: seed, ...(unit ? { CICADA_TEST_UNIT: '1' } : {}) };
+// Sockets and processes are refused only when nothing but the unit tests runs.
+const onlyUnit = unit && substrings.length === UNIT.length;
+const env = { ...process.env, CICADA_TEST_SEED: seed, ...(onlyUnit ? { CICADA_TEST_UNIT: '1' } : {}) };
 const started = Date.now();
 const args = ['--expose-gc', '--import', './dist/test/helpers/preload.js', '--test', '--test-concurrency=2', ...files];
 const result = spawnSync(process.execPath, args, { stdio: 'inherit', env });
