@@ -10,6 +10,8 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 if (!has('mosquitto_pub') || !has('mosquitto_sub') || !has('mosquitto_passwd')) need.push('mosquitto-clients');
 if (!existsSync('/usr/sbin/mosquitto') && !has('mosquitto')) need.push('mosquitto');
 if (!has('openssl')) need.push('openssl');
+// The Node 24 pass (scripts/node24.mjs) compiles better-sqlite3 for Node 24 once.
+if (!has('g++') || !has('make')) need.push('g++', 'make');
 const paho = spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
 if (paho.status !== 0) need.push('python3-paho-mqtt');
 

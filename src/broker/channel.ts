@@ -234,7 +234,7 @@ export class Channel implements SessionLink {
   }
 
   /**
-   * A control packet larger than the client's Maximum Packet Size [MQTT-3.1.2-24]: the optional
+   * A control packet larger than the client's Maximum Packet Size (5.0 [MQTT-3.1.2-24]): the optional
    * User Properties go first, then the Reason String, as the standard says of every packet that
    * carries them (CONNACK [MQTT-3.2.2-19] [MQTT-3.2.2-20], PUBACK [MQTT-3.4.2-2] [MQTT-3.4.2-3],
    * PUBREC [MQTT-3.5.2-2] [MQTT-3.5.2-3], PUBREL [MQTT-3.6.2-2] [MQTT-3.6.2-3], PUBCOMP
@@ -277,7 +277,7 @@ export class Channel implements SessionLink {
       if (dup) bytes[0] = (bytes[0] as number) | 0x08; // qos > 0: our own copy [MQTT-3.3.1-1]
     }
     if (this.clientMaximumPacketSize > 0 && bytes.length > this.clientMaximumPacketSize) {
-      // Too large for this client: not sent, and treated as delivered [MQTT-3.1.2-24], [MQTT-3.1.2-25].
+      // Too large for this client: not sent, and treated as delivered (5.0 [MQTT-3.1.2-24], [MQTT-3.1.2-25]).
       core.log.debug({ clientId: this.clientId, topic: message.topic, size: bytes.length }, 'message larger than the client accepts: not sent');
       if (this.session !== undefined) core.onDropped(this.session, message, 'too-large');
       return false;
@@ -381,7 +381,11 @@ export class Channel implements SessionLink {
     });
   }
 
-  /** Keepalive [MQTT-3.1.2-24] and CONNECT time-out checks, run by the core's sweep. */
+  /**
+   * Keepalive (no packet within 1.5 times Keep Alive: 3.1.1 [MQTT-3.1.2-24], 5.0 [MQTT-3.1.2-22];
+   * the same IDs name other rules in the other version) and CONNECT time-out checks, run by the
+   * core's sweep.
+   */
   checkTimeouts(now: number): void {
     if (this.state === 'new') {
       if (now - this.openedAt > this.core.options.connectTimeoutMs) {

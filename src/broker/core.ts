@@ -160,8 +160,11 @@ export class BrokerCore implements SessionHost {
     if (message.retain) this.storeRetained(message);
     const flow = this.flow;
     flow.current = publisher;
-    this.router.route(message);
-    flow.current = undefined;
+    try {
+      this.router.route(message);
+    } finally {
+      flow.current = undefined;
+    }
     if (this.events.listenerCount('message') > 0) {
       this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
     }

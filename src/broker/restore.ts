@@ -5,9 +5,11 @@
  * packet ids, and wills waiting on a delay.
  */
 import { parseSharedFilter } from '../protocol/validate.js';
+import { topicMatches } from '../topics/index.js';
 import type { BrokerCore } from './core.js';
 import { Message } from './message.js';
 import type { Persistence } from './persistence.js';
+import type { ShareGroup } from './share-group.js';
 import { Session, type Delivery, type SubscriptionEntry } from './session.js';
 import type { RestoredState } from './storage.js';
 
@@ -63,11 +65,16 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     subscriptions++;
   }
   let deliveries = 0;
+  const copies = copiesPerSession(state.deliveries);
+  const seen = new Map<string, number>();
   for (const d of state.deliveries) {
     const session = core.sessions.get(d.clientId);
     const message = messages.get(d.messageId);
     if (session === undefined || message === undefined) continue;
     message.storedRefs++;
+    const key = copyKey(d.clientId, d.messageId);
+    const index = seen.get(key) ?? 0;
+    seen.set(key, index + 1);
     const delivery: Delivery = {
       seq: d.seq,
       stored: true,
@@ -76,7 +83,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
       qos: d.qos,
       retain: d.retain,
       subscriptionIds: d.subscriptionIds,
-      group: undefined,
+      group: restoredGroup(core, session, message, index, copies.get(key) ?? 1),
       state: d.state === 1 ? 'pubrel' : 'publish',
     };
     session.restoreDelivery(delivery, d.packetId);
@@ -103,4 +110,39 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     if (message.storedRefs === 0) persistence.storage.deleteMessage(message.storedId);
   }
   return { sessions: state.sessions.length, subscriptions, deliveries, retained: core.retained.size, wills };
+}
+
+const copyKey = (clientId: string, messageId: number): string => `${clientId}\u0000${messageId}`;
+
+/** How many deliveries of each message each session holds. */
+function copiesPerSession(deliveries: RestoredState['deliveries']): Map<string, number> {
+  const copies = new Map<string, number>();
+  for (const d of deliveries) {
+    const key = copyKey(d.clientId, d.messageId);
+    copies.set(key, (copies.get(key) ?? 0) + 1);
+  }
+  return copies;
+}
+
+/**
+ * The share group a restored delivery came through, so that it can still move to another member
+ * when its session ends. The store keeps no group per delivery, so it is inferred from the
+ * session's subscriptions: Router.route hands a message to each matching group before it makes
+ * the one delivery for the session's plain subscriptions, so of the `copies` deliveries of one
+ * message in a session (in order), the last is the plain one when a plain subscription matches,
+ * and the others came through the matching groups, in order.
+ */
+function restoredGroup(core: BrokerCore, session: Session, message: Message, index: number, copies: number): ShareGroup | undefined {
+  const groups: ShareGroup[] = [];
+  let plain = false;
+  for (const entry of session.subscriptions.values()) {
+    if (!topicMatches(entry.filter, message.topic)) continue;
+    if (entry.shareName === undefined) plain ||= !(entry.noLocal && message.origin === session.clientId);
+    else {
+      const group = core.router.group(entry.shareName, entry.filter);
+      if (group !== undefined) groups.push(group);
+    }
+  }
+  if (plain && index === copies - 1) return undefined;
+  return groups[Math.min(index, groups.length - 1)];
 }

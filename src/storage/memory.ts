@@ -1,7 +1,8 @@
 /**
  * In-memory storage: keeps the records in maps, so a broker restarted in the same process with
- * the same MemoryStorage object restores its state (used by tests and by `persistence false`,
- * where nothing outlives the process). Not durable. Writes apply at once, so there is no batch
+ * the same MemoryStorage object restores its state. Used by tests (the shared storage suite, a
+ * core restarted with plain calls); `persistence false` uses no storage at all (the core keeps
+ * its state in its own structures). Not durable. Writes apply at once, so there is no batch
  * to cancel in and `commit` has nothing to do.
  */
 import type {

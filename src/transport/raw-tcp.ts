@@ -3,11 +3,14 @@
  *
  * Why: a net.Socket is a full Duplex stream (stream states, event emitter, buffering) that
  * Cicada does not use: it reads chunks and writes one buffer per turn. Measured on this machine
- * with the C load generator (10,000 clients): an accept-and-CONNACK probe on the raw handle
- * takes 1.2 KiB per idle connection against 3.6 KiB with net.Socket, and accepts ~15% more
- * connections per second. The handle API is what net.Socket itself is built on; it is reached
- * through `process.binding`, so `rawTcpAvailable()` checks its shape and the listener falls back
- * to net.Server when it is missing or different.
+ * with the C load generator at 10,000 clients, the whole broker (ARCHITECTURE.md): connects/s
+ * 14k -> 22k, memory per idle connection 3.8 -> 2.3 KiB. (A bare accept-and-CONNACK probe
+ * without the broker, README Performance: 1.2 against 3.6 KiB, 23k against 20k connects/s.)
+ * The handle API is what net.Socket itself is built on; it is reached through `process.binding`,
+ * whose shape and semantics are Node internals. So `rawTcpAvailable()` checks its shape, and the
+ * warm-up (warm-up.ts, run by a standalone broker before it listens) checks its semantics: when
+ * traffic through a raw listener fails or arrives short there, `disableRawTcp` sends plain TCP
+ * to net.Server for the rest of the run, and the log says why.
  *
  * Semantics follow net.Socket with allowHalfOpen false: the peer's FIN ends our side after the
  * queued writes; end() shuts down after the queued writes (libuv's shutdown waits for them) and
@@ -90,14 +93,30 @@ function loadBinding(): Binding | undefined {
 // --pending-deprecation it warns, which a broker without such a listener should not).
 let binding: Binding | undefined;
 let probed = false;
+/** Why the raw handle is not used any more in this process (set by `disableRawTcp`). */
+let disabled: string | undefined;
+/**
+ * Fault injection for tests of the semantic check: `CICADA_RAW_TCP_FAULT=drop-reads` makes raw
+ * sockets discard what they read, as a binding whose read semantics changed would.
+ */
+let dropReads = false;
 
 /** Whether plain TCP listeners can use the raw handle (else they use net.Server). */
 export function rawTcpAvailable(): boolean {
   if (!probed) {
     probed = true;
     binding = process.env.CICADA_NET_SOCKETS === '1' ? undefined : loadBinding();
+    dropReads = process.env.CICADA_RAW_TCP_FAULT === 'drop-reads';
   }
-  return binding !== undefined;
+  return binding !== undefined && disabled === undefined;
+}
+
+/**
+ * Traffic through the raw handle failed its check (`why`): listeners started from now on use
+ * net.Server. Sockets already open on the handle keep it until they close.
+ */
+export function disableRawTcp(why: string): void {
+  disabled = why;
 }
 
 function systemError(status: number, syscall: string): NodeJS.ErrnoException {
@@ -116,7 +135,7 @@ function onRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
   const b = binding as Binding;
   const nread = b.state[b.kReadBytesOrError] as number;
   if (nread > 0) {
-    if (buffer !== undefined) socket.received(Buffer.from(buffer, b.state[b.kArrayBufferOffset] as number, nread));
+    if (buffer !== undefined && !dropReads) socket.received(Buffer.from(buffer, b.state[b.kArrayBufferOffset] as number, nread));
     return;
   }
   if (nread === 0) return;

@@ -53,6 +53,7 @@ class WarmUpClient implements PacketHandler {
   readonly closed: Promise<void>;
   /** Resolves on CONNACK. */
   readonly connected: Promise<void>;
+  isConnected = false;
   private onConnack: () => void = () => undefined;
 
   constructor(
@@ -107,6 +108,7 @@ class WarmUpClient implements PacketHandler {
   onPacket(packet: Packet): void {
     switch (packet.type) {
       case 'connack':
+        this.isConnected = true;
         this.onConnack();
         break;
       case 'publish':
@@ -181,6 +183,13 @@ async function exercise(target: Target, messages: number, rounds: number, pauseM
     return { subscriber, publisher, sent: 0 };
   });
   const clients = pairs.flatMap((p) => [p.subscriber, p.publisher]);
+  for (const client of clients) client.deliver();
+  await bounded(Promise.all(clients.map((c) => c.connected)), target.deadline);
+  if (!clients.every((c) => c.isConnected)) {
+    // No CONNACK within the bound: the path is broken, not slow; nothing went through.
+    for (const client of clients) client.drop();
+    return { expected: messages * pairs.length, received: 0 };
+  }
   const payload = Buffer.alloc(64);
   let packetId = 0;
   for (let round = 1; round <= rounds; round++) {

@@ -13,7 +13,7 @@ import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { connack, connect, hex, pingreq } from '../helpers/packets.js';
 import { rawClient, rawConnect } from '../helpers/raw.js';
 import { runProcess, spawnProcess } from '../helpers/processes.js';
-import { sleep, withTimeout } from '../helpers/wait.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 import { createBroker } from '../../src/index.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
@@ -130,30 +130,53 @@ test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_
   const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-C', '1', '-W', '5']);
   for (let i = 0; i < 20 && sub.running; i++) {
     await runProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-m', 'via net'], 5000);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(() => !sub.running, 100, 'mosquitto_sub got the message').catch(() => undefined); // else publish again
   }
   assert.equal((await sub.exit(5000)).stdout.trim(), 'via net');
 });
 
+test('the warm-up checks the raw TCP handle by its traffic: when it delivers short there (CICADA_RAW_TCP_FAULT=drop-reads), plain TCP falls back to net.Server for the run and the log says why', cicadaOnly('raw TCP transport'), async (t) => {
+  const port = await freePort();
+  const cicada = spawnProcess('env', ['CICADA_RAW_TCP_FAULT=drop-reads', process.execPath, BIN, 'broker', '-p', String(port)]);
+  t.after(() => cicada.kill('SIGKILL'));
+  await cicada.waitForOutput('"transport":"stream"', 30_000);
+  const lines = cicada.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string; why?: string; messages?: number });
+  const fallback = lines.find((l) => l.msg.startsWith('plain TCP falls back to net.Server'));
+  assert.equal(fallback?.why, 'delivered only 0 of 600 messages', 'the log says why');
+  assert.ok(lines.some((l) => l.msg === 'check of the raw TCP handle delivered only 0 of 600 messages'), 'a short warm-up is checked again, unhurried, before the fallback');
+  const client = await connectMqtt(`mqtt://127.0.0.1:${port}`);
+  t.after(() => endMqtt(client));
+  await client.subscribeAsync('fallback/t', { qos: 1 });
+  await runProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'fallback/t', '-q', '1', '-m', 'via net'], 5000);
+  assert.deepEqual((await client.inbox.next(1)).map((m) => m.payload), ['via net']);
+});
+
 test('a reset while the connection is paused (CONNECT waiting for a slow authenticate hook, input backlog full) closes it at once: the late yes of the hook connects no one', cicadaOnly('hook'), async (t) => {
   const events: string[] = [];
+  // The hook says yes only when the test lets it, after the reset was handled.
+  let allow: (yes: boolean) => void = () => undefined;
+  const decision = new Promise<boolean>((resolve) => (allow = resolve));
   const broker = await startBroker({
-    authenticate: async (info) => {
+    authenticate: (info) => {
       events.push(`auth ${info.clientId}`);
-      await sleep(1000);
-      return true;
+      return decision;
     },
   });
   t.after(() => broker.close());
   broker.broker?.on('clientConnected', (c) => events.push(`connected ${c.clientId}`));
+  // The open connections of the core (a private field: no public API counts connections before CONNECT).
+  const channels = (broker.broker as unknown as { core: { channels: Set<unknown> } }).core.channels;
   const socket = net.connect(broker.port, '127.0.0.1');
   socket.on('error', () => undefined);
   await new Promise((resolve) => socket.once('connect', resolve));
   // 300 PINGREQs behind the CONNECT fill the backlog kept while the hook runs: input is paused.
   socket.write(Buffer.concat([connect({ clientId: 'gone' }), ...Array.from({ length: 300 }, () => pingreq())]));
-  await sleep(200);
+  await waitFor(() => events.length === 1 && channels.size === 1, 5000, 'the hook was called');
   socket.resetAndDestroy();
-  await sleep(1300);
+  await waitFor(() => channels.size === 0, 5000, 'the reset closed the paused connection while its hook was pending');
+  allow(true);
+  await decision;
+  await new Promise((resolve) => setImmediate(resolve)); // the core's handling of the answer has run
   assert.deepEqual(events, ['auth gone']);
   assert.equal(broker.broker?.stats.clientsConnected, 0);
 });

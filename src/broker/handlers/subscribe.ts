@@ -30,6 +30,14 @@ export function handleSubscribe(channel: Channel, packet: SubscribePacket): void
 function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonly Grant[] | undefined): void {
   const session = channel.session;
   if (session === undefined) return;
+  // The packet is checked as a whole before any filter is stored: a protocol error in a later
+  // filter leaves no earlier one behind. No Local on a shared subscription [MQTT-3.8.3-4] (the
+  // decoder refuses it too; this guards packets that reach the core another way).
+  const noLocalShared = packet.subscriptions.find((s) => s.noLocal === true && parseSharedFilter(s.topicFilter) !== undefined);
+  if (noLocalShared !== undefined) {
+    channel.fail(`No Local set on shared subscription ${noLocalShared.topicFilter}`, ReasonCode.ProtocolError);
+    return;
+  }
   const core = channel.core;
   const reasonCodes: number[] = [];
   const retainedFor: Array<[SubscriptionEntry, boolean]> = [];
@@ -48,11 +56,6 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
       continue;
     }
     const shared = parseSharedFilter(sub.topicFilter);
-    if (shared !== undefined && sub.noLocal === true) {
-      // No Local on a shared subscription is a Protocol Error [MQTT-3.8.3-4].
-      channel.fail(`No Local set on shared subscription ${sub.topicFilter}`, ReasonCode.ProtocolError);
-      return;
-    }
     const qos = grant === true ? sub.qos : minQos(sub.qos, grant);
     const entry: SubscriptionEntry = {
       session,
