@@ -20,6 +20,8 @@ export interface BrokerEvents {
   unsubscribed: [client: ClientInfo, topicFilter: string];
   /** A message accepted for routing (from a client, or from broker.publish with client undefined). */
   message: [topic: string, payload: Buffer, qos: QoS, retain: boolean, client: ClientInfo | undefined];
+  /** The broker stopped because it cannot go on safely (a commit to the persistence store failed). */
+  fatal: [error: Error];
 }
 
 export interface BrokerStats {

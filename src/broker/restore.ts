@@ -19,8 +19,15 @@ export interface RestoreCounts {
   wills: number;
 }
 
+/**
+ * Consume the store's streams in their declared order, building broker objects row by row (the
+ * rows are never all held at once). Expired retained messages are dropped from the store here
+ * [MQTT-3.3.2-5]; sessions that never expire get persistent_client_expiration, counted from when
+ * their client disconnected.
+ */
 export function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): RestoreCounts {
   const now = Date.now();
+  const storage = persistence.storage;
   const messages = new Map<number, Message>();
   for (const m of state.messages) {
     const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
@@ -30,15 +37,24 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
   }
   for (const { topic, messageId } of state.retained) {
     const message = messages.get(messageId);
-    if (message === undefined) continue;
+    if (message === undefined || message.isExpired(now)) {
+      storage.deleteRetained(topic); // its message, now unreferenced, goes below
+      continue;
+    }
     message.storedRefs++;
     core.retained.set(topic, message);
   }
+  let sessions = 0;
   for (const s of state.sessions) {
     const session = new Session(s.clientId, core);
     session.stored = true;
-    session.expiryInterval = s.expiryInterval;
+    session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
     core.sessions.set(s.clientId, session);
+    // Every restored session is disconnected: its expiry runs from when it disconnected, or from
+    // now for a session whose client was connected when the broker stopped.
+    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
+    core.armSessionExpiry(session, since + session.expiryInterval * 1000 - now);
+    sessions++;
   }
   let subscriptions = 0;
   for (const sub of state.subscriptions) {
@@ -88,17 +104,18 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
     wills++;
   }
-  // Every restored session is disconnected: its expiry runs from when it disconnected, or from
-  // now for a session whose client was connected when the broker stopped.
-  for (const s of state.sessions) {
-    const session = core.sessions.get(s.clientId);
-    if (session === undefined) continue;
-    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
-    core.armSessionExpiry(session, since + s.expiryInterval * 1000 - now);
-  }
   // Messages no record refers to any more (a crash between writes) are garbage.
   for (const message of messages.values()) {
-    if (message.storedRefs === 0) persistence.storage.deleteMessage(message.storedId);
+    if (message.storedRefs === 0) storage.deleteMessage(message.storedId);
   }
-  return { sessions: state.sessions.length, subscriptions, deliveries, retained: core.retained.size, wills };
+  return { sessions, subscriptions, deliveries, retained: core.retained.size, wills };
+}
+
+/**
+ * A restored session's expiry: persistent_client_expiration (as Mosquitto 2.0.15+) bounds the
+ * sessions that would otherwise never expire, also those stored by a run without it.
+ */
+function restoredExpiry(stored: number, persistentClientExpiration: number | undefined): number {
+  if (persistentClientExpiration === undefined || stored < 0xffffffff) return stored;
+  return persistentClientExpiration;
 }
