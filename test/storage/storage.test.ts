@@ -2,7 +2,8 @@
 // written and committed comes back from load(), deletes cascade, and SQLite survives reopening.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RestoredState, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
@@ -244,4 +245,28 @@ test('sqlite: a location that cannot be a directory is one clear error', () => {
   writeFileSync(join(dir, 'plain-file'), 'x');
   const file = join(dir, 'plain-file', 'data', 'cicada.db');
   assert.throws(() => new SqliteStorage(file), (error: unknown) => error instanceof StorageError && error.message.includes(file));
+});
+
+test('sqlite: the WAL goes back to its size limit after a checkpoint, and freed pages go back to the file system (incremental vacuum)', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
+  const storage = new SqliteStorage(file, { vacuumEveryMs: 0, walLimitBytes: 256 * 1024 });
+  const big = (id: number): StoredMessage => ({ ...message(id), payload: Buffer.alloc(16 * 1024, id) });
+  for (let id = 1; id <= 500; id++) storage.putMessage(big(id)); // 8 MB in one transaction
+  storage.commit();
+  const peak = statSync(file).size;
+  assert.ok(peak > 8_000_000, `the database holds the 8 MB (${peak})`);
+  for (let id = 1; id <= 500; id++) storage.deleteMessage(id);
+  storage.commit();
+  // Small commits: the WAL was checkpointed after the big ones and restarts, truncated to its limit.
+  for (let id = 501; id <= 505; id++) {
+    storage.putMessage(message(id));
+    storage.commit();
+  }
+  assert.ok(statSync(`${file}-wal`).size <= 256 * 1024, `WAL ${statSync(`${file}-wal`).size} bytes after a checkpoint`);
+  storage.close();
+  const size = statSync(file).size;
+  assert.ok(size < peak / 4, `the file gave its free pages back: ${size} bytes after ${peak}`);
+  const db = new Database(file, { readonly: true });
+  assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'a new file uses incremental auto-vacuum');
+  db.close();
 });
