@@ -33,6 +33,8 @@ export interface BrokerStats {
   bytesSent: number;
   subscriptions: number;
   retainedMessages: number;
+  /** Retained messages for a new topic not retained because max_retained_messages was reached. */
+  retainedRefused: number;
   messagesDropped: number;
   /** Hostile input: malformed packets and protocol violations the codec rejected. */
   protocolErrors: number;

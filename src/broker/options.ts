@@ -179,6 +179,11 @@ export interface BrokerOptions extends BrokerHooks {
   maxQueuedMessages?: number;
   /** Per-session bound on the payload bytes of queued messages (max_queued_bytes); 0: no bound. Default 0. */
   maxQueuedBytes?: number;
+  /**
+   * Most retained topics (max_retained_messages, EMQX's limit); 0: no limit. When full, a retained
+   * message for a new topic is delivered but not retained, and counted (retainedRefused). Default 0.
+   */
+  maxRetainedMessages?: number;
   /** Largest packet accepted, in bytes, fixed header included. Default 268435455 (MQTT maximum). */
   maxPacketSize?: number;
   /** A socket that has not sent CONNECT after this many ms is closed. Default 10000. */
@@ -268,6 +273,7 @@ export interface ResolvedOptions extends BrokerHooks {
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  maxRetainedMessages: number;
   persistentClientExpiration?: number;
   maxPacketSize: number;
   connectTimeoutMs: number;
@@ -306,6 +312,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     maxInflightMessages: options.maxInflightMessages ?? 20,
     maxQueuedMessages: options.maxQueuedMessages ?? 1000,
     maxQueuedBytes: options.maxQueuedBytes ?? 0,
+    maxRetainedMessages: options.maxRetainedMessages ?? 0,
     maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     sysInterval: options.sysInterval ?? 10,
@@ -349,6 +356,7 @@ export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
   copy.maxInflightMessages = defaults.maxInflightMessages;
   copy.maxQueuedMessages = defaults.maxQueuedMessages;
   copy.maxQueuedBytes = defaults.maxQueuedBytes;
+  copy.maxRetainedMessages = defaults.maxRetainedMessages;
   copy.maxPacketSize = defaults.maxPacketSize;
   copy.maxKeepalive = defaults.maxKeepalive;
   copy.maxOutgoingBytes = defaults.maxOutgoingBytes;

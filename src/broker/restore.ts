@@ -29,6 +29,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
   const now = Date.now();
   const storage = persistence.storage;
   const messages = new Map<number, Message>();
+  let deleted = 0; // rows deleted here, committed at the end
   for (const m of state.messages) {
     const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
     message.storedId = m.id;
@@ -39,6 +40,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     const message = messages.get(messageId);
     if (message === undefined || message.isExpired(now)) {
       storage.deleteRetained(topic); // its message, now unreferenced, goes below
+      deleted++;
       continue;
     }
     message.storedRefs++;
@@ -106,8 +108,11 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
   }
   // Messages no record refers to any more (a crash between writes) are garbage.
   for (const message of messages.values()) {
-    if (message.storedRefs === 0) storage.deleteMessage(message.storedId);
+    if (message.storedRefs > 0) continue;
+    storage.deleteMessage(message.storedId);
+    deleted++;
   }
+  if (deleted > 0) persistence.restored();
   return { sessions, subscriptions, deliveries, retained: core.retained.size, wills };
 }
 

@@ -46,6 +46,7 @@ export class SysPublisher {
       ['$SYS/broker/bytes/sent', String(s.bytesSent)],
       ['$SYS/broker/subscriptions/count', String(core.router.subscriptionCount)],
       ['$SYS/broker/retained messages/count', String(core.retained.size)],
+      ['$SYS/broker/retained messages/refused', String(s.retainedRefused)],
       ['$SYS/broker/heap/current', String(process.memoryUsage().heapUsed)],
     ];
   }

@@ -322,6 +322,9 @@ const directives: Record<string, Setter> = {
   max_queued_bytes(ctx) {
     ctx.state.options.maxQueuedBytes = integer(ctx, 0, 2 ** 31);
   },
+  max_retained_messages(ctx) {
+    ctx.state.options.maxRetainedMessages = integer(ctx, 0, 2 ** 31);
+  },
   max_packet_size(ctx) {
     ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);
   },

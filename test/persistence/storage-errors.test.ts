@@ -4,28 +4,14 @@
 // exit status a supervisor restarts on; nothing is acknowledged after a failed commit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdtempSync, openSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import { spawnProcess, type ProcessResult, type Spawned } from '../helpers/processes.js';
-
-const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
-
-function config(dir: string, port: number, extra = ''): string {
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  const conf = join(dir, 'cicada.conf');
-  writeFileSync(conf, `listener ${port} 127.0.0.1\npersistence true\npersistence_location ${join(dir, 'data')}\nsys_interval 0\nwarm_up false\n${extra}`);
-  return conf;
-}
-
-/** `cicada broker -c conf` through sh, with a shell prelude (ulimit, setpriv). */
-function spawnBroker(conf: string, prelude = '', command = `exec ${process.execPath} ${BIN}`): Spawned {
-  return spawnProcess('/bin/sh', ['-c', `${prelude}${command} broker -c ${conf}`]);
-}
+import type { ProcessResult } from '../helpers/processes.js';
+import { CICADA_BIN, persistentConfig as config, spawnBroker } from '../helpers/persistence.js';
 
 /** stderr has exactly one non-empty line. */
 function oneLine(result: ProcessResult): string {
@@ -73,7 +59,7 @@ test('a commit that fails (file size limit, as a full disk) stops the broker wit
 });
 
 /** Run the broker as nobody (the tests run as root, whom permissions do not stop). */
-const AS_NOBODY = `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} ${BIN}`;
+const AS_NOBODY = `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${process.execPath} ${CICADA_BIN}`;
 
 test('a persistence directory the broker may not write is refused at start: permissions named, not corruption', { timeout: 20_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-perm-'));
