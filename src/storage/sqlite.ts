@@ -42,6 +42,8 @@ const WAL_LIMIT_BYTES = 16 * 1024 * 1024;
 /** How often a commit runs an incremental vacuum step, and how many free pages one step returns. */
 const VACUUM_EVERY_MS = 60_000;
 const VACUUM_PAGES = 2048;
+/** Rows read per query at start (see `paged`). */
+const LOAD_PAGE = 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
@@ -94,19 +96,31 @@ function propertiesFromJson(text: string | null): Properties | undefined {
   ) as Properties;
 }
 
-type Row = Record<string, unknown>;
+type Row = unknown[];
 
-function messageFromRow(r: Row): StoredMessage {
-  return {
-    id: r.id as number,
-    topic: r.topic as string,
-    payload: r.payload as Buffer,
-    qos: r.qos as QoS,
-    retain: r.retain === 1,
-    properties: propertiesFromJson(r.properties as string | null),
-    origin: (r.origin as string | null) ?? undefined,
-    expiresAt: r.expires_at as number,
-  };
+/**
+ * Restored payloads, copied into shared 64 KiB slabs: SQLite hands every blob over as a Buffer of
+ * its own (an ArrayBuffer and a backing store each, about 200 bytes besides the bytes), while a
+ * running broker's payloads are views into its read chunks. Copied, a restored message costs what
+ * a received one costs. Large payloads keep their own Buffer.
+ */
+class PayloadSlab {
+  private static readonly SIZE = 64 * 1024;
+  private slab: Buffer | undefined;
+  private used = 0;
+
+  copy(blob: Buffer): Buffer {
+    const length = blob.length;
+    if (length > PayloadSlab.SIZE / 16) return blob;
+    if (this.slab === undefined || this.used + length > PayloadSlab.SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(PayloadSlab.SIZE);
+      this.used = 0;
+    }
+    blob.copy(this.slab, this.used);
+    const view = this.slab.subarray(this.used, this.used + length);
+    this.used += length;
+    return view;
+  }
 }
 
 /**
@@ -220,51 +234,75 @@ export class SqliteStorage implements Storage {
    * the objects built from it. The consumer iterates the fields one at a time, in order.
    */
   load(): RestoredState {
-    const rows = <T>(sql: string, build: (row: Row) => T): Iterable<T> => this.stream(sql, build);
+    const slab = new PayloadSlab();
+    // Key columns first: `paged` continues after the last row's key.
     return {
-      messages: rows('SELECT * FROM messages', messageFromRow),
-      retained: rows('SELECT * FROM retained', (r) => ({ topic: r.topic as string, messageId: r.message_id as number })),
-      sessions: rows('SELECT * FROM sessions', (r) => ({
-        clientId: r.client_id as string,
-        expiryInterval: r.expiry_interval as number,
-        disconnectedAt: r.disconnected_at as number,
+      messages: this.paged('messages', 'id, topic, payload, qos, retain, properties, origin, expires_at', 1, (r) => ({
+        id: r[0] as number,
+        topic: r[1] as string,
+        payload: slab.copy(r[2] as Buffer),
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        properties: propertiesFromJson(r[5] as string | null),
+        origin: (r[6] as string | null) ?? undefined,
+        expiresAt: r[7] as number,
       })),
-      subscriptions: rows('SELECT * FROM subscriptions', (r) => ({
-        clientId: r.client_id as string,
-        rawFilter: r.raw_filter as string,
-        qos: r.qos as QoS,
-        noLocal: r.no_local === 1,
-        retainAsPublished: r.retain_as_published === 1,
-        retainHandling: r.retain_handling as 0 | 1 | 2,
-        subscriptionId: r.subscription_id as number,
+      retained: this.paged('retained', 'topic, message_id', 1, (r) => ({ topic: r[0] as string, messageId: r[1] as number })),
+      sessions: this.paged('sessions', 'client_id, expiry_interval, disconnected_at', 1, (r) => ({
+        clientId: r[0] as string,
+        expiryInterval: r[1] as number,
+        disconnectedAt: r[2] as number,
       })),
-      deliveries: rows('SELECT * FROM deliveries ORDER BY client_id, seq', (r) => ({
-        clientId: r.client_id as string,
-        seq: r.seq as number,
-        messageId: r.message_id as number,
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        subscriptionIds: r.subscription_ids === null ? undefined : (JSON.parse(r.subscription_ids as string) as number[]),
-        packetId: r.packet_id as number,
-        state: r.state as 0 | 1,
+      subscriptions: this.paged('subscriptions', 'client_id, raw_filter, qos, no_local, retain_as_published, retain_handling, subscription_id', 2, (r) => ({
+        clientId: r[0] as string,
+        rawFilter: r[1] as string,
+        qos: r[2] as QoS,
+        noLocal: r[3] === 1,
+        retainAsPublished: r[4] === 1,
+        retainHandling: r[5] as 0 | 1 | 2,
+        subscriptionId: r[6] as number,
       })),
-      incoming: rows('SELECT * FROM incoming', (r) => ({ clientId: r.client_id as string, packetId: r.packet_id as number })),
-      wills: rows('SELECT * FROM wills', (r) => ({
-        clientId: r.client_id as string,
-        topic: r.topic as string,
-        payload: r.payload as Buffer,
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        properties: propertiesFromJson(r.properties as string | null),
-        publishAt: r.publish_at as number,
+      deliveries: this.paged('deliveries', 'client_id, seq, message_id, qos, retain, subscription_ids, packet_id, state', 2, (r) => ({
+        clientId: r[0] as string,
+        seq: r[1] as number,
+        messageId: r[2] as number,
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        subscriptionIds: r[5] === null ? undefined : (JSON.parse(r[5] as string) as number[]),
+        packetId: r[6] as number,
+        state: r[7] as 0 | 1,
+      })),
+      incoming: this.paged('incoming', 'client_id, packet_id', 2, (r) => ({ clientId: r[0] as string, packetId: r[1] as number })),
+      wills: this.paged('wills', 'client_id, topic, payload, qos, retain, properties, publish_at', 1, (r) => ({
+        clientId: r[0] as string,
+        topic: r[1] as string,
+        payload: r[2] as Buffer,
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        properties: propertiesFromJson(r[5] as string | null),
+        publishAt: r[6] as number,
       })),
     };
   }
 
-  /** Rows of a query as records, read one by one; a read error names the file and what to do. */
-  private *stream<T>(sql: string, build: (row: Row) => T): Generator<T> {
+  /**
+   * The rows of a table in key order (its primary key: the first `keyColumns` columns), read a
+   * page at a time (keyset pagination, rows as arrays) and turned into records one by one: at
+   * most LOAD_PAGE rows are held at once, no statement stays open between pages, and one call
+   * into SQLite per page costs less than one per row. A read error names the file and what to do.
+   */
+  private *paged<T>(table: string, columns: string, keyColumns: number, build: (row: Row) => T): Generator<T> {
+    const key = columns.split(', ').slice(0, keyColumns).join(', ');
+    const after = Array.from({ length: keyColumns }, () => '?').join(', ');
     try {
-      for (const row of this.db.prepare(sql).iterate() as IterableIterator<Row>) yield build(row);
+      const first = this.db.prepare(`SELECT ${columns} FROM ${table} ORDER BY ${key} LIMIT ${LOAD_PAGE}`).raw();
+      const next = this.db.prepare(`SELECT ${columns} FROM ${table} WHERE (${key}) > (${after}) ORDER BY ${key} LIMIT ${LOAD_PAGE}`).raw();
+      let rows = first.all() as Row[];
+      for (;;) {
+        for (let i = 0; i < rows.length; i++) yield build(rows[i] as Row);
+        if (rows.length < LOAD_PAGE) return;
+        rows = next.all(...(rows[rows.length - 1] as Row).slice(0, keyColumns)) as Row[];
+      }
     } catch (error) {
       throw new StorageError(describeOpenError(this.file, error), { cause: error });
     }
