@@ -82,6 +82,7 @@ export interface StoredWill {
  * each field once, one at a time, in the order declared here (a backend may not read two at once).
  */
 export interface RestoredState {
+  /** In ascending id order. */
   messages: Iterable<StoredMessage>;
   retained: Iterable<{ topic: string; messageId: number }>;
   sessions: Iterable<StoredSession>;
