@@ -68,7 +68,7 @@ class CicadaBroker implements Broker {
       }
     }
     this.core = new BrokerCore(resolved, log, this.storage);
-    this.core.onFatal = () => void this.close();
+    this.core.onFatal = (error) => this.fatal(error);
     const security = this.security;
     if (security !== undefined) {
       this.core.events.on('clientConnected', (client) => security.connected(client));
@@ -239,13 +239,25 @@ class CicadaBroker implements Broker {
     const closed = running.map((listener) => listener.close());
     this.core.stop();
     await Promise.all(closed);
-    this.storage?.close();
+    const storage = this.storage;
     this.storage = undefined;
+    try {
+      storage?.close(); // commits what is left (a store broken by a failed commit only closes)
+    } catch (error) {
+      this.fatal(error);
+    }
     this.lock?.release();
     this.lock = undefined;
     if (!wasListening) return;
     if (this.options.pidFile !== undefined) rmSync(this.options.pidFile, { force: true });
     this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} terminating`);
+  }
+
+  /** Stop without acknowledging anything more; `fatal` listeners (the CLI: exit status 1) learn why. */
+  private fatal(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (this.storage !== undefined) void this.close();
+    this.core.events.emit('fatal', err);
   }
 
   publish(message: BrokerPublish): void {

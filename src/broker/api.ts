@@ -20,6 +20,8 @@ export interface BrokerEvents {
   unsubscribed: [client: ClientInfo, topicFilter: string];
   /** A message accepted for routing (from a client, or from broker.publish with client undefined). */
   message: [topic: string, payload: Buffer, qos: QoS, retain: boolean, client: ClientInfo | undefined];
+  /** The broker stopped because it cannot go on safely (a commit to the persistence store failed). */
+  fatal: [error: Error];
 }
 
 export interface BrokerStats {
@@ -31,6 +33,8 @@ export interface BrokerStats {
   bytesSent: number;
   subscriptions: number;
   retainedMessages: number;
+  /** Retained messages for a new topic not retained because max_retained_messages was reached. */
+  retainedRefused: number;
   messagesDropped: number;
   /** Hostile input: malformed packets and protocol violations the codec rejected. */
   protocolErrors: number;

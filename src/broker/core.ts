@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
-import { RetainedTree } from '../topics/index.js';
 import type { BrokerEvents, BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
 import type { Logger } from './logger.js';
@@ -20,8 +19,9 @@ import { Session, type Delivery, type DropReason, type SessionHost } from './ses
 import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
-import { brokerOwnedTopic, countThrottled, slowConsumerDisconnect } from './limits.js';
+import { brokerOwnedTopic, countThrottled, refused, slowConsumerDisconnect } from './limits.js';
 import { clearLongTimeout, setLongTimeout, setLongTimeoutAt } from './long-timer.js';
+import { RETAINED_SWEEP_MS, RetainedStore } from './retained.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
@@ -31,7 +31,7 @@ export class BrokerCore implements SessionHost {
   readonly events = new EventEmitter<BrokerEvents>();
   readonly router = new Router();
   readonly flow = new FlowControl();
-  readonly retained = new RetainedTree<Message>();
+  readonly retained: RetainedStore;
   /** Every session by client id, connected or not. */
   readonly sessions = new Map<string, Session>();
   /** The connected channel of each client id. */
@@ -50,6 +50,7 @@ export class BrokerCore implements SessionHost {
   /** Changes when read rights may have changed (reload): channels drop their cached answers. */
   readEpoch = 0;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private retainedSweepTimer: NodeJS.Timeout | undefined;
   private readonly sys: SysPublisher;
 
   /** Undefined when persistence is off. */
@@ -69,6 +70,7 @@ export class BrokerCore implements SessionHost {
     this.router.upgradeQos = options.upgradeOutgoingQos;
     // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
     this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
+    this.retained = new RetainedStore(options.maxRetainedMessages);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -107,12 +109,15 @@ export class BrokerCore implements SessionHost {
   start(): void {
     this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
     this.sweepTimer.unref();
+    this.retainedSweepTimer = setInterval(() => this.sweepRetained(), RETAINED_SWEEP_MS);
+    this.retainedSweepTimer.unref();
     this.sys.start(this.options.sysInterval);
   }
 
   /** Disconnect everyone (5.0: Server shutting down) and stop timers. */
   stop(): void {
     clearInterval(this.sweepTimer);
+    clearInterval(this.retainedSweepTimer);
     this.sys.stop();
     for (const channel of [...this.channels]) channel.shutdown();
     for (const session of this.sessions.values()) {
@@ -181,13 +186,27 @@ export class BrokerCore implements SessionHost {
     const topic = message.topic;
     const previous = this.retained.get(topic);
     const current = message.payload.length === 0 ? undefined : message;
+    if (current !== undefined && !this.retained.hasRoomFor(topic)) {
+      // max_retained_messages reached: delivered, not retained (as EMQX; see retained.ts).
+      refused(this.stats, this.log, 'retainedRefused', { topic, max: this.options.maxRetainedMessages }, 'retained message not retained: max_retained_messages reached');
+      return;
+    }
     if (current === undefined) this.retained.delete(topic);
     else this.retained.set(topic, current);
+    this.retainedChanged(topic, current, previous);
+  }
+
+  private retainedChanged(topic: string, current: Message | undefined, previous: Message | undefined): void {
     this.stats.retainedMessages = this.retained.size;
     // $SYS values are recomputed at start; everything else retained is stored.
     if (this.persistence !== undefined && !topic.startsWith('$SYS/') && (current !== undefined || previous !== undefined)) {
       this.persistence.saveRetained(topic, current, previous);
     }
+  }
+
+  /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
+  private sweepRetained(): void {
+    this.retained.sweep(Date.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
   }
 
   /** Create a message from the broker itself (API publish, $SYS). */

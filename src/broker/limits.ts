@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 /** Counters of BrokerStats that count refusals and drops. */
 export type RefusalCounter =
   | 'messagesDropped'
+  | 'retainedRefused'
   | 'protocolErrors'
   | 'packetsTooLarge'
   | 'topicLimitRefusals'

@@ -232,6 +232,11 @@ export interface BrokerOptions extends BrokerHooks {
   maxQueuedMessages?: number;
   /** Per-session bound on the payload bytes of queued messages (max_queued_bytes); 0: no bound. Default 0. */
   maxQueuedBytes?: number;
+  /**
+   * Most retained topics (max_retained_messages, EMQX's limit); 0: no limit. When full, a retained
+   * message for a new topic is delivered but not retained, and counted (retainedRefused). Default 0.
+   */
+  maxRetainedMessages?: number;
   /** Largest packet accepted, in bytes, fixed header included. Default 268435455 (MQTT maximum). */
   maxPacketSize?: number;
   /** A socket that has not sent CONNECT after this many ms is closed. Default 10000. */
@@ -364,6 +369,7 @@ export interface ResolvedOptions extends BrokerHooks {
   clientIdPrefixes: string;
   autoIdPrefix: string;
   tcpNoDelay: boolean;
+  maxRetainedMessages: number;
   persistentClientExpiration?: number;
   maxPacketSize: number;
   connectTimeoutMs: number;
@@ -410,6 +416,7 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     clientIdPrefixes: options.clientIdPrefixes ?? '',
     autoIdPrefix: options.autoIdPrefix ?? 'auto-',
     tcpNoDelay: options.tcpNoDelay ?? true,
+    maxRetainedMessages: options.maxRetainedMessages ?? 0,
     maxPacketSize: options.maxPacketSize ?? MQTT_MAX_PACKET_SIZE,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     sysInterval: options.sysInterval ?? 10,
@@ -463,6 +470,7 @@ export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
   copy.maxInflightBytes = defaults.maxInflightBytes;
   copy.memoryLimit = defaults.memoryLimit;
   copy.clientIdPrefixes = defaults.clientIdPrefixes;
+  copy.maxRetainedMessages = defaults.maxRetainedMessages;
   copy.maxPacketSize = defaults.maxPacketSize;
   copy.maxKeepalive = defaults.maxKeepalive;
   copy.maxOutgoingBytes = defaults.maxOutgoingBytes;

@@ -91,6 +91,12 @@ export class Persistence {
     this.maxWaitMs = intervalMs * MAX_WAIT_INTERVALS;
   }
 
+  /** Commit what the restore deleted (expired or orphan rows), which wrote to the storage directly. */
+  restored(): void {
+    this.dirty = true;
+    this.commitIfDirty();
+  }
+
   /** Continue message ids after the largest restored one. */
   restoredMessageId(id: number): void {
     if (id >= this.nextMessageId) this.nextMessageId = id + 1;

@@ -11,7 +11,7 @@ import { Message } from './message.js';
 import type { Persistence } from './persistence.js';
 import type { ShareGroup } from './share-group.js';
 import { Session, type Delivery, type SubscriptionEntry } from './session.js';
-import type { RestoredState } from './storage.js';
+import type { RestoredState, StoredDelivery } from './storage.js';
 
 export interface RestoreCounts {
   sessions: number;
@@ -21,9 +21,17 @@ export interface RestoreCounts {
   wills: number;
 }
 
+/**
+ * Consume the store's streams in their declared order, building broker objects row by row (the
+ * rows are never all held at once). Expired retained messages are dropped from the store here
+ * [MQTT-3.3.2-5]; sessions that never expire get persistent_client_expiration, counted from when
+ * their client disconnected.
+ */
 export function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): RestoreCounts {
   const now = Date.now();
-  const messages = new Map<number, Message>();
+  const storage = persistence.storage;
+  const messages = new MessagesById();
+  let deleted = 0; // rows deleted here, committed at the end
   for (const m of state.messages) {
     const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
     message.storedId = m.id;
@@ -32,17 +40,27 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
   }
   for (const { topic, messageId } of state.retained) {
     const message = messages.get(messageId);
-    if (message === undefined) continue;
+    if (message === undefined || message.isExpired(now)) {
+      storage.deleteRetained(topic); // its message, now unreferenced, goes below
+      deleted++;
+      continue;
+    }
     message.storedRefs++;
     core.retained.set(topic, message);
   }
+  let sessions = 0;
   for (const s of state.sessions) {
     const session = new Session(s.clientId, core);
     session.stored = true;
-    session.expiryInterval = s.expiryInterval;
+    session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
     session.owner = s.username;
     session.listener = s.listener;
     core.sessions.set(s.clientId, session);
+    // Every restored session is disconnected: its expiry runs from when it disconnected, or from
+    // now for a session whose client was connected when the broker stopped.
+    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
+    core.armSessionExpiry(session, since + session.expiryInterval * 1000 - now);
+    sessions++;
   }
   let subscriptions = 0;
   for (const sub of state.subscriptions) {
@@ -64,10 +82,78 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     session.addSubscription(entry);
     subscriptions++;
   }
+  // Deliveries come as a stream ordered by session (one pass, never held whole): each session's
+  // run is restored at once, since telling a share group's copies apart needs all of its copies.
   let deliveries = 0;
-  const copies = copiesPerSession(state.deliveries);
-  const seen = new Map<string, number>();
+  let run: StoredDelivery[] = [];
   for (const d of state.deliveries) {
+    if (run.length > 0 && run[0]?.clientId !== d.clientId) {
+      deliveries += restoreDeliveries(core, messages, run);
+      run = [];
+    }
+    run.push(d);
+  }
+  deliveries += restoreDeliveries(core, messages, run);
+  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitRelease(packetId);
+  let wills = 0;
+  for (const w of state.wills) {
+    const session = core.sessions.get(w.clientId);
+    if (session === undefined) continue;
+    core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
+    wills++;
+  }
+  // Messages no record refers to any more (a crash between writes) are garbage.
+  for (const message of messages.all()) {
+    if (message.storedRefs > 0) continue;
+    storage.deleteMessage(message.storedId);
+    deleted++;
+  }
+  if (deleted > 0) persistence.restored();
+  return { sessions, subscriptions, deliveries, retained: core.retained.size, wills };
+}
+
+/**
+ * A restored session's expiry: persistent_client_expiration (as Mosquitto 2.0.15+) bounds the
+ * sessions that would otherwise never expire, also those stored by a run without it.
+ */
+function restoredExpiry(stored: number, persistentClientExpiration: number | undefined): number {
+  if (persistentClientExpiration === undefined || stored < 0xffffffff) return stored;
+  return persistentClientExpiration;
+}
+
+/**
+ * Restored messages by stored id, for the retained entries and deliveries that refer to them.
+ * The ids come in ascending order and are mostly dense, so an array indexed by id - first id is
+ * a fraction of a Map's memory and time at a million messages (V8 turns a very sparse array into
+ * a dictionary by itself, no worse than a Map).
+ */
+class MessagesById {
+  private readonly slots: Array<Message | undefined> = [];
+  private first = -1;
+
+  set(id: number, message: Message): void {
+    if (this.first < 0) this.first = id;
+    const index = id - this.first;
+    if (index < 0) throw new Error(`stored message ids out of order (${id} after ${this.first})`);
+    this.slots[index] = message;
+  }
+
+  get(id: number): Message | undefined {
+    const index = id - this.first;
+    return this.first < 0 || index < 0 ? undefined : this.slots[index];
+  }
+
+  *all(): Generator<Message> {
+    for (const message of this.slots) if (message !== undefined) yield message;
+  }
+}
+
+/** One session's stored deliveries (in order), back into its session; returns how many. */
+function restoreDeliveries(core: BrokerCore, messages: MessagesById, run: readonly StoredDelivery[]): number {
+  let restored = 0;
+  const copies = copiesPerSession(run);
+  const seen = new Map<string, number>();
+  for (const d of run) {
     const session = core.sessions.get(d.clientId);
     const message = messages.get(d.messageId);
     if (session === undefined || message === undefined) continue;
@@ -87,35 +173,15 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
       state: d.state === 1 ? 'pubrel' : 'publish',
     };
     session.restoreDelivery(delivery, d.packetId);
-    deliveries++;
+    restored++;
   }
-  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitRelease(packetId);
-  let wills = 0;
-  for (const w of state.wills) {
-    const session = core.sessions.get(w.clientId);
-    if (session === undefined) continue;
-    core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
-    wills++;
-  }
-  // Every restored session is disconnected: its expiry runs from when it disconnected, or from
-  // now for a session whose client was connected when the broker stopped.
-  for (const s of state.sessions) {
-    const session = core.sessions.get(s.clientId);
-    if (session === undefined) continue;
-    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
-    core.armSessionExpiry(session, since + s.expiryInterval * 1000 - now);
-  }
-  // Messages no record refers to any more (a crash between writes) are garbage.
-  for (const message of messages.values()) {
-    if (message.storedRefs === 0) persistence.storage.deleteMessage(message.storedId);
-  }
-  return { sessions: state.sessions.length, subscriptions, deliveries, retained: core.retained.size, wills };
+  return restored;
 }
 
 const copyKey = (clientId: string, messageId: number): string => `${clientId}\u0000${messageId}`;
 
 /** How many deliveries of each message each session holds. */
-function copiesPerSession(deliveries: RestoredState['deliveries']): Map<string, number> {
+function copiesPerSession(deliveries: readonly StoredDelivery[]): Map<string, number> {
   const copies = new Map<string, number>();
   for (const d of deliveries) {
     const key = copyKey(d.clientId, d.messageId);

@@ -11,6 +11,7 @@ export function createStats(): BrokerStats {
     bytesSent: 0,
     subscriptions: 0,
     retainedMessages: 0,
+    retainedRefused: 0,
     messagesDropped: 0,
     protocolErrors: 0,
     packetsTooLarge: 0,

@@ -80,22 +80,28 @@ export interface StoredWill {
   publishAt: number;
 }
 
+/**
+ * Everything stored, as streams: a backend may read rows while the broker consumes them (SQLite
+ * does), so a restart holds the objects it builds and not a second copy of the store. Consume
+ * each field once, one at a time, in the order declared here (a backend may not read two at once).
+ */
 export interface RestoredState {
-  messages: StoredMessage[];
-  sessions: StoredSession[];
-  subscriptions: StoredSubscription[];
+  /** In ascending id order. */
+  messages: Iterable<StoredMessage>;
+  retained: Iterable<{ topic: string; messageId: number }>;
+  sessions: Iterable<StoredSession>;
+  subscriptions: Iterable<StoredSubscription>;
   /** In (clientId, seq) order. */
-  deliveries: StoredDelivery[];
+  deliveries: Iterable<StoredDelivery>;
   /** Incoming QoS 2 packet ids received and not yet released. */
-  incoming: Array<{ clientId: string; packetId: number }>;
-  retained: Array<{ topic: string; messageId: number }>;
-  wills: StoredWill[];
+  incoming: Iterable<{ clientId: string; packetId: number }>;
+  wills: Iterable<StoredWill>;
 }
 
 export interface Storage {
   /** True when commit() makes writes survive a crash of the process. */
   readonly durable: boolean;
-  /** Read everything stored (at start). */
+  /** Read everything stored (at start), as streams (see RestoredState). */
   load(): RestoredState;
   /** Store a new message (its id names no stored row). */
   putMessage(message: StoredMessage): void;

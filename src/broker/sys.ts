@@ -98,6 +98,7 @@ export class SysPublisher {
       ['$SYS/broker/publish/bytes/sent', String(s.publishBytesSent)],
       ['$SYS/broker/bytes/received', String(s.bytesReceived)],
       ['$SYS/broker/bytes/sent', String(s.bytesSent)],
+      ['$SYS/broker/retained messages/refused', String(s.retainedRefused)],
     ];
   }
 

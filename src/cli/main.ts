@@ -115,17 +115,24 @@ async function runBroker(argv: string[], name: string): Promise<number> {
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.
   const stopReloads = handReloadsTo(() => broker.reload());
-  await new Promise<void>((resolve) => {
+  return new Promise<number>((resolve) => {
+    let code = 0;
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       stopReloads();
-      broker.close().then(resolve, resolve);
+      broker.close().then(() => resolve(code), () => resolve(code));
     };
+    // A failed commit stops the broker: one line, and a status a supervisor restarts on.
+    broker.on('fatal', (error) => {
+      if (code !== 0) return;
+      code = 1;
+      process.stderr.write(`cicada: ${error.message}\n`);
+      stop();
+    });
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  return 0;
 }
 
 /** Entry point: returns the exit code. Errors print one line and exit non-zero. */

@@ -454,6 +454,9 @@ const directives: Record<string, Setter> = {
   max_queued_bytes(ctx) {
     ctx.state.options.maxQueuedBytes = noLimitBelowOne(integer(ctx, -(2 ** 40), 2 ** 40));
   },
+  max_retained_messages(ctx) {
+    ctx.state.options.maxRetainedMessages = integer(ctx, 0, 2 ** 31);
+  },
   max_packet_size(ctx) {
     // Mosquitto 2.0 refuses 0 (and below 20): leave it out for no limit.
     ctx.state.options.maxPacketSize = integer(ctx, 20, 268_435_460);

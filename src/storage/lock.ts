@@ -145,6 +145,14 @@ export function lockDataDirectory(directory: string): DirectoryLock {
     writeFileSync(temp, text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      // A permissions problem, worded as the store words it (never "corrupt", never "move it away").
+      throw new Error(
+        `cannot use data directory ${dir}: the directory ${dir} is not writable by the broker (uid ${process.getuid?.() ?? '?'}, ${code}): ` +
+          'fix its owner or permissions (chown/chmod), or set persistence_location to a directory the broker may write',
+        { cause: error },
+      );
+    }
     throw new Error(`cannot lock data directory ${dir} (${code}): check that it exists and that this user may write it`, { cause: error });
   }
   try {

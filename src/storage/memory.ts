@@ -30,7 +30,7 @@ export class MemoryStorage implements Storage {
   load(): RestoredState {
     const deliveries = [...this.deliveries.values()].sort((a, b) => (a.clientId === b.clientId ? a.seq - b.seq : a.clientId < b.clientId ? -1 : 1));
     return {
-      messages: [...this.messages.values()],
+      messages: [...this.messages.values()].sort((a, b) => a.id - b.id),
       sessions: [...this.sessions.values()],
       subscriptions: [...this.subscriptions.values()],
       deliveries,

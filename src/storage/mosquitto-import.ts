@@ -61,7 +61,13 @@ export function readMosquittoDb(file: string): MosquittoDb {
 /** Whether a store holds nothing yet (no session, retained message or will): safe to import into. */
 export function storeIsEmpty(storage: Storage): boolean {
   const state = storage.load();
-  return state.sessions.length === 0 && state.retained.length === 0 && state.messages.length === 0 && state.wills.length === 0;
+  // In load()'s declared order (a backend may stream the fields one after the other).
+  return isEmpty(state.messages) && isEmpty(state.retained) && isEmpty(state.sessions) && isEmpty(state.wills);
+}
+
+function isEmpty(rows: Iterable<unknown>): boolean {
+  for (const _row of rows) return false;
+  return true;
 }
 
 /** Write `db` into an empty `storage` and commit. `now`: ms since the epoch. */

@@ -9,10 +9,18 @@
  * per commit.
  *
  * On-disk format: the tables below, versioned by `PRAGMA user_version` (FORMAT_VERSION). A file
- * of another version is refused with a clear error rather than read wrongly.
+ * of a newer version is refused with a clear error rather than read wrongly; an older one is
+ * migrated at open (MIGRATIONS). New files use incremental auto-vacuum, and every
+ * VACUUM_EVERY_MS a commit returns up to VACUUM_PAGES free pages to the file system; the WAL is
+ * truncated to WAL_LIMIT_BYTES after each checkpoint, so neither file keeps its peak size.
+ *
+ * Errors: a database that cannot be used at start (not writable, corrupt, a table missing, a
+ * newer format) and a failed commit are a StorageError whose one-line message names the file,
+ * says what is wrong and what to do. After a failed commit the store is broken: nothing is
+ * committed again, and close() only closes the file.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Properties, QoS } from '../protocol/packets.js';
 import type {
@@ -26,6 +34,20 @@ import type {
 } from '../broker/storage.js';
 
 const FORMAT_VERSION = 2;
+/** Upgrades of older files: MIGRATIONS[v] turns version v into v + 1. */
+const MIGRATIONS: Array<string | undefined> = [
+  undefined,
+  // Version 2 records who made each session; sessions of version 1 count as anonymous ones.
+  'ALTER TABLE sessions ADD COLUMN username TEXT; ALTER TABLE sessions ADD COLUMN listener TEXT;',
+];
+const TABLES = ['messages', 'sessions', 'subscriptions', 'deliveries', 'incoming', 'retained', 'wills'];
+/** The WAL is truncated to this size after a checkpoint (PRAGMA journal_size_limit). */
+const WAL_LIMIT_BYTES = 16 * 1024 * 1024;
+/** How often a commit runs an incremental vacuum step, and how many free pages one step returns. */
+const VACUUM_EVERY_MS = 60_000;
+const VACUUM_PAGES = 2048;
+/** Rows read per query at start (see `paged`). */
+const LOAD_PAGE = 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload BLOB NOT NULL,
@@ -53,6 +75,10 @@ export class StorageError extends Error {
 export interface SqliteOptions {
   /** 'normal' (default): survives process crashes; 'full': also power loss (fsync per commit). */
   sync?: 'normal' | 'full';
+  /** Least time between two incremental vacuum steps (ms; tests use 0). */
+  vacuumEveryMs?: number;
+  /** WAL size kept after a checkpoint (bytes; tests use small values). */
+  walLimitBytes?: number;
 }
 
 // JSON with Buffers (correlation data, authentication data) kept as base64.
@@ -72,6 +98,54 @@ function propertiesFromJson(text: string | null): Properties | undefined {
       ? Buffer.from((value as { $b64: string }).$b64, 'base64')
       : value,
   ) as Properties;
+}
+
+type Row = unknown[];
+
+/**
+ * One string object per publisher client id at restore (a running broker's messages share their
+ * publisher's), instead of one per row. Bounded: past MAX distinct ids, later ones are not shared.
+ */
+class Interned {
+  private static readonly MAX = 65536;
+  private readonly strings = new Map<string, string>();
+
+  get(text: string | null): string | undefined {
+    if (text === null) return undefined;
+    const known = this.strings.get(text);
+    if (known !== undefined) return known;
+    if (this.strings.size < Interned.MAX) this.strings.set(text, text);
+    return text;
+  }
+}
+
+/**
+ * Restored payloads of up to SMALL_PAYLOAD bytes are read as hex text and decoded into shared
+ * 64 KiB slabs. SQLite would hand every blob over as a Buffer of its own (an ArrayBuffer and a
+ * backing store each, about 200 bytes besides the bytes, and a finalizer for the GC), while a
+ * running broker's payloads are views into its read chunks: so a restored message costs what a
+ * received one costs, and the load about half the CPU. Larger payloads come as their own Buffer.
+ */
+const SMALL_PAYLOAD = 4096;
+const SMALL_PAYLOAD_HEX = `CASE WHEN length(payload) <= ${SMALL_PAYLOAD} THEN hex(payload) END`;
+const LARGE_PAYLOAD = `CASE WHEN length(payload) > ${SMALL_PAYLOAD} THEN payload END`;
+
+class PayloadSlab {
+  private static readonly SIZE = 64 * 1024;
+  private slab: Buffer | undefined;
+  private used = 0;
+
+  fromHex(hex: string): Buffer {
+    const length = hex.length >>> 1;
+    if (this.slab === undefined || this.used + length > PayloadSlab.SIZE) {
+      this.slab = Buffer.allocUnsafeSlow(PayloadSlab.SIZE);
+      this.used = 0;
+    }
+    this.slab.write(hex, this.used, length, 'hex');
+    const view = this.slab.subarray(this.used, this.used + length);
+    this.used += length;
+    return view;
+  }
 }
 
 /**
@@ -142,31 +216,17 @@ export class SqliteStorage implements Storage {
   private readonly incoming: ClientRows<number, true> = new Map();
   /** Pending rows and deleted sessions in the batch (0: commit has nothing to do). */
   private pendingCount = 0;
+  /** The error of a failed commit: the store is not written again. */
+  private broken: StorageError | undefined;
+  private readonly vacuumEveryMs: number;
+  private lastVacuum = Date.now();
 
   constructor(
     readonly file: string,
     options: SqliteOptions = {},
   ) {
-    try {
-      mkdirSync(dirname(file), { recursive: true });
-      this.db = new Database(file);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      const tables = this.db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as { n: number };
-      if (version === 0 && tables.n === 0) {
-        this.db.exec(SCHEMA);
-        this.db.pragma(`user_version = ${FORMAT_VERSION}`);
-      } else if (version === 1) {
-        // Version 2 records who made each session; sessions of version 1 count as anonymous ones.
-        this.db.exec('ALTER TABLE sessions ADD COLUMN username TEXT; ALTER TABLE sessions ADD COLUMN listener TEXT;');
-        this.db.pragma(`user_version = ${FORMAT_VERSION}`);
-      } else if (version !== FORMAT_VERSION) {
-        throw new Error(`unknown format version ${version} (this Cicada reads version ${FORMAT_VERSION})`);
-      }
-    } catch (error) {
-      throw new StorageError(describeOpenError(file, error), { cause: error });
-    }
+    this.db = openDatabase(file, options);
+    this.vacuumEveryMs = options.vacuumEveryMs ?? VACUUM_EVERY_MS;
     const db = this.db;
     this.statements = {
       putMessage: db.prepare('INSERT OR REPLACE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
@@ -193,59 +253,87 @@ export class SqliteStorage implements Storage {
     this.transaction = db.transaction(() => this.apply());
   }
 
+  /**
+   * The stored state as row streams (better-sqlite3 `iterate()`): each record is built from its
+   * row while the broker consumes it, so a restart never holds the whole store as arrays besides
+   * the objects built from it. The consumer iterates the fields one at a time, in order.
+   */
   load(): RestoredState {
-    const db = this.db;
-    type Row = Record<string, unknown>;
-    const all = (sql: string): Row[] => db.prepare(sql).all() as Row[];
+    const slab = new PayloadSlab();
+    const origins = new Interned();
+    // Key columns first: `paged` continues after the last row's key.
     return {
-      messages: all('SELECT * FROM messages').map((r) => ({
-        id: r.id as number,
-        topic: r.topic as string,
-        payload: r.payload as Buffer,
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        properties: propertiesFromJson(r.properties as string | null),
-        origin: (r.origin as string | null) ?? undefined,
-        expiresAt: r.expires_at as number,
+      messages: this.paged('messages', `id, topic, ${SMALL_PAYLOAD_HEX}, qos, retain, properties, origin, expires_at, ${LARGE_PAYLOAD}`, 1, (r) => ({
+        id: r[0] as number,
+        topic: r[1] as string,
+        payload: r[2] === null ? (r[8] as Buffer) : slab.fromHex(r[2] as string),
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        properties: propertiesFromJson(r[5] as string | null),
+        origin: origins.get(r[6] as string | null),
+        expiresAt: r[7] as number,
       })),
-      sessions: all('SELECT * FROM sessions').map((r) => ({
-        clientId: r.client_id as string,
-        expiryInterval: r.expiry_interval as number,
-        disconnectedAt: r.disconnected_at as number,
-        ...(r.username === null ? {} : { username: r.username as string }),
-        ...(r.listener === null ? {} : { listener: r.listener as string }),
+      retained: this.paged('retained', 'topic, message_id', 1, (r) => ({ topic: r[0] as string, messageId: r[1] as number })),
+      sessions: this.paged('sessions', 'client_id, expiry_interval, disconnected_at, username, listener', 1, (r) => ({
+        clientId: r[0] as string,
+        expiryInterval: r[1] as number,
+        disconnectedAt: r[2] as number,
+        ...(r[3] === null ? {} : { username: r[3] as string }),
+        ...(r[4] === null ? {} : { listener: r[4] as string }),
       })),
-      subscriptions: all('SELECT * FROM subscriptions').map((r) => ({
-        clientId: r.client_id as string,
-        rawFilter: r.raw_filter as string,
-        qos: r.qos as QoS,
-        noLocal: r.no_local === 1,
-        retainAsPublished: r.retain_as_published === 1,
-        retainHandling: r.retain_handling as 0 | 1 | 2,
-        subscriptionId: r.subscription_id as number,
+      subscriptions: this.paged('subscriptions', 'client_id, raw_filter, qos, no_local, retain_as_published, retain_handling, subscription_id', 2, (r) => ({
+        clientId: r[0] as string,
+        rawFilter: r[1] as string,
+        qos: r[2] as QoS,
+        noLocal: r[3] === 1,
+        retainAsPublished: r[4] === 1,
+        retainHandling: r[5] as 0 | 1 | 2,
+        subscriptionId: r[6] as number,
       })),
-      deliveries: all('SELECT * FROM deliveries ORDER BY client_id, seq').map((r) => ({
-        clientId: r.client_id as string,
-        seq: r.seq as number,
-        messageId: r.message_id as number,
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        subscriptionIds: r.subscription_ids === null ? undefined : (JSON.parse(r.subscription_ids as string) as number[]),
-        packetId: r.packet_id as number,
-        state: r.state as 0 | 1,
+      deliveries: this.paged('deliveries', 'client_id, seq, message_id, qos, retain, subscription_ids, packet_id, state', 2, (r) => ({
+        clientId: r[0] as string,
+        seq: r[1] as number,
+        messageId: r[2] as number,
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        subscriptionIds: r[5] === null ? undefined : (JSON.parse(r[5] as string) as number[]),
+        packetId: r[6] as number,
+        state: r[7] as 0 | 1,
       })),
-      incoming: all('SELECT * FROM incoming').map((r) => ({ clientId: r.client_id as string, packetId: r.packet_id as number })),
-      retained: all('SELECT * FROM retained').map((r) => ({ topic: r.topic as string, messageId: r.message_id as number })),
-      wills: all('SELECT * FROM wills').map((r) => ({
-        clientId: r.client_id as string,
-        topic: r.topic as string,
-        payload: r.payload as Buffer,
-        qos: r.qos as QoS,
-        retain: r.retain === 1,
-        properties: propertiesFromJson(r.properties as string | null),
-        publishAt: r.publish_at as number,
+      incoming: this.paged('incoming', 'client_id, packet_id', 2, (r) => ({ clientId: r[0] as string, packetId: r[1] as number })),
+      wills: this.paged('wills', 'client_id, topic, payload, qos, retain, properties, publish_at', 1, (r) => ({
+        clientId: r[0] as string,
+        topic: r[1] as string,
+        payload: r[2] as Buffer,
+        qos: r[3] as QoS,
+        retain: r[4] === 1,
+        properties: propertiesFromJson(r[5] as string | null),
+        publishAt: r[6] as number,
       })),
     };
+  }
+
+  /**
+   * The rows of a table in key order (its primary key: the first `keyColumns` columns), read a
+   * page at a time (keyset pagination, rows as arrays) and turned into records one by one: at
+   * most LOAD_PAGE rows are held at once, no statement stays open between pages, and one call
+   * into SQLite per page costs less than one per row. A read error names the file and what to do.
+   */
+  private *paged<T>(table: string, columns: string, keyColumns: number, build: (row: Row) => T): Generator<T> {
+    const key = columns.split(', ').slice(0, keyColumns).join(', ');
+    const after = Array.from({ length: keyColumns }, () => '?').join(', ');
+    try {
+      const first = this.db.prepare(`SELECT ${columns} FROM ${table} ORDER BY ${key} LIMIT ${LOAD_PAGE}`).raw();
+      const next = this.db.prepare(`SELECT ${columns} FROM ${table} WHERE (${key}) > (${after}) ORDER BY ${key} LIMIT ${LOAD_PAGE}`).raw();
+      let rows = first.all() as Row[];
+      for (;;) {
+        for (let i = 0; i < rows.length; i++) yield build(rows[i] as Row);
+        if (rows.length < LOAD_PAGE) return;
+        rows = next.all(...(rows[rows.length - 1] as Row).slice(0, keyColumns)) as Row[];
+      }
+    } catch (error) {
+      throw new StorageError(describeOpenError(this.file, error), { cause: error });
+    }
   }
 
   putMessage(m: StoredMessage): void {
@@ -303,10 +391,27 @@ export class SqliteStorage implements Storage {
     this.pendingCount += remove(this.wills, clientId);
   }
 
+  /** Commit the batch. A failure breaks the store: it throws a StorageError, now and at every later commit. */
   commit(): number {
+    if (this.broken !== undefined) throw this.broken;
     if (this.pendingCount === 0) return 0;
     this.pendingCount = 0;
-    return this.transaction();
+    try {
+      const written = this.transaction();
+      this.vacuumStep();
+      return written;
+    } catch (error) {
+      this.broken = new StorageError(describeWriteError(this.file, error), { cause: error });
+      throw this.broken;
+    }
+  }
+
+  /** At most every vacuumEveryMs: give up to VACUUM_PAGES free pages back (files with incremental auto-vacuum). */
+  private vacuumStep(): void {
+    const now = Date.now();
+    if (now - this.lastVacuum < this.vacuumEveryMs) return;
+    this.lastVacuum = now;
+    this.db.pragma(`incremental_vacuum(${VACUUM_PAGES})`);
   }
 
   /** Write the batch (inside the transaction) and empty it; returns the rows written or deleted. */
@@ -359,9 +464,13 @@ export class SqliteStorage implements Storage {
     return written;
   }
 
+  /** Commit what is left and close; a broken store is only closed (nothing is committed again). */
   close(): void {
-    this.commit();
-    this.db.close();
+    try {
+      if (this.broken === undefined) this.commit();
+    } finally {
+      if (this.db.open) this.db.close();
+    }
   }
 }
 
@@ -383,12 +492,98 @@ function eachClientRow<K, R>(table: ClientRows<K, R>, write: (clientId: string, 
   return written;
 }
 
+/**
+ * Open (or create) the database and check that it can be used: its directory and file are
+ * writable (one write transaction proves it), its format is this one or an older one (migrated),
+ * and every table is there. Anything else is a StorageError saying what to do.
+ */
+function openDatabase(file: string, options: SqliteOptions): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    const dir = dirname(file);
+    mkdirSync(dir, { recursive: true });
+    checkWritable(dir, 'directory');
+    if (existsSync(file)) checkWritable(file, 'file');
+    db = new Database(file);
+    const version = db.pragma('user_version', { simple: true }) as number;
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>).map((t) => t.name);
+    const fresh = version === 0 && tables.length === 0;
+    // Only possible before the first table exists: older files keep their mode.
+    if (fresh) db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    db.pragma(`journal_size_limit = ${options.walLimitBytes ?? WAL_LIMIT_BYTES}`);
+    db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    if (!fresh) checkFormat(file, version, tables);
+    // One write transaction at start: a file the broker cannot write fails here, not at the first persistent CONNECT.
+    db.transaction(() => {
+      if (fresh) db?.exec(SCHEMA);
+      // A fresh file gets the current schema; an older one its upgrades, one version at a time.
+      for (let v = fresh ? FORMAT_VERSION : Math.max(version, 1); v < FORMAT_VERSION; v++) db?.exec(MIGRATIONS[v] ?? '');
+      db?.pragma(`user_version = ${FORMAT_VERSION}`);
+    }).immediate();
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof StorageError) throw error;
+    throw new StorageError(describeOpenError(file, error), { cause: error });
+  }
+}
+
+function checkWritable(path: string, what: 'file' | 'directory'): void {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw new StorageError(
+      `cannot use persistence database ${what === 'file' ? path : `in ${path}`}: the ${what} ${path} is not writable by the broker (uid ${process.getuid?.() ?? '?'}): ` +
+        `fix its owner or permissions (chown/chmod), or set persistence_location to a directory the broker may write`,
+      { cause: error },
+    );
+  }
+}
+
+function checkFormat(file: string, version: number, tables: string[]): void {
+  if (version > FORMAT_VERSION) {
+    throw new StorageError(
+      `persistence database ${file} has format version ${version}, written by a newer Cicada (this one reads versions 1 to ${FORMAT_VERSION}): ` +
+        `run that newer version, or restore a copy of the file from before the upgrade`,
+    );
+  }
+  const missing = TABLES.filter((t) => !tables.includes(t));
+  if (version === 0 || missing.length > 0) {
+    throw new StorageError(
+      `persistence database ${file} is not a complete Cicada database (format version ${version}, missing table${missing.length === 1 ? '' : 's'} ${missing.join(', ') || 'none'}): ` +
+        `point persistence_location/persistence_file at the right file, restore it from a backup, or move it away to start with an empty state (its sessions and retained messages are then lost)`,
+    );
+  }
+}
+
+/** A commit that failed: the broker stops (nothing unsaved may be acknowledged). */
+function describeWriteError(file: string, error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  const code = e.code ?? '';
+  let advice = 'check the disk and the file, then start the broker again';
+  if (code.startsWith('SQLITE_FULL')) advice = 'the disk is full: free space, then start the broker again';
+  else if (code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) advice = 'the file became read-only: fix its permissions or the mount, then start the broker again';
+  else if (code.startsWith('SQLITE_IOERR')) advice = 'the disk reported an I/O error: check the disk (and free space), then start the broker again';
+  return `cannot write persistence database ${file}: ${e.message ?? String(error)} (${code || 'error'}): stopped so that nothing unsaved is acknowledged; ${advice}`;
+}
+
+/** An error opening or reading the database at start: what is wrong, and what to do about it. */
 function describeOpenError(file: string, error: unknown): string {
   const e = error as { code?: string; message?: string };
   const code = e.code ?? '';
-  let advice = 'check the file, or move it away to start with an empty state';
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') advice = 'the file is not a Cicada database or is corrupt: restore it from a backup, or move it away to start with an empty state';
-  else if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'SQLITE_READONLY' || code === 'SQLITE_PERM') advice = 'check that the directory exists and that the broker may read and write it';
-  else if (code === 'SQLITE_FULL' || code === 'ENOSPC') advice = 'the disk is full: free space and start again';
-  return `cannot open persistence database ${file}: ${e.message ?? String(error)} (${advice})`;
+  let what = 'cannot use';
+  let advice = 'check the file and its directory, then start the broker again';
+  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+    what = 'corrupt (or not a database):';
+    advice = 'restore it from a backup, or move it away to start with an empty state (its sessions and retained messages are then lost)';
+  } else if (code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_PERM')) {
+    what = 'no permission to use';
+    advice = 'the broker must be able to read and write the file and its directory: fix their owner or permissions (chown/chmod), or set persistence_location';
+  } else if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC') {
+    advice = 'the disk is full: free space, then start the broker again';
+  } else if (code === 'ENOTDIR' || code === 'EEXIST') {
+    advice = 'persistence_location must be a directory: fix the path';
+  }
+  return `${what} persistence database ${file}: ${e.message ?? String(error)} (${code || 'error'}): ${advice}`;
 }

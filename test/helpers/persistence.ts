@@ -3,11 +3,36 @@
  * read-only SQLite connection to its file: it sees committed transactions only, so a test can
  * check what was durable at the moment a client received a packet.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createBroker, type Broker } from '../../src/index.js';
+import { spawnProcess, type Spawned } from './processes.js';
+
+/** The `cicada` launcher (compiled CLI). */
+export const CICADA_BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
+
+/** A configuration file in `dir` for a persistent broker on `port`, its data in `dir`/data. */
+export function persistentConfig(dir: string, port: number, extra = ''): string {
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  const conf = join(dir, 'cicada.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location ${join(dir, 'data')}\nsys_interval 0\nwarm_up false\n${extra}`);
+  return conf;
+}
+
+/** `cicada broker -c conf` through sh, after a shell prelude (ulimit, trap); `command` may wrap node (setpriv). */
+export function spawnBroker(conf: string, prelude = '', command = `exec ${process.execPath} ${CICADA_BIN}`): Spawned {
+  return spawnProcess('/bin/sh', ['-c', `${prelude}${command} broker -c ${conf}`]);
+}
+
+/** A broker process on `conf`, once it listens on `port`. */
+export async function startBrokerProcess(conf: string, port: number): Promise<Spawned> {
+  const broker = spawnBroker(conf);
+  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  return broker;
+}
 
 export interface PersistentBroker {
   broker: Broker;

@@ -2,13 +2,27 @@
 // written and committed comes back from load(), deletes cascade, and SQLite survives reopening.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import type { RestoredState, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
-import Database from 'better-sqlite3';
+
+/** Everything load() streams, read in its declared order into arrays. */
+function loadAll(storage: Storage): { [K in keyof RestoredState]: Array<RestoredState[K] extends Iterable<infer T> ? T : never> } {
+  const state = storage.load();
+  return {
+    messages: [...state.messages],
+    retained: [...state.retained],
+    sessions: [...state.sessions],
+    subscriptions: [...state.subscriptions],
+    deliveries: [...state.deliveries],
+    incoming: [...state.incoming],
+    wills: [...state.wills],
+  };
+}
 
 const message = (id: number, topic = `t/${id}`): StoredMessage => ({
   id,
@@ -46,7 +60,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putRetained('r/t', 1);
       storage.putWill({ clientId: 'c1', topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: true, properties: undefined, publishAt: 1234 });
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.messages.sort((a, b) => a.id - b.id), [message(1), message(2)]);
       assert.deepEqual(state.sessions, [{ clientId: 'c1', expiryInterval: 3600, disconnectedAt: 0 }]);
       assert.equal(state.subscriptions[0]?.rawFilter, 'a/#');
@@ -62,7 +76,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' });
       storage.putSession({ clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 });
       storage.commit();
-      const sessions = reopen().load().sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+      const sessions = loadAll(reopen()).sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
       assert.deepEqual(sessions, [
         { clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' },
         { clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 },
@@ -84,7 +98,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.deleteRetained('r');
       storage.deleteSession('c1');
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.sessions.map((s) => s.clientId), ['c2']);
       assert.deepEqual(state.subscriptions, []);
       assert.deepEqual(state.deliveries, [{ ...delivery('c2', 1, 1, 5), state: 1 }]);
@@ -102,7 +116,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.deleteDelivery('c1', 1);
       storage.deleteMessage(1);
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.messages, []);
       assert.deepEqual(state.deliveries, []);
       assert.deepEqual(state.sessions.map((s) => s.clientId), ['c1']);
@@ -120,7 +134,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putIncoming('c1', 9);
       storage.deleteIncoming('c1', 9);
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.messages, []);
       assert.deepEqual(state.deliveries, []);
       assert.deepEqual(state.incoming, []);
@@ -145,7 +159,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0 });
       storage.putSession({ clientId: 'c1', expiryInterval: 20, disconnectedAt: 5 });
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.deliveries, [{ ...delivery('c1', 1, 1, 7), state: 1 }]);
       assert.deepEqual(state.retained, [{ topic: 'r', messageId: 1 }]);
       assert.deepEqual(state.sessions, [{ clientId: 'c1', expiryInterval: 20, disconnectedAt: 5 }]);
@@ -169,7 +183,7 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putSubscription({ clientId: 'c1', rawFilter: 'new', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: 0 });
       storage.putDelivery(delivery('c1', 1, 1, 2), true);
       storage.commit();
-      const state = reopen().load();
+      const state = loadAll(reopen());
       assert.deepEqual(state.sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1)), [
         { clientId: 'c1', expiryInterval: 30, disconnectedAt: 0 },
         { clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 },
@@ -210,11 +224,11 @@ test('sqlite: a format 1 file is upgraded in place; its sessions count as anonym
   old.pragma('user_version = 1');
   old.close();
   const storage = new SqliteStorage(file);
-  assert.deepEqual(storage.load().sessions, [{ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5 }]);
+  assert.deepEqual(loadAll(storage).sessions, [{ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5 }]);
   storage.putSession({ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5, username: 'bob' });
   storage.commit();
   storage.close();
-  assert.equal(new SqliteStorage(file).load().sessions[0]?.username, 'bob');
+  assert.equal(loadAll(new SqliteStorage(file)).sessions[0]?.username, 'bob');
 });
 
 test('sqlite: uncommitted writes are not in the file', () => {
@@ -222,9 +236,9 @@ test('sqlite: uncommitted writes are not in the file', () => {
   const storage = new SqliteStorage(file);
   storage.putMessage(message(1));
   const other = new SqliteStorage(file);
-  assert.equal(other.load().messages.length, 0);
+  assert.equal(loadAll(other).messages.length, 0);
   storage.commit();
-  assert.equal(other.load().messages.length, 1);
+  assert.equal(loadAll(other).messages.length, 1);
 });
 
 test('sqlite: rows created and deleted in one batch cost no SQL; committed ones are written once', () => {
@@ -261,4 +275,28 @@ test('sqlite: a location that cannot be a directory is one clear error', () => {
   writeFileSync(join(dir, 'plain-file'), 'x');
   const file = join(dir, 'plain-file', 'data', 'cicada.db');
   assert.throws(() => new SqliteStorage(file), (error: unknown) => error instanceof StorageError && error.message.includes(file));
+});
+
+test('sqlite: the WAL goes back to its size limit after a checkpoint, and freed pages go back to the file system (incremental vacuum)', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
+  const storage = new SqliteStorage(file, { vacuumEveryMs: 0, walLimitBytes: 256 * 1024 });
+  const big = (id: number): StoredMessage => ({ ...message(id), payload: Buffer.alloc(16 * 1024, id) });
+  for (let id = 1; id <= 500; id++) storage.putMessage(big(id)); // 8 MB in one transaction
+  storage.commit();
+  const peak = statSync(file).size;
+  assert.ok(peak > 8_000_000, `the database holds the 8 MB (${peak})`);
+  for (let id = 1; id <= 500; id++) storage.deleteMessage(id);
+  storage.commit();
+  // Small commits: the WAL was checkpointed after the big ones and restarts, truncated to its limit.
+  for (let id = 501; id <= 505; id++) {
+    storage.putMessage(message(id));
+    storage.commit();
+  }
+  assert.ok(statSync(`${file}-wal`).size <= 256 * 1024, `WAL ${statSync(`${file}-wal`).size} bytes after a checkpoint`);
+  storage.close();
+  const size = statSync(file).size;
+  assert.ok(size < peak / 4, `the file gave its free pages back: ${size} bytes after ${peak}`);
+  const db = new Database(file, { readonly: true });
+  assert.equal(db.pragma('auto_vacuum', { simple: true }), 2, 'a new file uses incremental auto-vacuum');
+  db.close();
 });

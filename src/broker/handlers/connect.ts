@@ -191,6 +191,9 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
   channel.session = session;
   // A session that outlives its connection is stored (the persistence issue's contract).
   if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
+  // A resumed session that now ends with its connection (5.0 Session Expiry 0) must not come back
+  // after a crash: its stored state goes before the CONNACK (which waits for that commit).
+  else core.persistence?.dropSession(session);
   channel.state = 'connected';
   core.connected.set(clientId, channel);
   const stats = core.stats;
