@@ -13,6 +13,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, LogDestination, SecurityOptions, TlsOptions } from '../broker/options.js';
+import { unknownDirective } from './mosquitto-compat.js';
+import { boolean, choice, duration, existingPath, fileContents, integer, one } from './values.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -68,66 +70,6 @@ interface Ctx {
 
 type Setter = (ctx: Ctx) => void;
 
-// ---- values ------------------------------------------------------------------------------
-
-function one(ctx: Ctx, what: string): string {
-  const value = ctx.line.args[0];
-  if (ctx.line.args.length !== 1 || value === undefined) return ctx.fail(`expects ${what}`);
-  return value;
-}
-
-function integer(ctx: Ctx, min: number, max: number): number {
-  const text = ctx.line.args[0];
-  if (ctx.line.args.length !== 1 || text === undefined || !/^-?\d+$/.test(text)) ctx.fail('expects one integer');
-  const value = Number(text);
-  if (value < min || value > max) ctx.fail(`must be between ${min} and ${max}`);
-  return value;
-}
-
-function boolean(ctx: Ctx): boolean {
-  const value = ctx.line.args.length === 1 ? ctx.line.args[0] : undefined;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  return ctx.fail('expects true or false');
-}
-
-function choice<T extends string>(ctx: Ctx, choices: readonly T[]): T {
-  const value = ctx.line.args[0];
-  if (ctx.line.args.length !== 1 || !(choices as readonly string[]).includes(value ?? '')) ctx.fail(`expects one of ${choices.join(', ')}`);
-  return value as T;
-}
-
-/** Mosquitto durations: a number with h, d, w, m (months) or y (persistent_client_expiration). */
-function duration(ctx: Ctx): number {
-  const match = /^([1-9]\d*)([hdwmy])$/.exec(one(ctx, 'a duration such as 14d'));
-  if (match === null) return ctx.fail('expects a duration: a positive number followed by h, d, w, m or y (e.g. 14d)');
-  const unit = { h: 3600, d: 86_400, w: 604_800, m: 2_592_000, y: 31_536_000 }[match[2] as 'h' | 'd' | 'w' | 'm' | 'y'];
-  return Number(match[1]) * unit;
-}
-
-/** A path argument, relative to the naming file's directory, that must exist. */
-function existingPath(ctx: Ctx, kind: 'file' | 'directory'): string {
-  if (ctx.line.rest === '') ctx.fail(`expects a ${kind}`);
-  const path = resolve(dirname(ctx.line.file), ctx.line.rest);
-  let isDir: boolean;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch (error) {
-    return ctx.fail(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  if (isDir !== (kind === 'directory')) ctx.fail(`${path} is not a ${kind}`);
-  return path;
-}
-
-function fileContents(ctx: Ctx): Buffer {
-  const path = existingPath(ctx, 'file');
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    return ctx.fail(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}
-
 // ---- scopes ------------------------------------------------------------------------------
 
 function newListener(line: ConfigLine, port: number, host: string | undefined): ListenerDraft {
@@ -171,39 +113,6 @@ function httpAuth(ctx: Ctx): HttpAuthOptions {
 // ---- the directives ----------------------------------------------------------------------
 
 const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
-
-/**
- * Mosquitto directives whose purpose Cicada already serves in its own way, accepted with a
- * warning saying so (docs/configuration.md lists them).
- */
-const IGNORED: Record<string, string> = {
-  autosave_interval: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
-  autosave_on_changes: 'Cicada commits every change within milliseconds (persistence_commit_interval)',
-  allow_duplicate_messages: 'Cicada always delivers a message once per client, however many of its subscriptions match',
-  websockets_log_level: 'a libwebsockets setting; Cicada logs refused WebSocket upgrades as warnings',
-};
-
-/** Mosquitto directives that cannot apply to Cicada: an error that says what to use instead. */
-const NOT_APPLICABLE: Record<string, string> = {
-  plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url (an HTTP service can do what an auth plugin does)',
-  auth_plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url (an HTTP service can do what an auth plugin does)',
-  global_plugin: 'Mosquitto plugins are C libraries, which Cicada cannot load: use password_file, acl_file, jwt_* or http_auth_url',
-  auth_plugin_deny_special_chars: 'there are no plugins in Cicada (user names and client ids with + or # never match ACL patterns)',
-  tls_engine: 'OpenSSL engines are not available: use certfile and keyfile',
-  tls_engine_kpass_sha1: 'OpenSSL engines are not available: use certfile and keyfile',
-  psk_hint: 'TLS-PSK listeners are not supported yet: use certificates (certfile, keyfile; cafile and require_certificate for client certificates)',
-  psk_file: 'TLS-PSK listeners are not supported yet: use certificates (certfile, keyfile; cafile and require_certificate for client certificates)',
-};
-
-/** Bridge directives: the bridge is a later issue. */
-const BRIDGE = new Set([
-  'connection', 'address', 'addresses', 'topic', 'cleansession', 'local_cleansession', 'keepalive_interval', 'idle_timeout',
-  'local_clientid', 'local_password', 'local_username', 'notifications', 'notifications_local_only', 'notification_topic',
-  'remote_clientid', 'remote_password', 'remote_username', 'restart_timeout', 'round_robin', 'start_type', 'threshold',
-  'try_private', 'clientid', 'username', 'password', 'bridge_alpn', 'bridge_attempt_unsubscribe', 'bridge_bind_address',
-  'bridge_cafile', 'bridge_capath', 'bridge_certfile', 'bridge_identity', 'bridge_insecure', 'bridge_keyfile',
-  'bridge_max_packet_size', 'bridge_outgoing_retain', 'bridge_protocol_version', 'bridge_psk', 'bridge_require_ocsp', 'bridge_tls_version',
-]);
 
 const directives: Record<string, Setter> = {
   // Listeners.
@@ -622,7 +531,7 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     const fail = (msg: string): never => {
       throw errorAt(line, msg);
     };
-    state.perListener = boolean({ line, state, fail });
+    state.perListener = boolean({ line, fail });
   }
   for (const line of lines) {
     const fail = (msg: string): never => {
@@ -630,7 +539,10 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     };
     const setter = directives[line.name];
     if (setter !== undefined) setter({ line, state, fail });
-    else unknownDirective(line, state, fail);
+    else {
+      const warning = unknownDirective(line, Object.keys(directives), fail);
+      if (warning !== undefined) state.warnings.push(warning);
+    }
   }
   if (state.headersSize !== undefined) {
     for (const draft of state.listeners) if (draft.options.protocol === 'websockets') draft.options.httpHeadersSize = state.headersSize;
@@ -663,48 +575,6 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
 }
 
 /** A directive without a setter: accepted with a warning, not applicable, a bridge, or a typo. */
-function unknownDirective(line: ConfigLine, state: State, fail: (msg: string) => never): void {
-  const name = line.name;
-  const ignored = IGNORED[name];
-  if (ignored !== undefined) {
-    state.warnings.push(`${line.file}:${line.line}: ${name}: accepted for Mosquitto compatibility, no effect: ${ignored}`);
-    return;
-  }
-  const instead = NOT_APPLICABLE[name] ?? (name.startsWith('plugin_opt_') || name.startsWith('auth_opt_') ? NOT_APPLICABLE.plugin : undefined);
-  if (instead !== undefined) fail(`not available in Cicada: ${instead}`);
-  if (BRIDGE.has(name)) fail('bridges are not supported yet (a Mosquitto bridge directive)');
-  const near = suggestion(name);
-  fail(near === undefined ? 'unknown directive' : `unknown directive (did you mean ${near}?)`);
-}
-
-/** The known directive closest to a misspelt one (edit distance at most 2, or a prefix of it). */
-function suggestion(name: string): string | undefined {
-  const known = [...Object.keys(directives), ...Object.keys(IGNORED), ...Object.keys(NOT_APPLICABLE), ...BRIDGE, 'include_dir'];
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of known) {
-    const distance = editDistance(name, candidate);
-    if (distance < bestDistance || (best === undefined && name.length >= 4 && candidate.startsWith(name))) {
-      best = candidate;
-      bestDistance = Math.min(distance, bestDistance);
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min((previous[j] as number) + 1, (row[j - 1] as number) + 1, (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = row;
-  }
-  return previous[b.length] as number;
-}
-
 /** An http_auth_* setting without http_auth_url, or a jwt_* setting without a key, is a mistake. */
 function checkSecurity(options: BrokerOptions, lines: ConfigLine[]): void {
   const all = [options.security, ...(options.listeners ?? []).map((l) => l.security)];

@@ -158,7 +158,7 @@ class Chunk {
     if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`time out of range (${value})`);
     return Number(value);
   }
-  skip(n: number): void {
+  advance(n: number): void {
     this.need(n, 'padding');
   }
   bytes(n: number, what: string): Buffer {
@@ -305,7 +305,7 @@ function readSubscription(chunk: Chunk): MosquittoSubscription {
   const topicLength = chunk.u16();
   const qos = chunk.qos(chunk.u8() & 0x03);
   const options = chunk.u8();
-  chunk.skip(2); // padding to 12
+  chunk.advance(2); // padding to 12
   const clientId = chunk.text(idLength, 'client id');
   const topicFilter = chunk.text(topicLength, 'topic filter');
   if (!isValidTopicFilter(topicFilter)) chunk.fail(`invalid topic filter ${JSON.stringify(topicFilter)}`);
@@ -319,7 +319,7 @@ function readClient(chunk: Chunk): MosquittoClient {
   const idLength = chunk.u16();
   chunk.u16(); // listener_port
   const usernameLength = chunk.u16();
-  chunk.skip(4); // padding to 24
+  chunk.advance(4); // padding to 24
   if (idLength === 0) chunk.fail('empty client id');
   const clientId = chunk.text(idLength, 'client id');
   chunk.bytes(usernameLength, 'user name');
