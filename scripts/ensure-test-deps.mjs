@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs the system packages the tests talk to, when they are missing: Debian's mosquitto
-// broker and clients, and Python paho for /usr/bin/python3. Runs `apt-get update` once, then
+// broker and clients, Python paho for /usr/bin/python3, redis-server, PostgreSQL 15, InfluxDB and Chromium. Runs `apt-get update` once, then
 // `apt-get install -y` with only what is missing. Exits non-zero with one line if it cannot.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,6 +14,12 @@ if (!has('openssl')) need.push('openssl');
 if (!has('g++') || !has('make')) need.push('g++', 'make');
 const paho = spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' });
 if (paho.status !== 0) need.push('python3-paho-mqtt');
+// The cluster and the rule engine's Redis sink talk to a real redis-server; the rule engine's
+// sinks to PostgreSQL 15 and InfluxDB 1.x; the dashboard tests drive Debian's headless Chromium.
+if (!has('redis-server')) need.push('redis-server');
+if (!existsSync('/usr/lib/postgresql/15/bin/postgres')) need.push('postgresql-15');
+if (!has('influxd')) need.push('influxdb');
+if (!has('chromium')) need.push('chromium');
 
 if (need.length > 0) {
   process.stdout.write(`installing test dependencies: ${need.join(' ')}\n`);
