@@ -9,12 +9,13 @@ const layers = {
   topics: [],
   broker: ['protocol', 'topics'],
   transport: ['protocol', 'broker'],
-  config: ['broker', 'protocol'],
+  config: ['broker', 'protocol', 'rules'],
   client: ['protocol'],
   auth: ['broker', 'protocol', 'topics'],
-  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth'],
+  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth', 'rules'],
   log: ['broker'],
   storage: ['broker', 'protocol'],
+  rules: ['broker', 'protocol', 'topics'],
 };
 const all = Object.keys(layers);
 

@@ -22,6 +22,7 @@ import { ReasonCode } from './protocol/reason-codes.js';
 import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
+import { startRules, type RunningRules } from './rules/index.js';
 
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
@@ -33,6 +34,8 @@ class CicadaBroker implements Broker {
   private listening = false;
   private readonly warm: boolean;
   private readonly configFile: string | undefined;
+  /** The rule engine, when rules are declared (src/rules). */
+  readonly rules: RunningRules | undefined;
 
   constructor(
     private readonly options: BrokerOptions,
@@ -74,6 +77,7 @@ class CicadaBroker implements Broker {
       this.core.events.on('clientConnected', (client) => security.connected(client));
       this.core.events.on('clientDisconnected', (client) => security.disconnected(client));
     }
+    if (options.rules !== undefined) this.rules = startRules(this, options.rules, log, resolved.sysInterval);
   }
 
   async listen(): Promise<void> {
@@ -239,6 +243,7 @@ class CicadaBroker implements Broker {
     const closed = running.map((listener) => listener.close());
     this.core.stop();
     await Promise.all(closed);
+    await this.rules?.close();
     const storage = this.storage;
     this.storage = undefined;
     try {

@@ -116,6 +116,32 @@ export interface HttpAuthOptions {
  * Authentication and authorization from files and services, declared: src/server.ts turns them
  * into hooks (src/auth). Global, or per listener with per_listener_settings.
  */
+/** Where a declaration was made (`file:line`), and the column its text starts at, for errors. */
+export interface DeclaredAt {
+  at?: string;
+  column?: number;
+}
+
+/** `sink NAME TYPE URL [key=value...]`: the words after TYPE, as written. */
+export interface SinkDeclaration extends DeclaredAt {
+  name: string;
+  type: string;
+  /** The URL and options, as one text (parsed by src/rules, which reports columns in it). */
+  text: string;
+}
+
+/** A `rule NAME` block: its SQL and its `action` lines (the text after `action`). */
+export interface RuleDeclaration extends DeclaredAt {
+  name: string;
+  sql: { text: string } & DeclaredAt;
+  actions: Array<{ text: string } & DeclaredAt>;
+}
+
+export interface RulesDeclaration {
+  sinks: SinkDeclaration[];
+  rules: RuleDeclaration[];
+}
+
 export interface SecurityOptions {
   /**
    * Clients without a user name may connect (allow_anonymous). Default: only on a loopback or
@@ -313,6 +339,8 @@ export interface BrokerOptions extends BrokerHooks {
   security?: SecurityOptions;
   /** Security settings are per listener (per_listener_settings). Default false. */
   perListenerSettings?: boolean;
+  /** Rules and sinks as declared (`sink`, `rule`, `sql`, `action`); compiled and run by src/rules (docs/rules.md). */
+  rules?: RulesDeclaration;
   /** Disconnected persistent sessions expire after this many seconds (persistent_client_expiration). Default: never. */
   persistentClientExpiration?: number;
   /** Where logs go (log_dest, several at once): stdout (default), stderr, a file, syslog, or nowhere. */

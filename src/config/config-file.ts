@@ -38,12 +38,14 @@ function readText(file: string, where: string): string {
 function collect(text: string, file: string, depth: number, out: ConfigLine[]): void {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
-    const raw = (lines[i] as string).trim();
+    const whole = lines[i] as string;
+    const raw = whole.trim();
     if (raw === '' || raw.startsWith('#')) continue;
     const match = /^(\S+)\s*(.*)$/.exec(raw) as RegExpExecArray;
     const name = match[1] as string;
     const rest = (match[2] as string).trim();
-    const line: ConfigLine = { file, line: i + 1, name, args: rest === '' ? [] : rest.split(/\s+/), rest };
+    const restColumn = whole.length - whole.trimStart().length + raw.length - rest.length + 1;
+    const line: ConfigLine = { file, line: i + 1, name, args: rest === '' ? [] : rest.split(/\s+/), rest, restColumn };
     if (name === 'include_dir') includeDir(line, depth, out);
     else out.push(line);
   }

@@ -15,6 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, LogDestination, SecurityOptions, TlsOptions } from '../broker/options.js';
 import { unknownDirective } from './mosquitto-compat.js';
 import { boolean, choice, duration, existingPath, fileContents, integer, one } from './values.js';
+import { checkRules, declareAction, declareRule, declareSink, declareSql } from './rules.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -28,6 +29,8 @@ export interface ConfigLine {
   args: string[];
   /** Everything after the directive name, trimmed (paths may contain spaces). */
   rest: string;
+  /** 1-based column of `rest` in the line (for errors inside SQL and templates). */
+  restColumn?: number;
 }
 
 /** A listener being assembled; its TLS files are checked when the section ends. */
@@ -115,6 +118,11 @@ function httpAuth(ctx: Ctx): HttpAuthOptions {
 const LOG_TYPES = ['debug', 'error', 'warning', 'notice', 'information', 'subscribe', 'unsubscribe', 'websockets', 'none', 'all'] as const;
 
 const directives: Record<string, Setter> = {
+  // Rules and sinks (src/config/rules.ts, docs/rules.md).
+  sink: declareSink,
+  rule: declareRule,
+  sql: declareSql,
+  action: declareAction,
   // Listeners.
   listener(ctx) {
     const { args } = ctx.line;
@@ -571,6 +579,7 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     else for (const l of options.listeners ?? []) (l.security ??= {}).allowAnonymous ??= false;
   }
   checkSecurity(options, lines);
+  checkRules(options);
   return { options, warnings: state.warnings };
 }
 
