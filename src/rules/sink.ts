@@ -45,6 +45,8 @@ export interface SinkSettings {
 
 export const DEFAULT_SINK_SETTINGS: SinkSettings = { bufferSize: 100_000, batchSize: 100, maxBackoffMs: 5_000 };
 const FIRST_BACKOFF_MS = 100;
+/** How long close() waits for a write in flight, then for the driver to close. */
+const CLOSE_GRACE_MS = 1000;
 
 export interface SinkCounters {
   /** Items written. */
@@ -109,9 +111,10 @@ export class BufferedSink {
     while (this.queued > 0 && !this.closed) {
       if (this.backoffMs > 0) await this.pause(this.backoffMs);
       if (this.closed) return;
+      // The batch stays in the buffer (and counts against its bound) until it is settled.
       const batch = this.items.slice(this.head, this.head + this.settings.batchSize);
-      this.head += batch.length;
       const outcomes = await this.attempt(batch);
+      this.head += batch.length;
       this.settle(batch, outcomes);
       this.compact();
     }
@@ -187,12 +190,19 @@ export class BufferedSink {
     this.droppedSinceLog = 0;
   }
 
-  /** Stop writing (what is still buffered stays counted as queued) and close the driver. */
+  /**
+   * Stop writing (what is still buffered stays counted as queued) and close the driver. A write
+   * in flight gets CLOSE_GRACE_MS to finish; a server that does not answer never holds up the
+   * broker's shutdown.
+   */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.backoffTimer);
     this.wake?.();
-    await this.loop;
-    await this.driver?.close();
+    const grace = (): Promise<void> => new Promise<void>((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+    await Promise.race([this.loop, grace()]);
+    const driver = this.driver;
+    this.driver = undefined;
+    if (driver !== undefined) await Promise.race([driver.close().catch(() => undefined), grace()]);
   }
 }

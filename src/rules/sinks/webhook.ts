@@ -13,6 +13,7 @@ import { templateAt } from '../republish.js';
 import type { ItemOutcome, SinkDriver, SinkItem } from '../sink.js';
 import { render, type Template } from '../template.js';
 import type { Word } from '../words.js';
+import { httpClient, outcomeOf } from './http.js';
 import type { SinkConfig, SinkType } from './types.js';
 
 interface Prepared {
@@ -55,29 +56,19 @@ export const webhookType: SinkType<Prepared> = {
     return request(prepared, output, config);
   },
   async open(config) {
-    const { Agent, request: send } = await import('undici');
-    const agent = new Agent({ connections: 64, headersTimeout: timeoutMs(config), bodyTimeout: timeoutMs(config) });
+    const http = await httpClient(timeoutMs(config));
     const one = async (item: SinkItem): Promise<ItemOutcome> => {
       const r = request(item.prepared as Prepared, item.output, config);
       try {
-        const response = await send(r.url, { method: r.method as 'POST', headers: r.headers, body: r.method === 'GET' ? null : r.body, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs(config)) });
-        await response.body.dump();
-        return outcomeOf(response.statusCode);
+        return outcomeOf((await http.send(r.method, r.url, r.headers, r.method === 'GET' ? null : r.body)).status);
       } catch {
         return 'retry';
       }
     };
     const driver: SinkDriver = {
       write: (batch) => Promise.all(batch.map(one)),
-      close: () => agent.close(),
+      close: () => http.close(),
     };
     return driver;
   },
 };
-
-/** 2xx: written. 408 (time-out) and 429 (too many requests), 5xx: try again. Other codes: refused. */
-export function outcomeOf(status: number): ItemOutcome {
-  if (status >= 200 && status < 300) return 'ok';
-  if (status === 408 || status === 429 || status >= 500) return 'retry';
-  return 'failed';
-}
