@@ -9,7 +9,7 @@ import { CliUsageError, usageErrorText, versionLine } from './usage.js';
 import { handReloadsTo, holdReloads } from './reload-signal.js';
 
 const USAGE = `Usage: cicada [broker] [options]
-       cicada pub|sub|passwd|bench|import [options]   (--help for each)
+       cicada pub|sub|passwd|bench|import|rules [options]   (--help for each)
 
 Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
 
@@ -19,6 +19,7 @@ Tools:
   passwd              manage a password file (as mosquitto_passwd)
   bench               load generator: bench pub|sub|conn (as emqtt-bench)
   import              import a Mosquitto persistence file (mosquitto.db) into the store
+  rules test          dry run of a rule on a sample message or event (docs/rules.md)
 
 Options:
   -p, --port PORT     TCP port to listen on (default 1883)
@@ -39,6 +40,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   passwd: async () => (await import('./passwd.js')).runPasswd,
   bench: async () => (await import('./bench.js')).runBench,
   import: async () => (await import('./import.js')).runImport,
+  rules: async () => (await import('./rules.js')).runRules,
 };
 
 const BROKER_FLAGS = {
