@@ -6,7 +6,7 @@
  * and writes bench/results/<date>.json. See the "Performance" section of README.md.
  *
  *   node bench/run.mjs [--scenarios a,b] [--brokers cicada,mosquitto] [--duration 5]
- *                      [--out FILE] [--no-build] [--no-install] [--list]
+ *                      [--out FILE] [--no-build] [--no-install] [--list] [--port-base 18901]
  *   node bench/run.mjs --table bench/results/FILE.json   (print a saved run's table again)
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // ---------------------------------------------------------------- options
 
 const ALL_BROKERS = ['cicada', 'cicada_persist', 'mosquitto', 'aedes'];
-const opts = { scenarios: undefined, brokers: ALL_BROKERS, duration: 5, out: undefined, build: true, install: true, list: false };
+const opts = { scenarios: undefined, brokers: ALL_BROKERS, duration: 5, out: undefined, build: true, install: true, list: false, portBase: 18901 };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const next = () => {
@@ -38,6 +38,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--brokers') opts.brokers = next().split(',').filter(Boolean);
   else if (a === '--duration') opts.duration = Number(next());
   else if (a === '--out') opts.out = next();
+  else if (a === '--port-base') opts.portBase = Number(next());
   else if (a === '--no-build') opts.build = false;
   else if (a === '--no-install') opts.install = false;
   else if (a === '--list') opts.list = true;
@@ -71,6 +72,13 @@ const SCENARIOS = [
   // What checking every delivery against an ACL costs: fanout_q0 again, with `acl_file` (below).
   { name: 'fanout_q0_acl', label: 'fan-out QoS 0 as fanout_q0, with an ACL file of 1,000 rules, deliveries/s', kind: 'rate', qos: 0, fan: 100, acl: true,
     subs: [sub(100, 'fo/x', 0)], pubs: [pub(1, 'fo/x', 0, 64, ['-I', 0])] },
+  // The rule engine (Cicada only): fanin_q0 again, with a rule on 10% of the traffic (2 of the
+  // 20 publishers' topics) with a WHERE and a republish, or into PostgreSQL in batches (a
+  // PostgreSQL 15 started for the run; the rows it holds afterwards give rows/s).
+  { name: 'fanin_q0_rule', label: 'fan-in QoS 0 as fanin_q0, a rule (WHERE + republish) on 10% of the traffic, msg/s', kind: 'rate', qos: 0, fan: 1, rules: 'republish',
+    subs: [sub(1, 'fi/+/x', 0)], pubs: [pub(20, 'fi/%i/x', 0, 64, ['-I', 0, '--inflight', 16])] },
+  { name: 'fanin_q0_rule_pg', label: 'fan-in QoS 0 as fanin_q0, a rule on 10% of the traffic into PostgreSQL (batches), msg/s', kind: 'rate', qos: 0, fan: 1, rules: 'postgres',
+    subs: [sub(1, 'fi/+/x', 0)], pubs: [pub(20, 'fi/%i/x', 0, 64, ['-I', 0, '--inflight', 16])] },
   { name: 'pairs_q1', label: '50 pairs QoS 1, msg/s', kind: 'rate', qos: 1, fan: 1,
     subs: [sub(50, 'p1/%i', 1)], pubs: [pub(50, 'p1/%i', 1, 64, ['-I', 0, '--inflight', 16])] },
   { name: 'pairs_q2', label: '20 pairs QoS 2, msg/s', kind: 'rate', qos: 2, fan: 1,
@@ -145,7 +153,7 @@ function listening(port) {
 
 // ---------------------------------------------------------------- brokers
 
-const PORTS = { cicada: 18901, cicada_persist: 18902, mosquitto: 18903, aedes: 18904 };
+const PORTS = { cicada: opts.portBase, cicada_persist: opts.portBase + 1, mosquitto: opts.portBase + 2, aedes: opts.portBase + 3 };
 let mosquittoBin;
 
 function findMosquitto() {
@@ -178,6 +186,32 @@ function aclLines(dir) {
   return ['allow_anonymous true', `acl_file ${join(dir, 'acl')}`];
 }
 
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const NOBODY = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+
+/** A PostgreSQL 15 for `rules: 'postgres'` scenarios, in `dir` (as nobody: it refuses root). */
+async function startPostgres(dir) {
+  const data = join(dir, 'pg');
+  mkdirSync(data, { mode: 0o700 });
+  if (NOBODY.uid !== undefined) { execFileSync('chown', ['-R', 'nobody', dir]); }
+  execFileSync(`${PG_BIN}/initdb`, ['-D', data, '-A', 'trust', '-U', 'nobody', '--no-sync'], { stdio: 'ignore', cwd: dir, ...NOBODY });
+  const port = opts.portBase + 4;
+  const child = spawn(`${PG_BIN}/postgres`, ['-D', data, '-p', port, '-h', HOST, '-k', dir, '-c', 'fsync=off'], { stdio: 'ignore', cwd: dir, ...NOBODY });
+  children.add(child);
+  for (let i = 0; i < 400 && !listening(port); i++) await sleep(50);
+  const psql = (sql) => execFileSync(`${PG_BIN}/psql`, ['-h', HOST, '-p', String(port), '-U', 'nobody', '-d', 'postgres', '-tAc', sql], { cwd: dir, ...NOBODY }).toString().trim();
+  for (let i = 0; i < 100; i++) { try { psql('SELECT 1'); break; } catch { await sleep(100); } }
+  psql('CREATE TABLE readings(ts bigint, device text, topic text, size integer)');
+  return { child, port, rows: () => Number(psql('SELECT count(*) FROM readings')) };
+}
+
+/** The rule lines of `rules` scenarios: 2 of fanin_q0's 20 publishers' topics (10%). */
+function ruleLines(scenario, pg) {
+  const rule = ['rule tenth', `sql SELECT clientid, topic, timestamp, strlen(payload) AS size FROM "fi/1/x", "fi/2/x" WHERE strlen(payload) > 0`];
+  if (scenario.rules === 'republish') return [...rule, 'action republish rr/${clientid} 0'];
+  return [`sink pg postgres postgres://nobody@${HOST}:${pg.port}/postgres batch_size=1000`, ...rule, 'action pg "INSERT INTO readings(ts, device, topic, size) VALUES (${timestamp}, ${clientid}, ${topic}, ${size})"'];
+}
+
 async function startBroker(name, scenario) {
   const port = PORTS[name];
   if (listening(port)) throw new Error(`port ${port} is already in use`);
@@ -185,7 +219,9 @@ async function startBroker(name, scenario) {
   const acl = scenario?.acl ? aclLines(dir) : [];
   let argv;
   if (name === 'cicada' || name === 'cicada_persist') {
-    const conf = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'sys_interval 0', ...acl];
+    if (scenario?.rules === 'postgres') scenario.pg = await startPostgres(dir);
+    const rules = scenario?.rules ? ruleLines(scenario, scenario.pg) : [];
+    const conf = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'sys_interval 0', ...acl, ...rules];
     if (name === 'cicada') conf.push('persistence false');
     else conf.push('persistence true', `persistence_location ${dir}`);
     writeFileSync(join(dir, 'cicada.conf'), `${conf.join('\n')}\n`);
@@ -404,6 +440,13 @@ async function runOne(s, brokerName) {
     result = { error: error.message.slice(0, 300) };
   }
   await sleep(700);
+  if (s.pg !== undefined) {
+    // Rows the sink wrote while the load ran (and drained), per second of load.
+    try { result.pg_rows = s.pg.rows(); result.pg_rows_per_s = Math.round(result.pg_rows / D()); } catch (error) { result.pg_error = error.message.slice(0, 200); }
+    s.pg.child.kill('SIGQUIT');
+    await new Promise((resolve) => s.pg.child.once('exit', resolve));
+    s.pg = undefined;
+  }
   result.crashed = broker.child.exitCode !== null || broker.child.signalCode !== null;
   if (result.crashed) result.broker_log = broker.child.log.join('').slice(-600);
   await stopBroker(broker);
@@ -482,6 +525,7 @@ function targets(results) {
   check('fan-in QoS 0 vs Mosquitto', v('fanin_q0', 'cicada', 'rate'), v('fanin_q0', 'mosquitto', 'rate'), '>=', 2);
   check('fan-out QoS 0 vs Mosquitto', v('fanout_q0', 'cicada', 'rate'), v('fanout_q0', 'mosquitto', 'rate'), '>=', 5);
   check('fan-out QoS 0 with an ACL file of 1,000 rules vs without (per-delivery read checks)', v('fanout_q0_acl', 'cicada', 'rate'), v('fanout_q0', 'cicada', 'rate'), '>=', 0.8);
+  for (const sc of ['fanin_q0_rule', 'fanin_q0_rule_pg']) check(`${sc}: a rule on 10% of the traffic vs none (fanin_q0)`, v(sc, 'cicada', 'rate'), v('fanin_q0', 'cicada', 'rate'), '>=', 0.9);
   const mDropped = v('fanin_q1_1k', 'mosquitto', 'lost');
   for (const sc of ['pairs_q1', 'pairs_q2', 'fanin_q1_1k']) if (sc === 'fanin_q1_1k' && mDropped > 0) lines.push(`- fanin_q1_1k vs Mosquitto: not comparable in this run (open loop: Mosquitto dropped ${mDropped} messages at its queue bound and delivered what was left)`); else check(`${sc} vs Mosquitto`, v(sc, 'cicada', 'rate'), v(sc, 'mosquitto', 'rate'), '>=', 1.5);
   check('p99 latency QoS 1 at 10k msg/s vs Mosquitto (steady state, after the warm-up)', v('lat_q1_10k', 'cicada', 'p99_ms'), v('lat_q1_10k', 'mosquitto', 'p99_ms'), '<=', 1.5);
@@ -551,11 +595,12 @@ async function main() {
     results[s.name] = {};
     for (const b of opts.brokers) {
       if (s.acl && b === 'aedes') continue; // no acl_file
+      if (s.rules && !b.startsWith('cicada')) continue; // no rule engine
       const t0 = Date.now();
       const r = await runOne(s, b);
       results[s.name][b] = r;
       const fig = rowsFor(s).map(([, , , get]) => get(r)).join(' / ');
-      console.error(`  ${s.name.padEnd(14)} ${b.padEnd(15)} ${r.error ? `error: ${r.error}` : fig}${r.lost ? ` lost ${r.lost}` : ''}${r.crashed ? ' CRASHED' : ''}  cpu ${r.cpu_pct}% rss ${r.peak_rss_mib} MiB gen ${r.gen_cpu_pct}% load ${r.load.join('/')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      console.error(`  ${s.name.padEnd(14)} ${b.padEnd(15)} ${r.error ? `error: ${r.error}` : fig}${r.pg_rows !== undefined ? ` pg rows ${r.pg_rows} (${r.pg_rows_per_s}/s)` : ''}${r.lost ? ` lost ${r.lost}` : ''}${r.crashed ? ' CRASHED' : ''}  cpu ${r.cpu_pct}% rss ${r.peak_rss_mib} MiB gen ${r.gen_cpu_pct}% load ${r.load.join('/')} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   }
   meta.seconds = Math.round((Date.now() - started.getTime()) / 1000);
