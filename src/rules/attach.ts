@@ -21,7 +21,7 @@ function client(info: ClientInfo): Record<string, string | null> {
 /** Feed the broker's messages and events to the engine; returns the detach function. */
 export function attachRules(broker: Broker, engine: RuleEngine): () => void {
   const onMessage = (topic: string, payload: Buffer, qos: QoS, retain: boolean, from: ClientInfo | undefined): void => {
-    if (!engine.hasTopicRules) return;
+    if (!engine.hasTopicRules || !engine.wantsTopic(topic)) return;
     engine.message({ topic, payload, qos, retain, clientid: from?.clientId, username: from?.username, peerhost: from?.remoteAddress, timestamp: Date.now() });
   };
   const onConnected = (info: ClientInfo): void => {

@@ -79,6 +79,11 @@ export class RuleEngine {
     return this.byTopic.size > 0;
   }
 
+  /** Whether a rule reads messages on this topic (cached: the adapter asks before building a message). */
+  wantsTopic(topic: string): boolean {
+    return this.byTopic.match(topic).length > 0;
+  }
+
   message(m: RuleMessage): void {
     const matches = this.byTopic.match(m.topic);
     if (matches.length === 0) return;
