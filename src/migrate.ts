@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BrokerOptions, ResolvedOptions } from './broker/options.js';
+import type { BrokerOptions, ResolvedBrokerOptions } from './config/schema.js';
 import type { Storage } from './broker/storage.js';
 import type { MosquittoDb } from './storage/mosquitto-db.js';
 import { describeImport, importMosquittoDb, readMosquittoDb, storeIsEmpty } from './storage/mosquitto-import.js';
@@ -47,7 +47,7 @@ export interface PendingImport {
  * relative to the working directory), the file exists, and Cicada's store does not exist yet. A
  * file that cannot be read stops the start (one line).
  */
-export function pendingMosquittoImport(options: ResolvedOptions, given: BrokerOptions): PendingImport | undefined {
+export function pendingMosquittoImport(options: ResolvedBrokerOptions, given: BrokerOptions): PendingImport | undefined {
   const mosquittoFile = given.mosquittoPersistenceFile;
   if (!options.persistence || mosquittoFile === undefined) return undefined;
   const file = resolve(given.persistenceLocation ?? '.', mosquittoFile);

@@ -7,7 +7,8 @@ import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/
 import { BrokerCore } from './broker/core.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
-import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
+import { warmUpOptions } from './broker/options.js';
+import { resolveOptions, type BrokerOptions, type ListenerOptions, type ResolvedBrokerOptions } from './config/schema.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
@@ -28,17 +29,19 @@ class CicadaBroker implements Broker {
   private storage: Storage | undefined;
   private lock: DirectoryLock | undefined;
   private readonly security: Security | undefined;
-  private readonly named: SecuredListener[];
+  private readonly named: SecuredListener<ListenerOptions>[];
   private running: RunningListener[] = [];
   private listening = false;
   private readonly warm: boolean;
   private readonly configFile: string | undefined;
+  private readonly resolved: ResolvedBrokerOptions;
 
   constructor(
     private readonly options: BrokerOptions,
     logger: Logger | undefined,
   ) {
     const resolved = resolveOptions(options);
+    this.resolved = resolved;
     this.warm = options.warmUp === true;
     this.configFile = options.configFile;
     const log = logger ?? makeLogger(resolved, options);
@@ -114,7 +117,7 @@ class CicadaBroker implements Broker {
 
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */
   private logRunning(): void {
-    const options = this.core.options;
+    const options = this.resolved;
     const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
     const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
     const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
@@ -219,7 +222,7 @@ class CicadaBroker implements Broker {
   }
 
   get port(): number {
-    return this.running[0]?.port ?? this.core.options.port;
+    return this.running[0]?.port ?? this.resolved.port;
   }
 
   /** Where each listener accepts clients (after listen). */
@@ -282,7 +285,7 @@ class CicadaBroker implements Broker {
 }
 
 /** The persistence store the options ask for: SQLite in persistenceLocation. */
-function openStorage(options: ResolvedOptions): Storage {
+function openStorage(options: ResolvedBrokerOptions): Storage {
   return new SqliteStorage(join(options.persistenceLocation, options.persistenceFile), { sync: options.persistenceSync });
 }
 
@@ -303,7 +306,7 @@ function isLoopback(host: string | undefined): boolean {
 }
 
 /** Listener names (for per-listener settings and logs), unique even with two port-0 listeners. */
-function nameListeners(options: ResolvedOptions): SecuredListener[] {
+function nameListeners(options: ResolvedBrokerOptions): SecuredListener<ListenerOptions>[] {
   const seen = new Set<string>();
   return options.listeners.map((listener, i) => {
     let name = listenerName(listener);
@@ -314,7 +317,7 @@ function nameListeners(options: ResolvedOptions): SecuredListener[] {
 }
 
 /** The logger the log_* options ask for (Mosquitto's types, destinations and line shape). */
-function makeLogger(resolved: ResolvedOptions, options: BrokerOptions): Logger {
+function makeLogger(resolved: ResolvedBrokerOptions, options: BrokerOptions): Logger {
   const dest = options.logDest ?? { kind: 'stdout' };
   const destinations = (Array.isArray(dest) ? dest : [dest]).filter((d) => d.kind !== 'none');
   const types = options.logTypes !== undefined ? new Set(options.logTypes as LogType[]) : typesForLevel(resolved.logLevel);

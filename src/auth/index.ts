@@ -21,7 +21,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../broker/logger.js';
-import type { AuthMethod, AuthResult, AuthStep, BrokerHooks, ClientInfo, ConnectInfo, ListenerOptions, SecurityOptions } from '../broker/options.js';
+import type { AuthMethod, AuthResult, AuthStep, BrokerHooks, ClientInfo, ConnectInfo } from '../broker/options.js';
+import type { ListenerSecurity, SecurityOptions } from './options.js';
 import type { QoS } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { Acl } from './acl.js';
@@ -30,12 +31,12 @@ import { jwtAclAllowsPublish, jwtAclAllowsRead, jwtAclAllowsSubscribe, JwtAuthen
 import { hashPassword, readPasswordFileSync, verifyPassword, type PasswordEntry, type PasswordFile } from './password-file.js';
 
 /** A listener as security sees it. */
-export interface SecuredListener {
+export interface SecuredListener<L extends ListenerSecurity = ListenerSecurity> {
   name: string;
-  options: ListenerOptions;
+  options: L;
 }
 
-export function isLoopbackListener(options: ListenerOptions): boolean {
+export function isLoopbackListener(options: ListenerSecurity): boolean {
   if (options.path !== undefined) return true;
   const host = options.host ?? '127.0.0.1';
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -76,7 +77,7 @@ class Scope {
     return this.acl !== undefined || this.settings.aclFile !== undefined || this.jwt !== undefined || this.http?.options.authorize === true;
   }
 
-  anonymousAllowed(listener: ListenerOptions | undefined): boolean {
+  anonymousAllowed(listener: ListenerSecurity | undefined): boolean {
     return this.settings.allowAnonymous ?? (!this.hasAuthSource && (listener === undefined || isLoopbackListener(listener)));
   }
 }
@@ -89,7 +90,7 @@ let dummyHash: string | undefined;
 export class Security {
   private readonly global: Scope;
   private readonly scopes = new Map<string, Scope>();
-  private readonly listeners = new Map<string, ListenerOptions>();
+  private readonly listeners = new Map<string, ListenerSecurity>();
   /** JWT ACL claims by connection: pending until CONNACK, then active until disconnection. */
   private readonly pendingClaims = new Map<number, { acl: JwtAcl; at: number }>();
   private readonly claims = new Map<number, JwtAcl>();
@@ -313,7 +314,7 @@ export class Security {
 }
 
 /** Does any setting ask for security hooks? */
-export function securityConfigured(settings: SecurityOptions | undefined, perListener: boolean, listeners: ListenerOptions[]): boolean {
+export function securityConfigured(settings: SecurityOptions | undefined, perListener: boolean, listeners: ListenerSecurity[]): boolean {
   return (
     settings !== undefined ||
     perListener ||

@@ -23,7 +23,7 @@ import { HIGH_WATER, LOW_WATER } from './flow.js';
 import { applyListenerRules, unmount } from './listener-rules.js';
 import { logReceived, logSent, logSentPublish } from './packet-log.js';
 import { copyWaitsForCommit, deliveryProperties, type Message } from './message.js';
-import type { ClientInfo, ListenerOptions } from './options.js';
+import type { ClientInfo, ListenerRules } from './options.js';
 import { reasonName } from './reasons.js';
 import type { Session, SessionLink } from './session.js';
 
@@ -92,7 +92,7 @@ export class Channel implements SessionLink {
   /** The listener the connection came through and its verified client certificate (set by the transport). */
   listener: string | undefined;
   /** The options of that listener (max_qos, max_topic_alias, mount_point, use_username_as_clientid). */
-  listenerOptions: ListenerOptions | undefined;
+  listenerOptions: ListenerRules | undefined;
   /** mount_point of that listener, once connected (./listener-rules.ts). */
   mountPoint: string | undefined;
   certificate: { subject: string; commonName: string | undefined } | undefined;

@@ -6,7 +6,8 @@ import { decode, type Packet, type ProtocolVersion } from '../../src/protocol/in
 import type { Channel, Outbox } from '../../src/broker/channel.js';
 import { BrokerCore } from '../../src/broker/core.js';
 import { silentLogger } from '../../src/broker/logger.js';
-import { resolveOptions, type BrokerOptions } from '../../src/broker/options.js';
+import { resolveCoreOptions } from '../../src/broker/options.js';
+import type { BrokerOptions } from '../../src/config/schema.js';
 import type { Storage } from '../../src/broker/storage.js';
 
 export class RecordingOutbox implements Outbox {
@@ -35,7 +36,7 @@ export class RecordingOutbox implements Outbox {
 }
 
 export function unitCore(options: BrokerOptions = {}, storage?: Storage): BrokerCore {
-  return new BrokerCore(resolveOptions({ sysInterval: 0, logLevel: 'silent', ...options }), silentLogger, storage);
+  return new BrokerCore(resolveCoreOptions({ sysInterval: 0, ...options }), silentLogger, storage);
 }
 
 /** A channel that has sent CONNECT (clean unless `clean` is false) and got its CONNACK. */

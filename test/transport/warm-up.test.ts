@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerCore } from '../../src/broker/core.js';
 import { silentLogger } from '../../src/broker/logger.js';
-import { resolveOptions, warmUpOptions } from '../../src/broker/options.js';
+import { resolveCoreOptions, warmUpOptions } from '../../src/broker/options.js';
 import { warmUp } from '../../src/transport/warm-up.js';
 import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connect, subscribe } from '../helpers/packets.js';
@@ -168,7 +168,7 @@ test('the warm-up listener admits only its own clients: a local process that fin
 });
 
 test('warmUp stops at its time budget, pauses and clean-up included, however much is left to do', cicadaOnly('warm-up'), async () => {
-  const core = new BrokerCore(warmUpOptions(resolveOptions({ logLevel: 'silent' })), silentLogger, undefined);
+  const core = new BrokerCore(warmUpOptions(resolveCoreOptions({})), silentLogger, undefined);
   try {
     const started = Date.now();
     const result = await warmUp(core, 5_000_000, 4, 40, 30);
