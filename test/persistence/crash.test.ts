@@ -72,7 +72,7 @@ async function crashRound(killAfterMs: number): Promise<void> {
         if (window.size >= 32) await Promise.race(window);
       }
     })();
-    await sleep(killAfterMs);
+    await sleep(killAfterMs); // time is the behaviour: the kill comes at this (seeded) moment of the stream
     broker.kill('SIGKILL');
     await broker.exit(5000);
     stop = true;

@@ -68,7 +68,7 @@ async function behaviour(s: Setup): Promise<Record<string, string>> {
   // Delivery: bob reads sensors/# (alice writes it); carol does not.
   for (const [user, pw] of [['bob', 'bobpw'], ['carol', 'carolpw']] as const) {
     const sub = spawnProcess('mosquitto_sub', [...plain, '-u', user, '-P', pw, '-t', 'sensors/t', '-C', '1', '-W', '3']);
-    await sleep(300);
+    // mosquitto_sub has no "subscribed" signal: publish again (paced) until it exits or gives up.
     for (let i = 0; i < 5 && sub.running; i++) {
       await runProcess('mosquitto_pub', [...alice, '-t', 'sensors/t', '-m', `reading`, '-q', '1'], 8000);
       await sleep(200);
