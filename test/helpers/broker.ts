@@ -101,7 +101,7 @@ function mosquittoConfig(port: number, options: BrokerOptions): string {
     'allow_anonymous true',
     'persistence false',
     'set_tcp_nodelay true',
-    'log_dest stdout',
+    'log_dest stderr', // unbuffered: logs() sees each line when it is written (stdout to a pipe is block-buffered)
     'log_type all',
     'log_timestamp false',
     `sys_interval ${options.sysInterval ?? 0}`,

@@ -41,9 +41,21 @@ export class Spawned {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Wait until stdout contains `text`. */
+  /**
+   * Wait until stdout contains `text`. A process that does not say it in time is killed
+   * (SIGKILL): a test that fails here must not leave it running (a broker left listening kept
+   * its test file, and with it the whole test run, waiting forever).
+   */
   async waitForOutput(text: string, timeoutMs: number): Promise<void> {
-    await waitFor(() => this.stdout.includes(text), timeoutMs, `output ${JSON.stringify(text)} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+    try {
+      await waitFor(() => this.stdout.includes(text) || !this.running, timeoutMs, `output ${JSON.stringify(text)}`);
+    } catch {
+      this.kill('SIGKILL');
+    }
+    if (!this.stdout.includes(text)) {
+      const how = this.running || this.child.signalCode === 'SIGKILL' ? `not within ${timeoutMs} ms (killed)` : `the process exited (${this.child.exitCode ?? this.child.signalCode})`;
+      throw new Error(`output ${JSON.stringify(text)}: ${how} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+    }
   }
 
   /** Wait for the process to exit; kill it (SIGKILL) and fail if it takes longer than `timeoutMs`. */
