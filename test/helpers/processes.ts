@@ -16,6 +16,14 @@ export interface ProcessResult {
 }
 
 /** A running child process whose output is collected. */
+/**
+ * How long a broker process may take to say it listens: its start includes the warm-up (bounded
+ * by 2 s) and, after a short warm-up, an unhurried 600-message check of the raw TCP transport. On
+ * a shared 2-core machine at load 20 that took more than 10 s; a broker that is ready sooner is
+ * not waited for any longer.
+ */
+export const START_TIMEOUT_MS = 30_000;
+
 export class Spawned {
   stdout = '';
   stderr = '';

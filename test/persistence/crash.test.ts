@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import { spawnProcess, type Spawned } from '../helpers/processes.js';
+import { spawnProcess, type Spawned, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { withSeed } from '../helpers/seed.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
@@ -19,7 +19,7 @@ const N = 400;
 
 async function startBroker(conf: string, port: number): Promise<Spawned> {
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf]);
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   return broker;
 }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { runProcess, spawnProcess, type Spawned, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { withTimeout } from '../helpers/wait.js';
 import { startMosquitto } from '../client/support.js';
 import { prng, replayNote, seedFor } from '../helpers/seed.js';
@@ -74,7 +74,7 @@ function cicadaConf(dir: string, port: number, extra = ''): string {
 
 async function startCicada(conf: string, port: number): Promise<Spawned> {
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf]);
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   return broker;
 }
 
