@@ -42,14 +42,17 @@ async function crashRound(killAfterMs: number): Promise<void> {
   let broker = await startBroker(conf, port);
   const url = `mqtt://127.0.0.1:${port}`;
   const common = { clean: false, reconnectPeriod: 200, connectTimeout: 2000 };
+  // Every client is ended however the round ends: one left reconnecting kept the file running.
+  const clients: mqtt.MqttClient[] = [];
+  const track = (client: mqtt.MqttClient): mqtt.MqttClient => (clients.push(client), client);
   try {
-    const offline = await mqtt.connectAsync(url, { ...common, clientId: 'offline-sub' });
+    const offline = track(await mqtt.connectAsync(url, { ...common, clientId: 'offline-sub' }));
     await offline.subscribeAsync('crash/t', { qos: 2 });
     await offline.endAsync();
-    const online = await mqtt.connectAsync(url, { ...common, clientId: 'online-sub' });
+    const online = track(await mqtt.connectAsync(url, { ...common, clientId: 'online-sub' }));
     const onlineSeen = collector(online);
     await online.subscribeAsync('crash/t', { qos: 2 });
-    const publisher = await mqtt.connectAsync(url, { ...common, clientId: 'publisher' });
+    const publisher = track(await mqtt.connectAsync(url, { ...common, clientId: 'publisher' }));
     publisher.on('error', () => undefined);
     await publisher.publishAsync('crash/retained', 'still here', { qos: 1, retain: true });
 
@@ -81,7 +84,7 @@ async function crashRound(killAfterMs: number): Promise<void> {
     broker = await startBroker(conf, port);
     await Promise.race([publishing, sleep(3000)]);
 
-    const offlineBack = mqtt.connect(url, { ...common, clientId: 'offline-sub' });
+    const offlineBack = track(mqtt.connect(url, { ...common, clientId: 'offline-sub' }));
     const offlineSeen = collector(offlineBack);
     const deadline = Date.now() + 15_000;
     const missing = (seen: Map<string, number>): string[] => [...ackedAtCrash].filter((m) => !seen.has(m));
@@ -92,13 +95,14 @@ async function crashRound(killAfterMs: number): Promise<void> {
       for (const [payload, count] of seen) if (payload.startsWith('q2-')) assert.equal(count, 1, `QoS 2 message ${payload} delivered ${count} times`);
     }
     // Retained messages and subscriptions survived too.
-    const fresh = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    const fresh = track(await mqtt.connectAsync(url, { reconnectPeriod: 0 }));
     const retained = new Promise<string>((resolve) => fresh.once('message', (_t, p) => resolve(p.toString())));
     await fresh.subscribeAsync('crash/retained', { qos: 1 });
     assert.equal(await retained, 'still here');
     await fresh.endAsync();
     await Promise.all([online.endAsync(true), publisher.endAsync(true), offlineBack.endAsync(true)]);
   } finally {
+    for (const client of clients) client.end(true);
     broker.kill('SIGKILL');
   }
 }
