@@ -12,10 +12,11 @@
  * left before its delivery was stored, or a copy of a QoS 2 publication that left before its
  * incoming packet id was stored, would be delivered again after a crash, when the publisher
  * re-sends (no duplicates onward: 3.1.1 [MQTT-4.3.3-2]). A connection (src/transport/
- * connection.ts) notes, when it queues such bytes, the batch that holds everything written so far
- * (`pendingBatch`), holds them and everything queued after them, and waits for the commit of
- * that batch (`waitForCommit`), not a later one. Handlers write the state before they queue the
- * bytes that report it. Other QoS 0 and 1 copies do not wait: if the broker dies before the
+ * connection.ts) notes, when it queues such bytes, the open batch (`openBatch`), holds them and
+ * everything queued after them until that batch is committed (`isCommitted`), and waits for the
+ * commit of that batch (`waitForCommit`), not a later one. Handlers write the state before they
+ * queue the bytes that report it (should one write it later in the same turn, the batch is still
+ * open, and the bytes wait for it). Other QoS 0 and 1 copies do not wait: if the broker dies before the
  * commit, their publisher got no PUBACK, still holds the message as unacknowledged
  * ([MQTT-4.3.2-1]) and sends it again, and a QoS 1 message may arrive twice, which "at least
  * once" allows (a QoS 1 publication can reach a QoS 0 subscriber twice anyway, when its PUBACK
@@ -84,6 +85,8 @@ export class Persistence {
   private nextMessageId = 1;
   private failed = false;
   private stopped = false;
+  /** `close` has begun: nothing more is committed but what it commits itself. */
+  private closing = false;
   private readonly maxWaitMs: number;
   private readonly run = (): void => {
     this.timer = undefined;
@@ -127,31 +130,35 @@ export class Persistence {
    * Never true for a store that is not durable (nothing to wait for).
    */
   get uncommitted(): boolean {
-    return this.pendingBatch !== 0;
+    return !this.isCommitted(this.batch);
   }
 
   /**
-   * The batch whose commit bytes reporting stored state, queued now, must wait for: the open one
-   * if it has writes, else the one in flight; 0 when everything written is durable (or the store
-   * is not durable). After a failed commit, a batch that will never be durable.
+   * The open batch. Bytes that report stored state note it when they are queued: their state was
+   * written before them, so it is in this batch or an earlier one (`isCommitted`).
    */
-  get pendingBatch(): number {
-    if (!this.storage.durable) return 0;
-    if (this.dirty || this.failed) return this.batch;
-    return this.flight !== undefined ? this.batch - 1 : 0;
-  }
-
-  /** Whether `batch` (from `pendingBatch`) is durable. */
-  isCommitted(batch: number): boolean {
-    return batch <= this.durableBatch;
+  get openBatch(): number {
+    return this.batch;
   }
 
   /**
-   * Call `waiter.committed()` once `batch` (from `pendingBatch`, not committed yet) is durable,
-   * or `waiter.commitFailed()` if its commit fails. Its commit is already scheduled.
+   * Whether everything written up to the end of `batch` (an `openBatch` noted earlier) is durable:
+   * a sealed batch once its commit resolved; the batch still open once it has no writes and no
+   * commit is in flight. Always for a store that is not durable; never again after a failure.
+   */
+  isCommitted(batch: number): boolean {
+    if (!this.storage.durable) return true;
+    if (batch < this.batch) return batch <= this.durableBatch;
+    return !this.dirty && !this.failed && this.flight === undefined;
+  }
+
+  /**
+   * Call `waiter.committed()` when the commit that `batch` (not `isCommitted`) waits for resolves:
+   * its own, or, for the open batch without writes, the one in flight; `waiter.commitFailed()` if
+   * that commit fails. The commit is already scheduled. The waiter checks again when called.
    */
   waitForCommit(waiter: CommitWaiter, batch: number): void {
-    if (batch >= this.batch) this.waiters.push(waiter);
+    if (batch >= this.batch && this.dirty) this.waiters.push(waiter);
     else this.waitersInFlight.push(waiter);
   }
 
@@ -177,10 +184,10 @@ export class Persistence {
 
   /**
    * Commit everything written so far as soon as possible (a closing connection, the restore,
-   * tests): resolves true once it is durable, false if the store failed.
+   * tests): resolves true once it is durable, false if the store failed or is closing.
    */
   commitIfDirty(): Promise<boolean> {
-    if (this.failed) return Promise.resolve(false);
+    if (this.failed || this.closing) return Promise.resolve(false);
     const batch = this.dirty ? this.batch : this.flight !== undefined ? this.batch - 1 : 0;
     if (batch === 0) return Promise.resolve(true);
     if (batch === this.batch) {
@@ -256,6 +263,7 @@ export class Persistence {
    */
   async close(): Promise<void> {
     this.stop();
+    this.closing = true;
     await this.settled();
     if (!this.failed && this.dirty) {
       this.commitBatch();

@@ -6,12 +6,11 @@
  * one buffer per socket.
  *
  * Durability: no byte that reports stored state leaves before that state is committed. Such bytes
- * are queued with the batch that holds their state (`Persistence.pendingBatch`, noted only when
- * one is not durable yet); a flush that finds them (`firstReporting`) before their batch is
- * durable sends only what comes before them and waits for that batch's commit (`committed`),
- * which flushes the rest; bytes of a later batch queued meanwhile wait for theirs
- * (`laterReporting`). Connections with nothing of the kind queued (QoS 0/1 deliveries) flush at
- * once as usual.
+ * are queued with the batch that holds their state (`Persistence.openBatch`); a flush that finds
+ * them (`firstReporting`) before their batch is committed sends only what comes before them and
+ * waits for that batch's commit (`committed`), which flushes the rest; bytes of a later batch
+ * queued meanwhile wait for theirs (`laterReporting`). Connections with nothing of the kind
+ * queued (QoS 0/1 deliveries) flush at once as usual.
  */
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
@@ -39,7 +38,7 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
   private readonly parser: Parser;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
-  /** Index in `queued` of the first bytes that report state not durable yet (-1: none), and its batch. */
+  /** Index in `queued` of the first bytes that report stored state (-1: none), and their batch. */
   private firstReporting = -1;
   private reportingBatch = 0;
   /** Reporting bytes of later batches (rare: queued while a commit was in flight): [index, batch] pairs. */
@@ -133,10 +132,11 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
     }
   }
 
-  /** Bytes that report state are about to be queued: note the batch they wait for, if any. */
+  /** Bytes that report state are about to be queued: note the batch they wait for. */
   private markReporting(): void {
-    const batch = this.core.persistence?.pendingBatch ?? 0;
-    if (batch === 0) return; // their state is durable already
+    const persistence = this.core.persistence;
+    if (persistence === undefined) return;
+    const batch = persistence.openBatch;
     if (this.firstReporting < 0) {
       this.firstReporting = this.queued.length;
       this.reportingBatch = batch;
