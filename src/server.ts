@@ -12,7 +12,7 @@ import { resolveOptions, type BrokerOptions, type ListenerOptions, type Resolved
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
-import { pendingMosquittoImport, runPendingImport } from './migrate.js';
+import { pendingMosquittoImport, runPendingImport, type PendingImport } from './migrate.js';
 import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger, typesForLevel, type LogType } from './log/logger.js';
@@ -28,6 +28,8 @@ class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
   private storage: Storage | undefined;
   private lock: DirectoryLock | undefined;
+  /** A Mosquitto persistence file to import into the new store when the broker starts. */
+  private pendingImport: PendingImport | undefined;
   private readonly security: Security | undefined;
   private readonly named: SecuredListener<ListenerOptions>[];
   private running: RunningListener[] = [];
@@ -61,11 +63,9 @@ class CicadaBroker implements Broker {
       this.lock = lockDataDirectory(resolved.persistenceLocation);
       try {
         // First start with a Mosquitto persistence_file in the configuration: import it.
-        const pending = pendingMosquittoImport(resolved, options);
+        this.pendingImport = pendingMosquittoImport(resolved, options);
         this.storage = openStorage(resolved);
-        if (pending !== undefined) log.info({ file: pending.file }, runPendingImport(pending, this.storage));
       } catch (error) {
-        this.storage?.close();
         this.lock.release();
         throw error;
       }
@@ -84,7 +84,12 @@ class CicadaBroker implements Broker {
     const core = this.core;
     core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} starting`);
     if (this.warm) await this.warmUp();
-    core.restore();
+    try {
+      await this.importAndRestore();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
     core.start();
     const rate = new ConnectionRate(core.options.connectionRateLimit);
     try {
@@ -113,6 +118,14 @@ class CicadaBroker implements Broker {
       await this.close();
       throw error;
     }
+  }
+
+  /** Before listening: the first start's import of a Mosquitto file, then the restore from the store. */
+  private async importAndRestore(): Promise<void> {
+    const pending = this.pendingImport;
+    this.pendingImport = undefined;
+    if (pending !== undefined && this.storage !== undefined) this.core.log.info({ file: pending.file }, await runPendingImport(pending, this.storage));
+    await this.core.restore();
   }
 
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */
@@ -245,7 +258,8 @@ class CicadaBroker implements Broker {
     const storage = this.storage;
     this.storage = undefined;
     try {
-      storage?.close(); // commits what is left (a store broken by a failed commit only closes)
+      // Commits what is left after the commit in flight (a store broken by a failed commit only closes).
+      if (storage !== undefined) await (this.core.persistence?.close() ?? storage.close());
     } catch (error) {
       this.fatal(error);
     }

@@ -79,10 +79,10 @@ export class BrokerCore implements SessionHost {
   }
 
   /** Rebuild sessions, subscriptions, queues, retained messages and wills from the store. */
-  restore(): void {
+  async restore(): Promise<void> {
     const persistence = this.persistence;
     if (persistence === undefined) return;
-    const counts = restoreState(this, persistence, persistence.storage.load());
+    const counts = await restoreState(this, persistence, persistence.storage.load());
     this.stats.retainedMessages = this.retained.size;
     this.stats.subscriptions = this.router.subscriptionCount;
     this.log.info(counts, 'restored state from the persistence store');

@@ -5,10 +5,12 @@
  * turn (all connections written during one turn are flushed together in one setImmediate), as
  * one buffer per socket.
  *
- * Durability: no byte that reports stored state leaves before that state is committed. A flush
- * that finds such bytes queued (`firstReporting`) while persistence has uncommitted writes sends
- * only what comes before them and waits for the commit (`committed`), which flushes the rest;
- * connections with nothing of the kind queued (QoS 0/1 deliveries) flush at once as usual.
+ * Durability: no byte that reports stored state leaves before that state is committed. Such bytes
+ * are queued with the batch that holds their state (`Persistence.openBatch`); a flush that finds
+ * them (`firstReporting`) before their batch is committed sends only what comes before them and
+ * waits for that batch's commit (`committed`), which flushes the rest; bytes of a later batch
+ * queued meanwhile wait for theirs (`laterReporting`). Connections with nothing of the kind
+ * queued (QoS 0/1 deliveries) flush at once as usual.
  */
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
@@ -36,8 +38,11 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
   private readonly parser: Parser;
   private queued: Buffer[] = [];
   private queuedBytes = 0;
-  /** Index in `queued` of the first bytes that report stored state, -1 for none. */
+  /** Index in `queued` of the first bytes that report stored state (-1: none), and their batch. */
   private firstReporting = -1;
+  private reportingBatch = 0;
+  /** Reporting bytes of later batches (rare: queued while a commit was in flight): [index, batch] pairs. */
+  private laterReporting: number[] | undefined;
   /** Registered with persistence to be flushed after the next commit. */
   private awaitingCommit = false;
   private isDirty = false;
@@ -109,12 +114,12 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
   }
 
   get waitsForCommit(): boolean {
-    return this.firstReporting >= 0;
+    return this.holdsReport();
   }
 
   write(bytes: Buffer, reportsState: boolean): void {
     if (this.ended) return;
-    if (reportsState && this.firstReporting < 0) this.firstReporting = this.queued.length;
+    if (reportsState) this.markReporting();
     this.queued.push(bytes);
     this.queuedBytes += bytes.length;
     if (!this.isDirty) {
@@ -127,20 +132,46 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
     }
   }
 
+  /** Bytes that report state are about to be queued: note the batch they wait for. */
+  private markReporting(): void {
+    const persistence = this.core.persistence;
+    if (persistence === undefined) return;
+    const batch = persistence.openBatch;
+    if (this.firstReporting < 0) {
+      this.firstReporting = this.queued.length;
+      this.reportingBatch = batch;
+      return;
+    }
+    const later = this.laterReporting;
+    const last = later === undefined || later.length === 0 ? this.reportingBatch : (later[later.length - 1] as number);
+    if (batch !== last) (this.laterReporting ??= []).push(this.queued.length, batch);
+  }
+
+  /** Drop the marks of batches that are durable; whether queued bytes still wait for a commit. */
+  private holdsReport(): boolean {
+    const persistence = this.core.persistence;
+    while (this.firstReporting >= 0 && persistence !== undefined && persistence.isCommitted(this.reportingBatch)) {
+      const later = this.laterReporting;
+      if (later === undefined || later.length === 0) this.firstReporting = -1;
+      else {
+        this.firstReporting = later.shift() as number;
+        this.reportingBatch = later.shift() as number;
+      }
+    }
+    return this.firstReporting >= 0;
+  }
+
   /**
    * How many queued buffers may be written now: all, or those before the first that reports
-   * state while persistence has uncommitted writes (then this connection waits for the commit).
+   * state whose batch is not durable yet (then this connection waits for that batch's commit).
    */
   private sendable(): number {
-    const first = this.firstReporting;
-    if (first < 0) return this.queued.length;
-    const persistence = this.core.persistence;
-    if (persistence === undefined || !persistence.uncommitted) return this.queued.length;
+    if (!this.holdsReport()) return this.queued.length;
     if (!this.awaitingCommit) {
       this.awaitingCommit = true;
-      persistence.waitForCommit(this);
+      this.core.persistence?.waitForCommit(this, this.reportingBatch);
     }
-    return first;
+    return this.firstReporting;
   }
 
   /**
@@ -158,6 +189,7 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
       this.queued = [];
       this.queuedBytes = 0;
       this.firstReporting = -1;
+      this.laterReporting = undefined;
       return;
     }
     if (this.writing) return; // `written` flushes again
@@ -180,32 +212,42 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
       else queued.length = 0;
       this.queuedBytes = 0;
       this.firstReporting = -1;
+      this.laterReporting = undefined;
       return bytes;
     }
     const bytes = Buffer.concat(queued.slice(0, count));
     this.queued = queued.slice(count);
     this.queuedBytes -= bytes.length;
     this.firstReporting -= count;
+    const later = this.laterReporting;
+    if (later !== undefined) for (let i = 0; i < later.length; i += 2) later[i] = (later[i] as number) - count;
     return bytes;
   }
 
-  /** Persistence committed: every queued byte reports committed state now (handlers write state first). */
+  /** The batch this connection waited for is durable: flush (bytes of a later batch wait again). */
   committed(): void {
     this.awaitingCommit = false;
-    this.firstReporting = -1;
     if (this.queued.length > 0) this.flush();
   }
 
   end(): void {
     if (this.ended) return;
     this.ended = true;
+    const persistence = this.core.persistence;
+    // Closing: commit now rather than wait, then send. If the store failed, what reports state is dropped.
+    if (persistence !== undefined && this.holdsReport()) void persistence.commitIfDirty().then(() => this.finish());
+    else this.finish();
+  }
+
+  /** Send what may be sent (all, once committed) and close. */
+  private finish(): void {
     const socket = this.socket;
-    // Closing: commit now rather than wait. If the store failed, what reports state is dropped.
-    if (this.firstReporting >= 0) this.core.persistence?.commitIfDirty();
     const count = this.sendable();
     if (count > 0 && !socket.destroyed) socket.write(this.take(count));
     this.queued = [];
     this.queuedBytes = 0;
+    this.firstReporting = -1;
+    this.laterReporting = undefined;
     socket.end();
     setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
   }
