@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BrokerCore } from '../../src/broker/core.js';
 import { silentLogger } from '../../src/broker/logger.js';
-import { resolveOptions } from '../../src/broker/options.js';
+import { resolveCoreOptions } from '../../src/broker/options.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { ConnectionRate, startListener, type RunningListener } from '../../src/transport/listeners.js';
 import { RawClient } from '../helpers/raw.js';
@@ -56,7 +56,7 @@ interface Setup {
 
 async function setup(t: { after: (fn: () => Promise<void>) => void }): Promise<Setup> {
   const storage = new HeldStorage();
-  const core = new BrokerCore(resolveOptions({ sysInterval: 0, logLevel: 'silent', persistence: true, persistenceCommitIntervalMs: 1 }), silentLogger, storage);
+  const core = new BrokerCore(resolveCoreOptions({ sysInterval: 0, persistenceCommitIntervalMs: 1 }), silentLogger, storage);
   const fatal: unknown[] = [];
   core.onFatal = (error) => fatal.push(error);
   await core.restore();
