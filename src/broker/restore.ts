@@ -28,7 +28,7 @@ export interface RestoreCounts {
  * their client disconnected.
  */
 export function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): RestoreCounts {
-  const now = Date.now();
+  const now = core.now();
   const storage = persistence.storage;
   const messages = new MessagesById();
   let deleted = 0; // rows deleted here, committed at the end
@@ -55,11 +55,11 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
     session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
     session.owner = s.username;
     session.listener = s.listener;
-    core.sessions.set(s.clientId, session);
+    core.registry.sessions.set(s.clientId, session);
     // Every restored session is disconnected: its expiry runs from when it disconnected, or from
     // now for a session whose client was connected when the broker stopped.
     const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
-    core.armSessionExpiry(session, since + session.expiryInterval * 1000 - now);
+    core.registry.armExpiry(session, since + session.expiryInterval * 1000 - now);
     sessions++;
   }
   let subscriptions = 0;
@@ -99,7 +99,7 @@ export function restoreState(core: BrokerCore, persistence: Persistence, state: 
   for (const w of state.wills) {
     const session = core.sessions.get(w.clientId);
     if (session === undefined) continue;
-    core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
+    core.registry.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
     wills++;
   }
   // Messages no record refers to any more (a crash between writes) are garbage.
