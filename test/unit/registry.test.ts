@@ -9,6 +9,7 @@ import type { Channel } from '../../src/broker/channel.js';
 import type { BrokerOptions } from '../../src/broker/options.js';
 import { SessionRegistry, type OpenedSession } from '../../src/broker/registry.js';
 import { MAX_TIMER_MS } from '../../src/broker/long-timer.js';
+import { MemoryStorage } from '../../src/storage/memory.js';
 import { RecordingOutbox, unitCore } from '../helpers/channel.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -208,6 +209,47 @@ void test('[MQTT-3.1.3-9] will delay longer than the session: the will is publis
   clock.advance(200_000);
   assert.deepEqual(topics(seen), ['will/w', 'will/w2'], 'and only once');
   core.stop();
+});
+
+void test('registry.discard ends a disconnected session at once: subscriptions leave the router, the delayed will goes now, no expiry fires later', () => {
+  const { clock, core } = setup();
+  const seen = watcher(core, 'will/#');
+  const { channel } = persistent(core, 'gone', 3600, { will: { topic: 'will/gone', payload: Buffer.from('x'), qos: 0, retain: false, properties: { willDelayInterval: 600 } } });
+  channel.handle({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: 'a/+', qos: 1 }] });
+  const session = channel.session;
+  channel.transportClosed();
+  assert.ok(session !== undefined);
+  assert.equal(core.router.subscriptionCount, 2, "the watcher's and gone's");
+  core.registry.discard(session);
+  assert.deepEqual(topics(seen), ['will/gone']);
+  assert.equal(core.sessions.has('gone'), false);
+  assert.equal(core.router.subscriptionCount, 1);
+  clock.advance(7200_000);
+  assert.deepEqual(topics(seen), ['will/gone'], 'the will went once');
+  assert.equal(core.stats.clientsExpired, 0, 'a discarded session does not expire again');
+  core.stop();
+});
+
+void test('[MQTT-3.1.3-9] a delayed will and a session expiry restored from the store run on the core clock, from the time of the disconnection', () => {
+  const clock = new FakeClock();
+  const storage = new MemoryStorage();
+  const before = unitCore({ persistence: true }, storage, { clock });
+  dropWithWill(before, 'r', 30, 120);
+  before.persistence?.commitIfDirty();
+  before.stop();
+  clock.advance(10_000); // the broker is down for 10 s
+  const after = unitCore({ persistence: true }, storage, { clock });
+  after.restore();
+  const seen = watcher(after, 'will/#');
+  clock.advance(19_999);
+  assert.deepEqual(topics(seen), [], 'published before its time (30 s after the disconnection)');
+  clock.advance(1);
+  assert.deepEqual(topics(seen), ['will/r']);
+  clock.advance(89_999);
+  assert.equal(after.sessions.has('r'), true, 'expired before 120 s after the disconnection');
+  clock.advance(1);
+  assert.equal(after.sessions.has('r'), false);
+  after.stop();
 });
 
 for (const [version, id, reason] of [
