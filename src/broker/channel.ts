@@ -435,7 +435,7 @@ export class Channel implements SessionLink {
     this.terminate('server shutting down', true);
   }
 
-  /** Another connection took over this client id [MQTT-3.1.4-2]. */
+  /** Another connection took over this client id (3.1.1 [MQTT-3.1.4-2]; 5.0 [MQTT-3.1.4-3]: DISCONNECT 0x8E first). */
   takenOver(): void {
     if (this.version === 5) this.send({ type: 'disconnect', reasonCode: ReasonCode.SessionTakenOver });
     this.terminate('session taken over', true);

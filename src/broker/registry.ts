@@ -1,8 +1,9 @@
 /**
  * The session registry (EMQX's connection manager, emqx_cm): who owns each client id, and the
  * life of a session around its connections. Opening a session claims the client id, takes over
- * the connection that held it [MQTT-3.1.4-2], discards the old session on Clean Start
- * [MQTT-3.1.2-4] or resumes it, or creates one; closing detaches it, starts its expiry and its
+ * the connection that held it (3.1.1 [MQTT-3.1.4-2], 5.0 [MQTT-3.1.4-3]), discards the old
+ * session on Clean Session / Clean Start 1 (3.1.1 [MQTT-3.1.2-6], 5.0 [MQTT-3.1.2-4]) or
+ * resumes it, or creates one; closing detaches it, starts its expiry and its
  * will delay; expiry and discard end it. The handlers and the channel call only this.
  *
  * Operations may be asynchronous: `open` returns a promise when the claim is not local (a
@@ -70,7 +71,8 @@ export class SessionRegistry {
   protected attach(channel: Channel, clean: boolean, expiryInterval: number, epoch: number): OpenedSession {
     const core = this.core;
     const clientId = channel.clientId;
-    // Session takeover: the existing connection of this client id is closed [MQTT-3.1.4-2].
+    // Session takeover: the existing connection of this client id is closed (3.1.1
+    // [MQTT-3.1.4-2]; 5.0 [MQTT-3.1.4-3]: after DISCONNECT 0x8E, see Channel.takenOver).
     const previous = this.connected.get(clientId);
     if (previous !== undefined) {
       core.log.info({ clientId, remote: channel.remoteAddress }, 'client id in use: taking over the session');
@@ -78,7 +80,7 @@ export class SessionRegistry {
     }
     let session = this.sessions.get(clientId);
     if (session !== undefined && clean) {
-      // Clean Session / Clean Start discards any existing session [MQTT-3.1.2-6].
+      // Clean Session / Clean Start discards any existing session (3.1.1 [MQTT-3.1.2-6], 5.0 [MQTT-3.1.2-4]).
       this.discard(session);
       session = undefined;
     }
