@@ -9,9 +9,8 @@
  * Operations may be asynchronous: `open` returns a promise when the claim is not local (a
  * cluster's registry claims the id in a shared store, with an epoch that fences the previous
  * owner's late writes), and `Channel.defer` keeps the client's later packets behind it. The local
- * registry answers synchronously, so a CONNECT costs no extra event-loop turn. An asynchronous
- * `open` must check, when it settles, that the channel is still open before attaching (a closed
- * channel's continuation is dropped by `Channel.defer`) and give the claim back otherwise.
+ * registry answers synchronously, so a CONNECT costs no extra event-loop turn. When the channel
+ * closed before an asynchronous `open` settled, the CONNECT handler calls `release`.
  *
  * Invariants: `connected` holds at most one channel per client id, and a channel leaves it only
  * when it ends (`close`); `sessions` holds every session, connected or not, and a session leaves
@@ -124,6 +123,15 @@ export class SessionRegistry {
       session.detach();
       this.expireLater(session);
     }
+  }
+
+  /**
+   * `channel` closed before the asynchronous `open` that gave it `session` settled (no CONNACK
+   * went out): the claim is given back and the session kept for its expiry interval, or ended.
+   */
+  release(channel: Channel, session: Session): void {
+    if (this.connected.get(channel.clientId) === channel) this.connected.delete(channel.clientId);
+    if (session.link === undefined && this.sessions.get(session.clientId) === session) this.expireLater(session);
   }
 
   /**

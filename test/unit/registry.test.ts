@@ -335,3 +335,18 @@ void test('an asynchronous claim: CONNACK waits for it, and packets sent meanwhi
   assert.equal(core.connected.get('remote'), channel);
   core.stop();
 });
+
+void test('an asynchronous claim that settles after its connection closed: the session is released (kept for its expiry, then ended), never left connected', async () => {
+  let registry: DeferredClaims | undefined;
+  const { clock, core } = setup({}, (c) => (registry = new DeferredClaims(c)));
+  const { channel, outbox } = connect(core, 'gone-early', { clean: false, properties: { sessionExpiryInterval: 60 } });
+  channel.transportClosed();
+  registry?.pending[0]?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(outbox.of('connack').length, 0, 'no CONNACK to a closed connection');
+  assert.equal(core.connected.has('gone-early'), false);
+  assert.equal(core.sessions.get('gone-early')?.link, undefined);
+  clock.advance(60_000);
+  assert.equal(core.sessions.has('gone-early'), false, 'the released session expired');
+  core.stop();
+});

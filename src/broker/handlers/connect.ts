@@ -159,8 +159,16 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     packet.protocolVersion === 5 ? cappedExpiry(channel, props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
   // Take-over, clean start, resumption: the registry's (synchronous when the claim is local).
   const opened = core.registry.open(channel, packet.clean, expiryInterval);
-  if (opened instanceof Promise) channel.defer(opened, (result) => connected(channel, packet, result, assigned, auth));
+  if (opened instanceof Promise) channel.defer(opened.then(releasedIfClosed(channel)), (result) => connected(channel, packet, result, assigned, auth));
   else connected(channel, packet, opened, assigned, auth);
+}
+
+/** A channel closed while its claim was pending: the session it was given is released again. */
+function releasedIfClosed(channel: Channel): (opened: OpenedSession) => OpenedSession {
+  return (opened) => {
+    if (channel.state === 'closed') channel.core.registry.release(channel, opened.session);
+    return opened;
+  };
 }
 
 /** The session is open: CONNACK, then the session's re-sends and queue. */
