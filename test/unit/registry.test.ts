@@ -78,6 +78,29 @@ void test('connect: CONNACK in the same call (the local registry adds no event-l
   core.stop();
 });
 
+void test('registry.open with plain calls: each claim has a greater epoch; a second claim of the id takes over the first channel', () => {
+  const { core } = setup();
+  const claim = (clean: boolean): { client: Client; opened: OpenedSession } => {
+    const client = open(core);
+    client.channel.clientId = 'plain';
+    const opened = core.registry.open(client.channel, clean, 60);
+    assert.ok(!(opened instanceof Promise), 'the local claim is synchronous');
+    return { client, opened };
+  };
+  const first = claim(true);
+  assert.equal(first.opened.present, false);
+  assert.equal(core.connected.get('plain'), first.client.channel);
+  first.client.channel.state = 'connected'; // what the CONNECT handler does once the session is open
+  first.opened.session.attach(first.client.channel);
+  const second = claim(false);
+  assert.ok(second.opened.epoch > first.opened.epoch, `epoch ${second.opened.epoch} after ${first.opened.epoch}`);
+  assert.equal(second.opened.present, true, 'the first claim made a session that outlives its connection');
+  assert.equal(second.opened.session, first.opened.session);
+  assert.equal(first.client.channel.state, 'closed', 'the first channel was taken over');
+  assert.equal(core.connected.get('plain'), second.client.channel);
+  core.stop();
+});
+
 void test('[MQTT-3.1.4-2] 3.1.1 take-over: the first connection is closed (no DISCONNECT in 3.1.1), the second resumes its session', () => {
   const { core } = setup();
   const first = connect(core, 'dup', { protocolVersion: 4, clean: false });
