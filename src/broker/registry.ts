@@ -3,8 +3,8 @@
  * life of a session around its connections. Opening a session claims the client id, takes over
  * the connection that held it (3.1.1 [MQTT-3.1.4-2], 5.0 [MQTT-3.1.4-3]), discards the old
  * session on Clean Session / Clean Start 1 (3.1.1 [MQTT-3.1.2-6], 5.0 [MQTT-3.1.2-4]) or
- * resumes it, or creates one; closing detaches it, starts its expiry and its
- * will delay; expiry and discard end it. The handlers and the channel call only this.
+ * resumes it, or creates one; closing detaches it, starts its expiry and its will delay; expiry
+ * and discard end it. The handlers and the channel call only this.
  *
  * Operations may be asynchronous: `open` returns a promise when the claim is not local (a
  * cluster's registry claims the id in a shared store, with an epoch that fences the previous
@@ -13,7 +13,7 @@
  * closed before an asynchronous `open` settled, the CONNECT handler calls `release`.
  *
  * Invariants: `connected` holds at most one channel per client id, and a channel leaves it only
- * when it ends (`close`); `sessions` holds every session, connected or not, and a session leaves
+ * when it ends (`close`, or `release` before its CONNACK); `sessions` holds every session, connected or not, and a session leaves
  * it only through `discard`; each claim has an epoch greater than every earlier one.
  */
 import { randomBytes } from 'node:crypto';
