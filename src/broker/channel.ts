@@ -79,7 +79,7 @@ export class Channel implements SessionLink {
   outAliasMaximum = 0;
   /** Flow control (flow.ts): the subscriber this publisher waits for, and publishers waiting for this one. */
   throttledBy: Channel | undefined;
-  throttleTimer: NodeJS.Timeout | undefined;
+  throttleTimer: unknown;
   waiters: Channel[] | undefined;
   /** Made no progress during a whole flow-control pause: it pauses no publisher until it does. */
   flowStalled = false;
@@ -118,7 +118,7 @@ export class Channel implements SessionLink {
     readonly outbox: Outbox,
     readonly remoteAddress: string,
   ) {
-    this.openedAt = this.lastReceived = Date.now();
+    this.openedAt = this.lastReceived = core.now();
     this.receiveMaximum = core.options.maxInflightMessages;
   }
 
@@ -310,7 +310,7 @@ export class Channel implements SessionLink {
     packetId: number,
     dup: boolean,
   ): Buffer {
-    const properties = this.version === 5 ? deliveryProperties(message, subscriptionIds) : undefined;
+    const properties = this.version === 5 ? deliveryProperties(message, subscriptionIds, this.core.now()) : undefined;
     let topic = this.mountPoint === undefined ? message.topic : unmount(this.mountPoint, message.topic);
     if (properties !== undefined && this.outAliasMaximum > 0) {
       const aliases = (this.outAliases ??= new Map<string, number>());
@@ -435,7 +435,7 @@ export class Channel implements SessionLink {
     this.terminate('server shutting down', true);
   }
 
-  /** Another connection took over this client id [MQTT-3.1.4-2]. */
+  /** Another connection took over this client id (3.1.1 [MQTT-3.1.4-2]; 5.0 [MQTT-3.1.4-3]: DISCONNECT 0x8E first). */
   takenOver(): void {
     if (this.version === 5) this.send({ type: 'disconnect', reasonCode: ReasonCode.SessionTakenOver });
     this.terminate('session taken over', true);
@@ -464,16 +464,10 @@ export class Channel implements SessionLink {
     core.flow.drained(this);
     core.flow.release(this);
     if (!wasConnected) return;
-    if (core.connected.get(this.clientId) === this) core.connected.delete(this.clientId);
     core.stats.clientsConnected--;
     const will = this.will;
     this.will = undefined;
-    const session = this.session;
-    if (publishWill && will !== undefined) core.willDue(this, will, session);
-    if (session !== undefined && session.link === this) {
-      session.detach();
-      core.scheduleSessionExpiry(session);
-    }
+    core.registry.close(this, publishWill ? will : undefined);
     core.logConnection({ clientId: this.clientId, reason: why }, 'client disconnected');
     core.events.emit('clientDisconnected', this.info(), why);
   }

@@ -3,42 +3,49 @@
  * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
  * it packets; the channel writes through the Outbox the transport gave it.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
 import type { BrokerEvents, BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { FlowControl } from './flow.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ClientInfo, ResolvedOptions } from './options.js';
-import { deliverShared, Router } from './router.js';
+import { Router } from './router.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
-import { Session, type Delivery, type DropReason, type SessionHost } from './session.js';
+import { SessionRegistry } from './registry.js';
+import type { Session, Delivery, DropReason, SessionHost } from './session.js';
 import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
 import { brokerOwnedTopic, countThrottled, refused, slowConsumerDisconnect } from './limits.js';
-import { clearLongTimeout, setLongTimeout, setLongTimeoutAt } from './long-timer.js';
 import { RETAINED_SWEEP_MS, RetainedStore } from './retained.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
 
+/** What a BrokerCore may be given besides its options (defaults: the real clock, the local registry). */
+export interface CoreSeams {
+  clock?: Clock;
+  /** The session registry (a cluster's claims client ids cluster-wide). */
+  registry?: (core: BrokerCore) => SessionRegistry;
+}
+
 export class BrokerCore implements SessionHost {
   readonly stats: BrokerStats = createStats();
   readonly events = new EventEmitter<BrokerEvents>();
   readonly router = new Router();
-  readonly flow = new FlowControl();
+  readonly flow: FlowControl;
   readonly retained: RetainedStore;
-  /** Every session by client id, connected or not. */
-  readonly sessions = new Map<string, Session>();
-  /** The connected channel of each client id. */
-  readonly connected = new Map<string, Channel>();
   /** Every open channel, connected or still before CONNECT. */
   readonly channels = new Set<Channel>();
-  readonly startedAt = Date.now();
+  /** Every time read and every timer set in the core goes through this clock. */
+  readonly clock: Clock;
+  /** Who owns each client id; sessions, take-over, expiry and will delay (./registry.ts). */
+  readonly registry: SessionRegistry;
+  readonly startedAt: number;
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
   readonly maxInflightBytes: number;
@@ -49,8 +56,8 @@ export class BrokerCore implements SessionHost {
   overMemoryLimit = false;
   /** Changes when read rights may have changed (reload): channels drop their cached answers. */
   readEpoch = 0;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private retainedSweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: unknown;
+  private retainedSweepTimer: unknown;
   private readonly sys: SysPublisher;
 
   /** Undefined when persistence is off. */
@@ -62,7 +69,12 @@ export class BrokerCore implements SessionHost {
     readonly options: ResolvedOptions,
     readonly log: Logger,
     storage?: Storage,
+    seams: CoreSeams = {},
   ) {
+    this.clock = seams.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.flow = new FlowControl(this.clock);
+    this.registry = seams.registry?.(this) ?? new SessionRegistry(this);
     this.maxQueued = options.maxQueuedMessages;
     this.maxQueuedBytes = options.maxQueuedBytes;
     this.maxInflightBytes = options.maxInflightBytes;
@@ -88,6 +100,16 @@ export class BrokerCore implements SessionHost {
     this.log.info(counts, 'restored state from the persistence store');
   }
 
+  /** Every session by client id, connected or not (the registry's). */
+  get sessions(): ReadonlyMap<string, Session> {
+    return this.registry.sessions;
+  }
+
+  /** The connected channel of each client id (the registry's). */
+  get connected(): ReadonlyMap<string, Channel> {
+    return this.registry.connected;
+  }
+
   saveDelivery(session: Session, delivery: Delivery, packetId: number): void {
     this.persistence?.saveDelivery(session, delivery, packetId);
   }
@@ -107,28 +129,23 @@ export class BrokerCore implements SessionHost {
   }
 
   start(): void {
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweepTimer.unref();
-    this.retainedSweepTimer = setInterval(() => this.sweepRetained(), RETAINED_SWEEP_MS);
-    this.retainedSweepTimer.unref();
+    this.sweepTimer = this.clock.setInterval(() => this.sweep(), SWEEP_MS);
+    this.retainedSweepTimer = this.clock.setInterval(() => this.sweepRetained(), RETAINED_SWEEP_MS);
     this.sys.start(this.options.sysInterval);
   }
 
   /** Disconnect everyone (5.0: Server shutting down) and stop timers. */
   stop(): void {
-    clearInterval(this.sweepTimer);
-    clearInterval(this.retainedSweepTimer);
+    this.clock.clearTimeout(this.sweepTimer);
+    this.clock.clearTimeout(this.retainedSweepTimer);
     this.sys.stop();
     for (const channel of [...this.channels]) channel.shutdown();
-    for (const session of this.sessions.values()) {
-      clearLongTimeout(session.expiryTimer);
-      clearLongTimeout(session.pendingWill?.timer);
-    }
+    this.registry.stop();
     this.persistence?.stop();
   }
 
   now(): number {
-    return Date.now();
+    return this.clock.now();
   }
 
   /** The rules behind the authorization hooks changed (SIGHUP): cached read answers are dropped. */
@@ -145,19 +162,6 @@ export class BrokerCore implements SessionHost {
 
   closedChannel(channel: Channel): void {
     this.channels.delete(channel);
-  }
-
-  /**
-   * A client id for a client that sent an empty one [MQTT-3.1.3-6]: 128 random bits (like
-   * Mosquitto's `auto-<UUID>`), so no client can guess the next one and plant a session under it,
-   * and never the id of a session the server holds [MQTT-3.2.2-16] (a repeat is astronomically
-   * unlikely; the loop makes it impossible).
-   */
-  assignClientId(): string {
-    for (;;) {
-      const id = `${this.options.autoIdPrefix}${randomBytes(16).toString('hex')}`;
-      if (!this.sessions.has(id) && !this.connected.has(id)) return id;
-    }
   }
 
   /** Accept a message for delivery: retained store, routing, counters, events. */
@@ -206,51 +210,12 @@ export class BrokerCore implements SessionHost {
 
   /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
   private sweepRetained(): void {
-    this.retained.sweep(Date.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
+    this.retained.sweep(this.clock.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
   }
 
   /** Create a message from the broker itself (API publish, $SYS). */
   publishAsBroker(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): void {
     this.publish(new Message(topic, payload, qos, retain, undefined, undefined, 0), undefined);
-  }
-
-  /**
-   * A connection ended without DISCONNECT: its will is due. 5.0 Will Delay Interval: publish
-   * when the delay passes or the session ends, whichever is first; a reconnection to the
-   * session before then cancels it [MQTT-3.1.3-9].
-   */
-  willDue(channel: Channel, will: Will, session: Session | undefined): void {
-    const delay = channel.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
-    if (delay === 0 || session === undefined || session.expiryInterval === 0) {
-      this.publishWill(channel, will);
-      return;
-    }
-    const seconds = Math.min(delay, session.expiryInterval);
-    this.delayWill(session, will, Date.now() + seconds * 1000);
-  }
-
-  /** Keep a will until `publishAt` (or until its session ends or reconnects). */
-  delayWill(session: Session, will: Will, publishAt: number): void {
-    const client: ClientInfo = { clientId: session.clientId, username: session.owner, remoteAddress: '', listener: session.listener };
-    const publish = (): void => {
-      this.persistence?.dropWill(session);
-      this.publishWillOf(client, will);
-    };
-    // Up to 2^32-1 s, from the client or the store: a long timer [MQTT-3.1.3-9].
-    const timer = setLongTimeoutAt(() => {
-      session.pendingWill = undefined;
-      publish();
-    }, publishAt);
-    session.pendingWill = { timer, publish };
-    this.persistence?.saveWill(session, will, publishAt);
-  }
-
-  /** A client reconnected to its session: a delayed will is not sent [MQTT-3.1.3-9]. */
-  cancelWill(session: Session): void {
-    if (session.pendingWill === undefined) return;
-    clearLongTimeout(session.pendingWill.timer);
-    session.pendingWill = undefined;
-    this.persistence?.dropWill(session);
   }
 
   /** Publish a client's will message. */
@@ -263,7 +228,7 @@ export class BrokerCore implements SessionHost {
    * QoS and retain flag; Mosquitto refuses to publish it too), checked when it is sent: rights may
    * have changed since CONNECT (reload), and a delayed will may come from the store.
    */
-  private publishWillOf(client: ClientInfo, will: Will, channel?: Channel): void {
+  publishWillOf(client: ClientInfo, will: Will, channel?: Channel): void {
     if (brokerOwnedTopic(will.topic)) {
       this.log.info({ clientId: client.clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
       return;
@@ -288,7 +253,7 @@ export class BrokerCore implements SessionHost {
     this.log.debug({ clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
     const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);
-    const expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+    const expiresAt = expiry === undefined ? 0 : this.clock.now() + expiry * 1000;
     this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, clientId, expiresAt), channel);
   }
 
@@ -308,50 +273,6 @@ export class BrokerCore implements SessionHost {
     );
   }
 
-  /** End a session: its subscriptions go, its queued messages are freed. */
-  removeSession(session: Session): void {
-    clearLongTimeout(session.expiryTimer);
-    const will = session.pendingWill;
-    if (will !== undefined) {
-      // The session ends before the will delay passed: the will goes now.
-      clearLongTimeout(will.timer);
-      session.pendingWill = undefined;
-      will.publish();
-    }
-    for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
-    const moved = session.takeShared();
-    this.persistence?.dropSession(session);
-    for (const delivery of moved) {
-      const group = delivery.group;
-      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message, undefined, this.router.upgradeQos);
-    }
-    session.clear();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
-    this.stats.subscriptions = this.router.subscriptionCount;
-  }
-
-  /** Keep a disconnected session for its expiry interval, then end it. */
-  scheduleSessionExpiry(session: Session): void {
-    if (session.expiryInterval === 0) {
-      this.removeSession(session);
-      return;
-    }
-    this.persistence?.saveSession(session, Date.now());
-    this.armSessionExpiry(session, session.expiryInterval * 1000);
-  }
-
-  /** End the (disconnected) session after `ms`, unless it never expires. */
-  armSessionExpiry(session: Session, ms: number): void {
-    if (session.expiryInterval >= 0xffffffff) return; // never expires
-    clearLongTimeout(session.expiryTimer);
-    // Up to 2^32-2 s (months, years): Node's setTimeout alone would fire at once past 24.8 days.
-    session.expiryTimer = setLongTimeout(() => {
-      if (session.link !== undefined) return;
-      this.stats.clientsExpired++;
-      this.removeSession(session);
-    }, ms);
-  }
-
   /** A client's connect or disconnect line: info, or debug with `connection_messages false`. */
   logConnection(fields: Record<string, unknown>, message: string): void {
     if (this.options.connectionMessages) this.log.info(fields, message);
@@ -363,7 +284,7 @@ export class BrokerCore implements SessionHost {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const channel of this.channels) channel.checkTimeouts(now);
     const limit = this.options.memoryLimit;
     if (limit > 0) this.checkMemory(limit);

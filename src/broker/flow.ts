@@ -10,6 +10,7 @@
  * and once it is past maxOutgoingBytes its QoS 0 messages are dropped (or it is disconnected).
  */
 import type { Channel } from './channel.js';
+import type { Clock } from './clock.js';
 
 export const HIGH_WATER = 1024 * 1024;
 export const LOW_WATER = 256 * 1024;
@@ -18,6 +19,8 @@ const MAX_PAUSE_MS = 50;
 export class FlowControl {
   /** The channel whose PUBLISH is being routed, if any. */
   current: Channel | undefined;
+
+  constructor(private readonly clock: Clock) {}
 
   /**
    * A delivery of the current message left `subscriber` behind: more than HIGH_WATER unsent
@@ -31,7 +34,7 @@ export class FlowControl {
     publisher.throttledBy = subscriber;
     (subscriber.waiters ??= []).push(publisher);
     publisher.outbox.pauseInput();
-    publisher.throttleTimer = setTimeout(() => {
+    publisher.throttleTimer = this.clock.setTimeout(() => {
       subscriber.flowStalled = true; // no progress in a whole pause: stop waiting for it
       this.release(publisher);
     }, MAX_PAUSE_MS);
@@ -48,7 +51,7 @@ export class FlowControl {
   /** Resume a throttled publisher. */
   release(publisher: Channel): void {
     if (publisher.throttledBy === undefined) return;
-    clearTimeout(publisher.throttleTimer);
+    this.clock.clearTimeout(publisher.throttleTimer);
     publisher.throttledBy = undefined;
     publisher.throttleTimer = undefined;
     publisher.outbox.resumeInput();

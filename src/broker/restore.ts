@@ -29,7 +29,7 @@ export interface RestoreCounts {
  * the restore deleted is committed.
  */
 export async function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): Promise<RestoreCounts> {
-  const now = Date.now();
+  const now = core.now();
   const messages = new MessagesById();
   for await (const chunk of state.messages) {
     for (const m of chunk) {
@@ -82,11 +82,11 @@ async function restoreSessions(core: BrokerCore, stored: RestoredState['sessions
       session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
       session.owner = s.username;
       session.listener = s.listener;
-      core.sessions.set(s.clientId, session);
+      core.registry.sessions.set(s.clientId, session);
       // Every restored session is disconnected: its expiry runs from when it disconnected, or from
       // now for a session whose client was connected when the broker stopped.
       const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
-      core.armSessionExpiry(session, since + session.expiryInterval * 1000 - now);
+      core.registry.armExpiry(session, since + session.expiryInterval * 1000 - now);
       sessions++;
     }
   }
@@ -144,7 +144,7 @@ async function restoreWills(core: BrokerCore, stored: RestoredState['wills']): P
     for (const w of chunk) {
       const session = core.sessions.get(w.clientId);
       if (session === undefined) continue;
-      core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
+      core.registry.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
       wills++;
     }
   }

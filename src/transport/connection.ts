@@ -76,7 +76,7 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
   onData(chunk: Buffer): void {
     const channel = this.channel;
     this.core.stats.bytesReceived += chunk.length;
-    channel.lastReceived = Date.now();
+    channel.lastReceived = this.core.clock.now();
     try {
       this.parser.push(chunk, this);
     } catch (error) {

@@ -8,9 +8,8 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
 import { MQTT_MAX_PACKET_SIZE, type AuthGrant, type AuthResult, type ConnectInfo } from '../options.js';
 import { startEnhancedAuth } from './auth.js';
-import { clearLongTimeout } from '../long-timer.js';
 import { connackCode, reasonName } from '../reasons.js';
-import { Session } from '../session.js';
+import type { OpenedSession } from '../registry.js';
 
 export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   channel.version = packet.protocolVersion;
@@ -141,9 +140,8 @@ export function refuse(channel: Channel, reason: number, why: string, packet?: C
 export function accept(channel: Channel, packet: ConnectPacket, auth?: Properties): void {
   const core = channel.core;
   const options = core.options;
-  const assigned = packet.clientId.length === 0 ? core.assignClientId() : undefined;
-  const clientId = assigned ?? packet.clientId;
-  channel.clientId = clientId;
+  const assigned = packet.clientId.length === 0 ? core.registry.assignClientId() : undefined;
+  channel.clientId = assigned ?? packet.clientId;
   channel.username ??= packet.username;
   channel.will = packet.will;
   // 5.0: a Keep Alive above max_keepalive gets Server Keep Alive = max_keepalive [MQTT-3.2.2-21];
@@ -157,52 +155,35 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     channel.topicAliasMaximum = channel.listenerOptions?.maxTopicAlias ?? options.topicAliasMaximum;
     channel.outAliasMaximum = options.outboundTopicAliases ? (props?.topicAliasMaximum ?? 0) : 0;
   }
-
-  // Session takeover: the existing connection of this client id is closed [MQTT-3.1.4-2].
-  const previous = core.connected.get(clientId);
-  if (previous !== undefined) {
-    core.log.info({ clientId, remote: channel.remoteAddress }, 'client id in use: taking over the session');
-    previous.takenOver();
-  }
-
-  let session = core.sessions.get(clientId);
-  if (session !== undefined && packet.clean) {
-    // Clean Session / Clean Start discards any existing session [MQTT-3.1.2-6].
-    core.removeSession(session);
-    session = undefined;
-  }
-  if (session !== undefined && session.owner !== channel.username) {
-    // A persistent session is resumed only by the user who made it: another user gets a fresh one.
-    core.log.warn({ clientId, username: channel.username, owner: session.owner }, 'client id of a session made by another user: starting a fresh session');
-    core.removeSession(session);
-    session = undefined;
-  }
-  const sessionPresent = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
-  if (session === undefined) {
-    session = new Session(clientId, core);
-    session.owner = channel.username;
-    core.sessions.set(clientId, session);
-  }
-  session.listener = channel.listener;
-  clearLongTimeout(session.expiryTimer);
-  core.cancelWill(session);
-  session.expiryInterval =
+  const expiryInterval =
     packet.protocolVersion === 5 ? cappedExpiry(channel, props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
-  channel.session = session;
-  // A session that outlives its connection is stored (the persistence issue's contract).
-  if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
-  // A resumed session that now ends with its connection (5.0 Session Expiry 0) must not come back
-  // after a crash: its stored state goes before the CONNACK (which waits for that commit).
-  else core.persistence?.dropSession(session);
+  // Take-over, clean start, resumption: the registry's (synchronous when the claim is local).
+  const opened = core.registry.open(channel, packet.clean, expiryInterval);
+  if (opened instanceof Promise) channel.defer(opened.then(releasedIfClosed(channel)), (result) => connected(channel, packet, result, assigned, auth));
+  else connected(channel, packet, opened, assigned, auth);
+}
+
+/** A channel closed while its claim was pending: the session it was given is released again. */
+function releasedIfClosed(channel: Channel): (opened: OpenedSession) => OpenedSession {
+  return (opened) => {
+    if (channel.state === 'closed') channel.core.registry.release(channel, opened.session);
+    return opened;
+  };
+}
+
+/** The session is open: CONNACK, then the session's re-sends and queue. */
+function connected(channel: Channel, packet: ConnectPacket, opened: OpenedSession, assigned: string | undefined, auth: Properties | undefined): void {
+  const core = channel.core;
+  const session = opened.session;
   channel.state = 'connected';
-  core.connected.set(clientId, channel);
   const stats = core.stats;
   if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
   stats.clientsTotal++;
 
-  const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: opened.present, reasonCode: 0 };
   if (packet.protocolVersion === 5) connack.properties = { ...connackProperties(channel, packet, assigned), ...auth };
   channel.send(connack);
+  const clientId = channel.clientId;
   const username = channel.username;
   core.logConnection(
     { clientId, username, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },

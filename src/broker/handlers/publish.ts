@@ -114,7 +114,7 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
     packet.retain,
     props === undefined ? undefined : forwardedProperties(props),
     channel.clientId,
-    expiry === undefined ? 0 : Date.now() + expiry * 1000,
+    expiry === undefined ? 0 : channel.core.now() + expiry * 1000,
   );
   channel.core.publish(message, channel);
   acknowledge(channel, packet, ReasonCode.Success);

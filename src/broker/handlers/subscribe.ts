@@ -92,7 +92,7 @@ function sendRetained(channel: Channel, entry: SubscriptionEntry, isNew: boolean
   if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !isNew)) return;
   const core = channel.core;
   const session = entry.session;
-  const now = Date.now();
+  const now = core.now();
   const subIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
   for (const message of core.retained.match(entry.filter)) {
     if (message.isExpired(now)) continue;
