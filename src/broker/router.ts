@@ -137,13 +137,13 @@ export class Router {
     if (count === 1) {
       const target = matches[0] as Target;
       if (target instanceof ShareGroup) return deliverShared(target, message, undefined, this.upgradeQos);
-      const entry = target;
-      if (entry.noLocal && entry.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
-      entry.session.deliver(
+      const route = target;
+      if (route.noLocal && route.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
+      route.session.deliver(
         message,
-        deliveryQos(message.qos, entry.qos, this.upgradeQos),
-        entry.retainAsPublished && message.retain,
-        entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined,
+        deliveryQos(message.qos, route.qos, this.upgradeQos),
+        route.retainAsPublished && message.retain,
+        route.subscriptionId > 0 ? [route.subscriptionId] : undefined,
       );
       return 1;
     }
@@ -155,29 +155,29 @@ export class Router {
         delivered += deliverShared(target, message, undefined, this.upgradeQos);
         continue;
       }
-      const entry = target;
-      if (entry.noLocal && entry.session.clientId === message.origin) continue;
-      const session = entry.session;
-      const qos = deliveryQos(message.qos, entry.qos, this.upgradeQos);
-      const retain = entry.retainAsPublished && message.retain;
-      if (session.routeEpoch !== epoch) {
-        session.routeEpoch = epoch;
-        session.routeQos = qos;
-        session.routeRetain = retain;
-        session.routeSubIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
+      const route = target;
+      if (route.noLocal && route.session.clientId === message.origin) continue;
+      const receiver = route.session;
+      const qos = deliveryQos(message.qos, route.qos, this.upgradeQos);
+      const retain = route.retainAsPublished && message.retain;
+      if (receiver.routeEpoch !== epoch) {
+        receiver.routeEpoch = epoch;
+        receiver.routeQos = qos;
+        receiver.routeRetain = retain;
+        receiver.routeSubIds = route.subscriptionId > 0 ? [route.subscriptionId] : undefined;
       } else {
-        if (qos > session.routeQos) session.routeQos = qos;
-        if (retain) session.routeRetain = true;
-        if (entry.subscriptionId > 0) (session.routeSubIds ??= []).push(entry.subscriptionId);
+        if (qos > receiver.routeQos) receiver.routeQos = qos;
+        if (retain) receiver.routeRetain = true;
+        if (route.subscriptionId > 0) (receiver.routeSubIds ??= []).push(route.subscriptionId);
       }
     }
     for (let i = 0; i < count; i++) {
       const target = matches[i] as Target;
       if (target instanceof ShareGroup) continue;
-      const session = target.session;
-      if (session.routeEpoch !== epoch) continue;
-      session.routeEpoch = -epoch; // delivered: skip its other matches
-      session.deliver(message, session.routeQos, session.routeRetain, session.routeSubIds);
+      const receiver = target.session;
+      if (receiver.routeEpoch !== epoch) continue;
+      receiver.routeEpoch = -epoch; // delivered: skip its other matches
+      receiver.deliver(message, receiver.routeQos, receiver.routeRetain, receiver.routeSubIds);
       delivered++;
     }
     return delivered;
