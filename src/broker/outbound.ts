@@ -1,9 +1,11 @@
 /**
  * The outbound half of a byte-stream peer, in the core: a channel's bytes are queued here and
- * handed to the transport's `Wire` (a thin writer) once per event-loop turn (all outbounds
- * written during one turn are flushed together in one setImmediate), as one buffer per peer,
- * and never more than one buffer inside the wire at a time. A socket, a bridge's connection or a
- * cluster link written as MQTT bytes get the same two guarantees from it:
+ * handed to the writer once per event-loop turn (all outbounds written during one turn are
+ * flushed together in one setImmediate), as one buffer per peer, and never more than one buffer
+ * inside the writer at a time. The writer is a subclass that implements only the abstract `Wire`
+ * part (write bytes, report completion with `written`, read input): the transport's `Connection`
+ * for a socket (one object per connection, no extra indirection on the hot path), and likewise a
+ * bridge's connection or a cluster link written as MQTT bytes; they get the same two guarantees:
  *
  * - Durability: no byte that reports stored state leaves before that state is committed. A
  *   flush that finds such bytes queued (`firstReporting`) while persistence has uncommitted
@@ -17,21 +19,6 @@
 import type { Outbox } from './channel.js';
 import type { FlowControl, FlowSubscriber } from './flow.js';
 import type { CommitWaiter, Persistence } from './persistence.js';
-
-/** What a transport implements: it writes bytes and reads input, and knows nothing else. */
-export interface Wire {
-  /** Write one buffer; call `Outbound.written()` once the peer (kernel) took it. */
-  send(bytes: Buffer): void;
-  /** Bytes given to `send` and not yet taken. */
-  readonly backlog: number;
-  /** The peer is gone: nothing more can be written. */
-  readonly gone: boolean;
-  /** Write these last bytes (if any), then close. */
-  finish(last: Buffer | undefined): void;
-  /** Stop and resume reading input (back-pressure on the peer). */
-  pauseInput(): void;
-  resumeInput(): void;
-}
 
 /** What an outbound needs of the broker. */
 export interface OutboundHost {
@@ -50,7 +37,7 @@ function flushDirty(): void {
   for (let i = 0; i < list.length; i++) (list[i] as Outbound).flush();
 }
 
-export class Outbound implements Outbox, CommitWaiter {
+export abstract class Outbound implements Outbox, CommitWaiter {
   /** Told of progress (the channel this outbound writes for), once paired. */
   subscriber: FlowSubscriber | undefined;
   private queued: Buffer[] = [];
@@ -61,16 +48,26 @@ export class Outbound implements Outbox, CommitWaiter {
   private awaitingCommit = false;
   private isDirty = false;
   private ended = false;
-  /** A write is with the wire; the next one waits for its completion (`written`). */
+  /** A write is with the writer; the next one waits for its completion (`written`). */
   private writing = false;
 
-  constructor(
-    private readonly host: OutboundHost,
-    private readonly wire: Wire,
-  ) {}
+  constructor(private readonly host: OutboundHost) {}
+
+  // The Wire: what a writer implements. It writes bytes and reads input, and knows nothing else.
+  /** Write one buffer; call `written()` once the peer (kernel) took it. */
+  protected abstract send(bytes: Buffer): void;
+  /** Bytes given to `send` and not yet taken. */
+  protected abstract get backlog(): number;
+  /** The peer is gone: nothing more can be written. */
+  protected abstract get gone(): boolean;
+  /** Write these last bytes (if any), then close. */
+  protected abstract finish(last: Buffer | undefined): void;
+  /** Stop and resume reading input (back-pressure on the peer). */
+  abstract pauseInput(): void;
+  abstract resumeInput(): void;
 
   get pendingBytes(): number {
-    return this.queuedBytes + this.wire.backlog;
+    return this.queuedBytes + this.backlog;
   }
 
   get waitsForCommit(): boolean {
@@ -92,7 +89,7 @@ export class Outbound implements Outbox, CommitWaiter {
     }
   }
 
-  /** The wire took the bytes of the last write (its completion). */
+  /** The writer's peer took the bytes of the last write (its completion). */
   written(): void {
     this.writing = false;
     // Everything given to the wire was taken: if little is waiting behind, release the
@@ -119,7 +116,7 @@ export class Outbound implements Outbox, CommitWaiter {
   }
 
   /**
-   * Hand the queued bytes to the wire as ONE buffer, and only when the wire has taken the
+   * Hand the queued bytes to the writer as ONE buffer, and only when it has taken the
    * previous one (its completion calls flush again). Measured: giving Node's stream thousands
    * of small chunks per turn under a fan-in flood made delivery collapse to ~2k msg/s with 1 GB
    * queued inside the stream; one concatenated write per turn keeps it at the socket's pace.
@@ -128,7 +125,7 @@ export class Outbound implements Outbox, CommitWaiter {
     this.isDirty = false;
     const queued = this.queued;
     if (queued.length === 0) return;
-    if (this.wire.gone) {
+    if (this.gone) {
       this.queued = [];
       this.queuedBytes = 0;
       this.firstReporting = -1;
@@ -139,7 +136,7 @@ export class Outbound implements Outbox, CommitWaiter {
     if (count === 0) return; // `committed` flushes again
     const bytes = this.take(count);
     this.writing = true;
-    this.wire.send(bytes);
+    this.send(bytes);
   }
 
   /** Remove the first `count` queued buffers, as one buffer. */
@@ -175,17 +172,9 @@ export class Outbound implements Outbox, CommitWaiter {
     // Closing: commit now rather than wait. If the store failed, what reports state is dropped.
     if (this.firstReporting >= 0) this.host.persistence?.commitIfDirty();
     const count = this.sendable();
-    const last = count > 0 && !this.wire.gone ? this.take(count) : undefined;
+    const last = count > 0 && !this.gone ? this.take(count) : undefined;
     this.queued = [];
     this.queuedBytes = 0;
-    this.wire.finish(last);
-  }
-
-  pauseInput(): void {
-    this.wire.pauseInput();
-  }
-
-  resumeInput(): void {
-    this.wire.resumeInput();
+    this.finish(last);
   }
 }

@@ -1,22 +1,22 @@
 /**
  * The glue between a byte stream (TCP, TLS or unix socket, or a WebSocket adapted to a stream)
- * and a Channel: bytes in go through the incremental parser into the channel; bytes out come
- * from the channel's `Outbound` (src/broker/outbound.ts), which queues them, holds what reports
- * uncommitted state until the commit, and hands this thin writer one buffer at a time.
+ * and a Channel: bytes in go through the incremental parser into the channel; bytes out are the
+ * core's `Outbound` (src/broker/outbound.ts), which queues them, holds what reports uncommitted
+ * state until the commit and paces writes; a Connection is an Outbound whose writer (the
+ * abstract Wire part) is its byte stream, so one object per connection does both.
  */
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
 import type { Channel } from '../broker/channel.js';
 import type { BrokerCore } from '../broker/core.js';
-import { Outbound, type Wire } from '../broker/outbound.js';
+import { Outbound } from '../broker/outbound.js';
 import type { ByteStream, StreamOwner } from './byte-stream.js';
 
 /** How long a closing connection may take to flush before it is destroyed, in ms. */
 const END_GRACE_MS = 2000;
 
-export class Connection implements Wire, PacketHandler, StreamOwner {
+export class Connection extends Outbound implements PacketHandler, StreamOwner {
   readonly channel: Channel;
-  private readonly outbound: Outbound;
   private readonly parser: Parser;
   /** Reads paused by how many reasons (flow control, hook backlog). */
   private pauses = 0;
@@ -26,10 +26,10 @@ export class Connection implements Wire, PacketHandler, StreamOwner {
     private readonly core: BrokerCore,
     remoteAddress: string,
   ) {
+    super(core);
     this.parser = new Parser({ maxPacketSize: core.options.maxPacketSize });
-    this.outbound = new Outbound(core, this);
-    this.channel = core.openChannel(this.outbound, remoteAddress);
-    this.outbound.subscriber = this.channel;
+    this.channel = core.openChannel(this, remoteAddress);
+    this.subscriber = this.channel;
     socket.attach(this);
   }
 
@@ -69,22 +69,22 @@ export class Connection implements Wire, PacketHandler, StreamOwner {
     if (channel.state === 'closed') this.parser.stop();
   }
 
-  // Wire
-  get backlog(): number {
+  // Wire (the writer's part of Outbound)
+  protected get backlog(): number {
     return this.socket.writableLength;
   }
 
-  get gone(): boolean {
+  protected get gone(): boolean {
     return this.socket.destroyed;
   }
 
-  send(bytes: Buffer): void {
+  protected send(bytes: Buffer): void {
     // A closure per write rather than one kept per connection: it dies young, and an idle
     // connection holds none (~100 B less per idle client).
-    this.socket.write(bytes, () => this.outbound.written());
+    this.socket.write(bytes, () => this.written());
   }
 
-  finish(last: Buffer | undefined): void {
+  protected finish(last: Buffer | undefined): void {
     const socket = this.socket;
     if (last !== undefined) socket.write(last);
     socket.end();

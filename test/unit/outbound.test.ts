@@ -1,43 +1,51 @@
 // The core's Outbound (issue 14, seam 4): the commit gate and back-pressure of a byte-stream peer
 // live in the core, so any writer gets them, not only a socket. Here the writer is an in-process
-// `Wire` that records what it is handed and completes writes when told: a stand-in for a bridge's
-// or a cluster link's connection. No sockets.
+// Outbound that records what it is handed and completes writes when told: a stand-in for a
+// bridge's or a cluster link's connection. No sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, type Packet } from '../../src/protocol/index.js';
 import type { BrokerCore } from '../../src/broker/core.js';
 import type { Channel } from '../../src/broker/channel.js';
-import { Outbound, type Wire } from '../../src/broker/outbound.js';
+import { Outbound } from '../../src/broker/outbound.js';
 import { unitCore } from '../helpers/channel.js';
 import { durableCore } from '../helpers/durable-core.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A writer that keeps every buffer it is given "in flight" until `complete`. */
-class RecordingWire implements Wire {
+class RecordingWire extends Outbound {
   readonly sent: Buffer[] = [];
   /** For each buffer sent: whether persistence had uncommitted writes then. */
   readonly sentUncommitted: boolean[] = [];
-  backlog = 0;
-  gone = false;
+  private inFlight = 0;
   finished = false;
   inputPaused = 0;
-  outbound!: Outbound;
 
-  constructor(private readonly core: BrokerCore) {}
+  constructor(private readonly core: BrokerCore) {
+    super(core);
+  }
 
-  send(bytes: Buffer): void {
+  protected get backlog(): number {
+    return this.inFlight;
+  }
+
+  protected get gone(): boolean {
+    return false;
+  }
+
+  protected send(bytes: Buffer): void {
     this.sent.push(bytes);
     this.sentUncommitted.push(this.core.persistence?.uncommitted === true);
-    this.backlog += bytes.length;
+    this.inFlight += bytes.length;
   }
 
   /** The peer took everything handed over. */
   complete(): void {
-    this.backlog = 0;
-    this.outbound.written();
+    this.inFlight = 0;
+    this.written();
   }
 
-  finish(last: Buffer | undefined): void {
+  protected finish(last: Buffer | undefined): void {
     if (last !== undefined) this.sent.push(last);
     this.finished = true;
   }
@@ -76,13 +84,11 @@ class RecordingWire implements Wire {
 
 function wiredChannel(core: BrokerCore, clientId: string, clean: boolean): { channel: Channel; wire: RecordingWire; outbound: Outbound } {
   const wire = new RecordingWire(core);
-  const outbound = new Outbound(core, wire);
-  wire.outbound = outbound;
-  const channel = core.openChannel(outbound, '127.0.0.1');
-  outbound.subscriber = channel;
+  const channel = core.openChannel(wire, '127.0.0.1');
+  wire.subscriber = channel;
   const properties = clean ? {} : { properties: { sessionExpiryInterval: 3600 } };
   channel.handle({ type: 'connect', protocolName: 'MQTT', protocolVersion: 5, clean, keepalive: 0, clientId, ...properties });
-  return { channel, wire, outbound };
+  return { channel, wire, outbound: wire };
 }
 
 const flushed = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -194,7 +194,7 @@ void test('[MQTT-4.3.3-2] a remote target behind the commit gate sees no QoS 2 c
   assert.equal(peer.copies.length, 3, 'a QoS 1 copy goes at once');
 });
 
-void test('[MQTT-4.8.2-2] a remote target that is a share-group member receives its share, and busy members are skipped', () => {
+void test('a remote target that is a share-group member receives its share (MQTT 5.0 section 4.8.2), and busy members are skipped', () => {
   const core = unitCore();
   const { channel, outbox } = connectedChannel(core, 'local-member');
   channel.handle({ type: 'subscribe', packetId: 1, subscriptions: [{ topicFilter: '$share/g/s/#', qos: 0 }] });
