@@ -23,7 +23,10 @@ type Target = Route | ShareGroup;
 
 /** How a remote target takes a filter (`Router.addRemote`). */
 export interface RemoteRouteOptions {
-  /** Highest QoS of its copies (default 2: the message's own QoS). */
+  /**
+   * Highest QoS of its copies (default 2: the message's own QoS). As for a client's subscription,
+   * upgrade_outgoing_qos makes it the QoS of every copy: pass the QoS the peer needs.
+   */
   qos?: QoS;
   /** Member of the share group `$share/{shareName}/{filter}` (a node holding members of it). */
   shareName?: string;
