@@ -19,7 +19,7 @@ import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
-import { HIGH_WATER, LOW_WATER } from './flow.js';
+import { HIGH_WATER, LOW_WATER, type FlowPublisher, type FlowSubscriber } from './flow.js';
 import { applyListenerRules, unmount } from './listener-rules.js';
 import { logReceived, logSent, logSentPublish } from './packet-log.js';
 import { copyWaitsForCommit, deliveryProperties, type Message } from './message.js';
@@ -78,9 +78,9 @@ export class Channel implements SessionLink {
   outAliases: Map<string, number> | undefined;
   outAliasMaximum = 0;
   /** Flow control (flow.ts): the subscriber this publisher waits for, and publishers waiting for this one. */
-  throttledBy: Channel | undefined;
+  throttledBy: FlowSubscriber | undefined;
   throttleTimer: unknown;
-  waiters: Channel[] | undefined;
+  waiters: FlowPublisher[] | undefined;
   /** Made no progress during a whole flow-control pause: it pauses no publisher until it does. */
   flowStalled = false;
   /** Input paused because of a backlog behind an asynchronous hook. */

@@ -120,12 +120,12 @@ export class BrokerCore implements SessionHost {
 
   queueCongested(session: Session): void {
     const link = session.link;
-    if (link instanceof Channel) this.flow.congested(link, session.queue.length >= this.maxQueued);
+    if (link !== undefined) this.flow.congested(link, session.queue.length >= this.maxQueued);
   }
 
   queueRelieved(session: Session): void {
     const link = session.link;
-    if (link instanceof Channel && link.waiters !== undefined && link.caughtUp()) this.flow.drained(link);
+    if (link !== undefined && link.waiters !== undefined && link.caughtUp()) this.flow.drained(link);
   }
 
   start(): void {

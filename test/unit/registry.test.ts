@@ -253,16 +253,16 @@ void test('registry.discard ends a disconnected session at once: subscriptions l
   core.stop();
 });
 
-void test('[MQTT-3.1.3-9] a delayed will and a session expiry restored from the store run on the core clock, from the time of the disconnection', () => {
+void test('[MQTT-3.1.3-9] a delayed will and a session expiry restored from the store run on the core clock, from the time of the disconnection', async () => {
   const clock = new FakeClock();
   const storage = new MemoryStorage();
   const before = unitCore({ persistence: true }, storage, { clock });
   dropWithWill(before, 'r', 30, 120);
-  before.persistence?.commitIfDirty();
+  await before.persistence?.commitIfDirty();
   before.stop();
   clock.advance(10_000); // the broker is down for 10 s
   const after = unitCore({ persistence: true }, storage, { clock });
-  after.restore();
+  await after.restore();
   const seen = watcher(after, 'will/#');
   clock.advance(19_999);
   assert.deepEqual(topics(seen), [], 'published before its time (30 s after the disconnection)');
