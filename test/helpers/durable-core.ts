@@ -14,9 +14,9 @@ export function durableCore(t: TestContext): BrokerCore {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-unit-'));
   const storage = new SqliteStorage(join(dir, 'store.db'));
   const core = unitCore({ persistence: true }, storage);
-  t.after(() => {
+  t.after(async () => {
     core.stop();
-    storage.close();
+    await storage.close();
     rmSync(dir, { recursive: true, force: true });
   });
   return core;
