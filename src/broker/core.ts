@@ -4,12 +4,12 @@
  * it packets; the channel writes through the Outbox the transport gave it.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
-import type { BrokerEvents, BrokerStats } from './api.js';
+import type { BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
 import type { Logger } from './logger.js';
 import { FlowControl } from './flow.js';
+import { HookChain, registerOptionHooks, type SessionEndReason } from './hooks.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ClientInfo, ResolvedOptions } from './options.js';
 import { deliverShared, Router } from './router.js';
@@ -28,7 +28,8 @@ const SWEEP_MS = 250;
 
 export class BrokerCore implements SessionHost {
   readonly stats: BrokerStats = createStats();
-  readonly events = new EventEmitter<BrokerEvents>();
+  /** The hook chain (./hooks.ts): security, embedders' hooks and events register here. */
+  readonly hooks: HookChain;
   readonly router = new Router();
   readonly flow = new FlowControl();
   readonly retained: RetainedStore;
@@ -71,6 +72,8 @@ export class BrokerCore implements SessionHost {
     // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
     this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
     this.retained = new RetainedStore(options.maxRetainedMessages);
+    this.hooks = new HookChain((error) => log.error({ err: error }, error.message));
+    registerOptionHooks(this.hooks, options);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -160,19 +163,27 @@ export class BrokerCore implements SessionHost {
     }
   }
 
-  /** Accept a message for delivery: retained store, routing, counters, events. */
+  /** Accept a message for delivery: `message.publish` hooks, retained store, routing. */
   publish(message: Message, publisher: Channel | undefined): void {
+    const hooks = this.hooks;
+    if (hooks.has('message.publish')) {
+      const routed = hooks.publish(message, publisher?.info());
+      if (routed === undefined) {
+        if (hooks.has('message.dropped')) hooks.notify('message.dropped', message, 'stopped');
+        return;
+      }
+      message = routed;
+    }
     if (message.retain) this.storeRetained(message);
     const flow = this.flow;
     flow.current = publisher;
+    let delivered: number;
     try {
-      this.router.route(message);
+      delivered = this.router.route(message);
     } finally {
       flow.current = undefined;
     }
-    if (this.events.listenerCount('message') > 0) {
-      this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
-    }
+    if (delivered === 0 && hooks.has('message.dropped')) hooks.notify('message.dropped', message, 'no-subscribers');
   }
 
   /**
@@ -268,8 +279,8 @@ export class BrokerCore implements SessionHost {
       this.log.info({ clientId: client.clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
       return;
     }
-    const authorize = this.options.authorizePublish;
-    if (authorize === undefined) {
+    const hooks = this.hooks;
+    if (!hooks.authorizes('publish')) {
       this.sendWill(client.clientId, will, channel);
       return;
     }
@@ -277,7 +288,7 @@ export class BrokerCore implements SessionHost {
       if (allowed) this.sendWill(client.clientId, will, channel);
       else this.log.info({ clientId: client.clientId, topic: will.topic }, 'will not authorized: dropped');
     };
-    const allowed = authorize(client, will.topic, will.qos, will.retain);
+    const allowed = hooks.authorize('publish', client, will.topic, will.qos, will.retain);
     if (allowed instanceof Promise) {
       channel = undefined; // closed by the time the answer comes: it holds back no publisher
       allowed.then(decided, (error: unknown) => this.log.error({ err: error, clientId: client.clientId }, 'will authorization failed: dropped'));
@@ -299,6 +310,7 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
+    if (this.hooks.has('delivery.dropped')) this.hooks.notify('delivery.dropped', session.clientId, message, why);
     // Counted always; logged at most once a second, so a flood cannot flood the log too.
     const since = countThrottled(this.stats, 'messagesDropped');
     if (since === undefined) return;
@@ -309,7 +321,7 @@ export class BrokerCore implements SessionHost {
   }
 
   /** End a session: its subscriptions go, its queued messages are freed. */
-  removeSession(session: Session): void {
+  removeSession(session: Session, reason: SessionEndReason): void {
     clearLongTimeout(session.expiryTimer);
     const will = session.pendingWill;
     if (will !== undefined) {
@@ -328,12 +340,13 @@ export class BrokerCore implements SessionHost {
     session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     this.stats.subscriptions = this.router.subscriptionCount;
+    if (this.hooks.has('session.terminated')) this.hooks.notify('session.terminated', session.clientId, reason);
   }
 
   /** Keep a disconnected session for its expiry interval, then end it. */
   scheduleSessionExpiry(session: Session): void {
     if (session.expiryInterval === 0) {
-      this.removeSession(session);
+      this.removeSession(session, 'closed');
       return;
     }
     this.persistence?.saveSession(session, Date.now());
@@ -348,7 +361,7 @@ export class BrokerCore implements SessionHost {
     session.expiryTimer = setLongTimeout(() => {
       if (session.link !== undefined) return;
       this.stats.clientsExpired++;
-      this.removeSession(session);
+      this.removeSession(session, 'expired');
     }, ms);
   }
 
