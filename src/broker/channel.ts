@@ -264,7 +264,7 @@ export class Channel implements SessionLink {
   ): boolean {
     const core = this.core;
     // Every delivery is checked against this connection's read rights, as Mosquitto does.
-    if (core.hooks.authorizes('deliver') && !this.mayRead(message, qos, retain)) return false;
+    if (core.hooks.checksDelivery && !this.mayRead(message, qos, retain)) return false;
     if (qos === 0 && this.outbox.pendingBytes > core.options.maxOutgoingBytes) {
       core.onSlowConsumer(this, message);
       return true;
@@ -292,7 +292,7 @@ export class Channel implements SessionLink {
     // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
     outbox.write(bytes, copyWaitsForCommit(message, qos));
     if (core.logPackets) logSentPublish(this, message, qos, retain, packetId, dup);
-    if (!dup && core.hooks.has('message.delivered')) core.hooks.notify('message.delivered', this.info(), message);
+    if (!dup && core.hooks.onDelivered) core.hooks.notify('message.delivered', this.info(), message);
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
@@ -340,7 +340,7 @@ export class Channel implements SessionLink {
   private mayRead(message: Message, qos: QoS, retain: boolean): boolean {
     const allowed = this.readAllowed(message.topic, qos, retain);
     const hooks = this.core.hooks;
-    if (!allowed && hooks.has('delivery.dropped')) hooks.notify('delivery.dropped', this.clientId, message, 'not-authorized');
+    if (!allowed && hooks.onDeliveryDropped) hooks.notify('delivery.dropped', this.clientId, message, 'not-authorized');
     return allowed;
   }
 

@@ -166,10 +166,10 @@ export class BrokerCore implements SessionHost {
   /** Accept a message for delivery: `message.publish` hooks, retained store, routing. */
   publish(message: Message, publisher: Channel | undefined): void {
     const hooks = this.hooks;
-    if (hooks.has('message.publish')) {
+    if (hooks.onPublish) {
       const routed = hooks.publish(message, publisher?.info());
       if (routed === undefined) {
-        if (hooks.has('message.dropped')) hooks.notify('message.dropped', message, 'stopped');
+        if (hooks.onMessageDropped) hooks.notify('message.dropped', message, 'stopped');
         return;
       }
       message = routed;
@@ -183,7 +183,7 @@ export class BrokerCore implements SessionHost {
     } finally {
       flow.current = undefined;
     }
-    if (delivered === 0 && hooks.has('message.dropped')) hooks.notify('message.dropped', message, 'no-subscribers');
+    if (delivered === 0 && hooks.onMessageDropped) hooks.notify('message.dropped', message, 'no-subscribers');
   }
 
   /**
@@ -310,7 +310,7 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
-    if (this.hooks.has('delivery.dropped')) this.hooks.notify('delivery.dropped', session.clientId, message, why);
+    if (this.hooks.onDeliveryDropped) this.hooks.notify('delivery.dropped', session.clientId, message, why);
     // Counted always; logged at most once a second, so a flood cannot flood the log too.
     const since = countThrottled(this.stats, 'messagesDropped');
     if (since === undefined) return;

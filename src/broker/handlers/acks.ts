@@ -25,7 +25,7 @@ export function handleAck(channel: Channel, packet: AckPacket): void {
     return;
   }
   const hooks = channel.core.hooks;
-  const delivery = hooks.has('message.acked') ? session.inflight.get(packet.packetId) : undefined;
+  const delivery = hooks.onAcked ? session.inflight.get(packet.packetId) : undefined;
   // PUBACK ends a QoS 1 delivery, PUBCOMP a QoS 2 one (after PUBREC and PUBREL): acknowledged once.
   const acked = delivery !== undefined && (packet.type === 'puback' ? delivery.qos === 1 : delivery.state === 'pubrel');
   session.complete(packet.packetId);

@@ -66,7 +66,7 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
     return;
   }
   const hooks = core.hooks;
-  if (!hooks.authorizes('publish')) {
+  if (!hooks.checksPublish) {
     accept(channel, packet, topic);
     return;
   }
