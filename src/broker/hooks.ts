@@ -356,8 +356,6 @@ export function alteredMessage(
   );
 }
 
-const optionHookNames = ['authenticate', 'authorizePublish', 'authorizeSubscribe', 'authorizeRead'] as const;
-
 /**
  * The single hooks of BrokerOptions (for embedders) as registrations at HookPriority.options:
  * each gives a definite answer for its own action only.
@@ -375,11 +373,6 @@ export function registerOptionHooks(chain: HookChain, hooks: BrokerHooks): void 
   if (authorizeRead !== undefined) {
     chain.add('client.authorize', (client, _action, topic) => (authorizeRead(client, topic) ? 'allow' : 'deny'), at, { actions: ['deliver'] });
   }
-}
-
-/** Whether options carry any of the single hooks. */
-export function hasOptionHooks(hooks: BrokerHooks): boolean {
-  return optionHookNames.some((name) => hooks[name] !== undefined);
 }
 
 function decision(answer: boolean | QoS | Promise<boolean | QoS>): AuthzResult | Promise<AuthzResult> {
