@@ -2,6 +2,7 @@
 // results, the synchronous path staying synchronous, and asynchrony only where it is declared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { BrokerEventListeners } from '../../src/broker/events.js';
 import { alteredMessage, HookChain, HookPriority, registerOptionHooks } from '../../src/broker/hooks.js';
 import { Message } from '../../src/broker/message.js';
 import type { ClientInfo, ConnectInfo } from '../../src/broker/options.js';
@@ -187,4 +188,35 @@ void test('with nothing registered the core runs no hook and builds no client in
   assert.equal((publisher as unknown as { cachedInfo: unknown }).cachedInfo, undefined, 'no ClientInfo built for the publisher');
   assert.equal((subscriber as unknown as { cachedInfo: unknown }).cachedInfo, undefined, 'no ClientInfo built for the subscriber');
   core.stop();
+});
+
+void test('broker.on/off on the chain: listeners run after every other callback, off removes one registration, fatal is told apart', () => {
+  const { hooks } = chain();
+  const events = new BrokerEventListeners(hooks);
+  const seen: string[] = [];
+  const onConnected = (c: ClientInfo): void => void seen.push(`listener ${c.clientId}`);
+  events.on('clientConnected', onConnected);
+  events.on('clientConnected', onConnected);
+  hooks.add('client.connected', () => void seen.push('hook'), -1_000_000);
+  hooks.notify('client.connected', client);
+  assert.deepEqual(seen, ['hook', 'listener c', 'listener c']);
+  events.off('clientConnected', onConnected);
+  events.off('subscribed', () => undefined); // never added: nothing happens
+  seen.length = 0;
+  hooks.notify('client.connected', client);
+  assert.deepEqual(seen, ['hook', 'listener c']);
+  events.off('clientConnected', onConnected);
+  assert.equal(hooks.has('client.connected'), true, 'the other hook stays');
+  const messages: string[] = [];
+  events.on('message', (topic, payload, qos, retain, publisher) => void messages.push(`${topic} ${payload.toString()} ${qos} ${retain} ${publisher?.clientId}`));
+  hooks.add('message.publish', (m) => alteredMessage(m, { topic: 'changed' }), 0);
+  hooks.publish(message('t'), client);
+  assert.deepEqual(messages, ['changed x 1 false c'], 'the message listener sees the message as it will be routed');
+  const fatal: string[] = [];
+  const onFatal = (e: Error): void => void fatal.push(e.message);
+  events.on('fatal', onFatal);
+  events.fatal(new Error('store failed'));
+  events.off('fatal', onFatal);
+  events.fatal(new Error('again'));
+  assert.deepEqual(fatal, ['store failed']);
 });
