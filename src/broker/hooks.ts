@@ -261,9 +261,31 @@ export class HookChain {
   authorize(action: AuthzAction, client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | QoS | Promise<boolean | QoS>;
   authorize(action: AuthzAction, client: ClientInfo, topic: string, qos: QoS, retain: boolean): boolean | QoS | Promise<boolean | QoS> {
     const list = this.lists[AUTHZ_KEYS[action]];
-    if (list.length === 0) return true;
-    const answer = this.decide<AuthzResult, AuthzResult>('client.authorize', list, 0, [client, action, topic, qos, retain], 'deny', action === 'deliver');
-    return isPromise(answer) ? answer.then((a) => grant(action, a)) : grant(action, answer);
+    // Asked for every PUBLISH with an ACL: a loop of its own, without an argument array.
+    for (let i = 0; i < list.length; i++) {
+      let answer: AuthzResult | Promise<AuthzResult>;
+      try {
+        answer = ((list[i] as Entry).fn as HookCallbacks['client.authorize'])(client, action, topic, qos, retain);
+      } catch (error) {
+        this.failed('client.authorize', error);
+        return false;
+      }
+      if (answer === 'ignore') continue;
+      if (typeof answer !== 'object') return grant(action, answer);
+      if (!isPromise(answer)) {
+        this.failed('client.authorize', new TypeError(`not an answer: ${JSON.stringify(answer)}`));
+        return false;
+      }
+      if (action === 'deliver') {
+        this.asyncWhereSync('client.authorize', answer);
+        return false;
+      }
+      const rest = [client, action, topic, qos, retain];
+      return answer
+        .then((value) => (value === 'ignore' ? this.decide<AuthzResult, AuthzResult>('client.authorize', list, i + 1, rest, 'deny') : value))
+        .then((value) => grant(action, value));
+    }
+    return list.length === 0; // no callback: open; all ignored: deny
   }
 
   /**
@@ -376,8 +398,7 @@ export function registerOptionHooks(chain: HookChain, hooks: BrokerHooks): void 
 }
 
 function decision(answer: boolean | QoS | Promise<boolean | QoS>): AuthzResult | Promise<AuthzResult> {
-  if (isPromise(answer)) return answer.then(toAuthz);
-  return toAuthz(answer);
+  return typeof answer === 'object' ? answer.then(toAuthz) : toAuthz(answer);
 }
 
 function toAuthz(answer: boolean | QoS): AuthzResult {
