@@ -159,6 +159,10 @@ void test('a callback that throws is reported: a decision is then no, a notifica
   assert.ok(reached);
   assert.equal(errors.length, 2);
   assert.match(errors[0]?.message ?? '', /client.authorize hook threw: boom/);
+  const other = chain();
+  other.hooks.add('client.authorize', () => ({ allow: true }) as unknown as 'allow');
+  assert.equal(other.hooks.authorize('subscribe', client, 't', 0, false), false, 'not an answer: deny');
+  assert.match(other.errors[0]?.message ?? '', /not an answer: \{"allow":true\}/);
 });
 
 void test('unknown hook points and non-numeric priorities are refused with a clear message', () => {
