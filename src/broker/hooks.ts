@@ -134,7 +134,8 @@ export class HookChain {
   };
 
   // Whether the points on the message path have callbacks, as plain fields: what every message
-  // and every delivery tests (a keyed lookup cost fan-out 50% more CPU per delivery).
+  // and every delivery tests (a keyed lookup, its key built per call, cost fan-out 60% more CPU
+  // per delivery: 31 -> 51 ns in-process).
   /** `client.authorize` for publish, for deliver. */
   checksPublish = false;
   checksDelivery = false;
@@ -155,6 +156,7 @@ export class HookChain {
    */
   add<P extends HookPoint>(point: P, fn: HookCallbacks[P], priority = 0, options?: HookOptions): () => void {
     if (!(point in HOOK_POINTS)) throw new TypeError(`unknown hook point ${JSON.stringify(point)} (${Object.keys(HOOK_POINTS).join(', ')})`);
+    if (typeof fn !== 'function') throw new TypeError(`a ${point} hook must be a function, not ${typeof fn}`);
     if (!Number.isFinite(priority) && priority !== HookPriority.listeners) throw new TypeError(`hook priority must be a finite number, not ${priority}`);
     const entry: Entry = { fn, priority };
     const keys = this.keysOf(point, options?.actions);

@@ -169,6 +169,7 @@ void test('unknown hook points and non-numeric priorities are refused with a cle
   const { hooks } = chain();
   assert.throws(() => hooks.add('client.connect' as 'client.connected', () => undefined), /unknown hook point "client.connect"/);
   assert.throws(() => hooks.add('client.connected', () => undefined, Number.NaN), /priority must be a finite number/);
+  assert.throws(() => hooks.add('client.connected', 'log' as unknown as () => undefined), /client.connected hook must be a function, not string/);
 });
 
 void test('BrokerOptions hooks become registrations at priority 0, each for its own action, before lower priorities', () => {
