@@ -5,10 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { alteredMessage, type SessionEndReason } from '../../src/index.js';
 import { cicadaOnly } from '../helpers/broker.js';
 import { setup } from '../helpers/harness.js';
 import { waitFor } from '../helpers/wait.js';
+import { tempDir } from '../security/support.js';
 
 const only = cicadaOnly('the hook chain is Cicada API');
 
@@ -130,5 +133,29 @@ describe('hook chain through real clients', only, () => {
     await assert.rejects(h.mqtt({ clientId: 'bad', username: 'mallory', password: 'x' }), (e: Error & { code?: number }) => e.code === 4);
     await h.mqtt({ clientId: 'good', username: 'alice', password: 'x' });
     assert.deepEqual(connacks, ['bad 134', 'good 0']);
+  });
+
+  test('the ACL file is a registration at priority -1000: a higher callback decides first, an option hook (priority 0) too, a lower one is never asked', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, 'acl'), 'topic readwrite open/#\n');
+    const lower: string[] = [];
+    const h = await setup(t, {
+      security: { allowAnonymous: true, aclFile: join(dir, 'acl') },
+      authorizeSubscribe: (_c, filter) => (filter === 'granted-by-option' ? true : filter === 'open/refused-by-option' ? false : 2),
+    });
+    const hooks = h.broker.broker!.hooks;
+    hooks.add('client.authorize', (_c, _a, topic) => (topic === 'open/vetoed' ? 'deny' : 'ignore'), 10, { actions: ['publish'] });
+    hooks.add('client.authorize', (_c, action, topic) => (lower.push(`${action} ${topic}`), 'allow'), -2000);
+    const c = await h.mqtt({ clientId: 'acl5', protocolVersion: 5 });
+    await c.subscribeAsync('open/#', { qos: 1 });
+    await c.publishAsync('open/a', 'allowed by the ACL file', { qos: 1 });
+    await assert.rejects(c.publishAsync('open/vetoed', 'x', { qos: 1 }), (e: Error & { code?: number }) => e.code === 0x87, 'priority 10 denies before the ACL file');
+    await assert.rejects(c.publishAsync('closed/a', 'x', { qos: 1 }), (e: Error & { code?: number }) => e.code === 0x87, 'the ACL file denies');
+    await c.subscribeAsync('granted-by-option', { qos: 1 }); // the option hook answers first: the ACL file is not asked
+    const refused = await c.subscribeAsync('open/refused-by-option', { qos: 1 }).catch((e: Error & { packet?: { granted?: number[] } }) => e.packet?.granted);
+    assert.deepEqual(refused, [0x87]);
+    const [got] = await c.inbox.next(1);
+    assert.equal(got?.payload, 'allowed by the ACL file');
+    assert.deepEqual(lower, [], 'the ACL file always answers: a callback below it is never asked');
   });
 });
