@@ -3,8 +3,12 @@
  * security providers (src/auth) and the listeners together and exposes the public Broker
  * interface. Nothing else imports all layers.
  */
-import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/api.js';
+import type { Broker, BrokerEvents, BrokerPublish, BrokerStats, HookRegistry } from './broker/api.js';
+import { BrokerEventListeners } from './broker/events.js';
 import { BrokerCore } from './broker/core.js';
+import { warmUpStandIns } from './broker/hooks.js';
+
+export { alteredMessage } from './broker/hooks.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
 import { warmUpOptions } from './broker/options.js';
@@ -37,6 +41,8 @@ class CicadaBroker implements Broker {
   private readonly warm: boolean;
   private readonly configFile: string | undefined;
   private readonly resolved: ResolvedBrokerOptions;
+  private readonly events: BrokerEventListeners;
+  private readonly hookRegistry: HookRegistry;
 
   constructor(
     private readonly options: BrokerOptions,
@@ -49,14 +55,9 @@ class CicadaBroker implements Broker {
     const log = logger ?? makeLogger(resolved, options);
     this.named = nameListeners(resolved);
     if (securityConfigured(options.security, options.perListenerSettings === true, resolved.listeners)) {
-      // Hooks given by an embedder take precedence over the declared security settings.
       this.security = new Security(options.security ?? {}, options.perListenerSettings === true, this.named, log);
-      const hooks = this.security.hooks();
-      resolved.authenticate ??= hooks.authenticate;
-      resolved.authorizePublish ??= hooks.authorizePublish;
-      resolved.authorizeSubscribe ??= hooks.authorizeSubscribe;
-      resolved.authorizeRead ??= hooks.authorizeRead;
-      if (hooks.authMethods !== undefined) resolved.authMethods = { ...hooks.authMethods, ...resolved.authMethods };
+      const methods = this.security.authMethods();
+      if (methods !== undefined) resolved.authMethods = { ...methods, ...resolved.authMethods };
     }
     if (resolved.persistence) {
       // One broker per data directory: a second one stops here, naming the owner.
@@ -72,11 +73,12 @@ class CicadaBroker implements Broker {
     }
     this.core = new BrokerCore(resolved, log, this.storage);
     this.core.onFatal = (error) => this.fatal(error);
-    const security = this.security;
-    if (security !== undefined) {
-      this.core.events.on('clientConnected', (client) => security.connected(client));
-      this.core.events.on('clientDisconnected', (client) => security.disconnected(client));
-    }
+    // On the hook chain after the embedder's option hooks (registered by the core at priority 0),
+    // which therefore take precedence over the declared security settings.
+    this.security?.register(this.core.hooks);
+    this.events = new BrokerEventListeners(this.core.hooks);
+    const chain = this.core.hooks;
+    this.hookRegistry = Object.freeze<HookRegistry>({ add: chain.add.bind(chain) });
   }
 
   async listen(): Promise<void> {
@@ -94,7 +96,7 @@ class CicadaBroker implements Broker {
     const rate = new ConnectionRate(core.options.connectionRateLimit);
     try {
       for (const { name, options } of this.named) {
-        const anonymous = this.security?.admitsAnonymous(name) ?? core.options.authenticate === undefined;
+        const anonymous = this.security?.admitsAnonymous(name) ?? !core.hooks.has('client.authenticate');
         const listener = await startListener(core, options, name, rate, anonymous).catch((error: unknown) => {
           const e = error as NodeJS.ErrnoException;
           const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
@@ -183,6 +185,7 @@ class CicadaBroker implements Broker {
   private async warmUpOnce(check?: typeof RAW_TCP_CHECK): Promise<string | undefined> {
     const started = Date.now();
     const scratch = new BrokerCore(warmUpOptions(this.core.options), silentLogger, undefined);
+    warmUpStandIns(this.core.hooks, scratch.hooks);
     try {
       const { expected, received, refused } = check === undefined ? await warmUp(scratch) : await warmUp(scratch, check.messages, 1, 0, check.budgetMs);
       const fields = { ms: Date.now() - started, messages: received };
@@ -208,7 +211,7 @@ class CicadaBroker implements Broker {
   private warnAboutAnonymous(): void {
     const exposed =
       this.security?.exposedAnonymous() ??
-      (this.core.options.authenticate === undefined ? this.named.filter((l) => l.options.path === undefined && !isLoopback(l.options.host)).map((l) => l.name) : []);
+      (!this.core.hooks.has('client.authenticate') ? this.named.filter((l) => l.options.path === undefined && !isLoopback(l.options.host)).map((l) => l.name) : []);
     for (const name of exposed) {
       this.core.log.warn(
         { listener: name },
@@ -226,7 +229,7 @@ class CicadaBroker implements Broker {
     const core = this.core;
     const security = this.security;
     security?.reload();
-    core.rightsChanged(); // also for an embedder's authorizeRead hook
+    core.rightsChanged(); // also for an embedder's client.authorize hook on deliveries
     if (security === undefined) return;
     for (const channel of [...core.connected.values()]) {
       const why = security.revoked(channel.info());
@@ -274,7 +277,7 @@ class CicadaBroker implements Broker {
   private fatal(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
     if (this.storage !== undefined) void this.close();
-    this.core.events.emit('fatal', err);
+    this.events.fatal(err);
   }
 
   publish(message: BrokerPublish): void {
@@ -287,13 +290,17 @@ class CicadaBroker implements Broker {
     );
   }
 
+  get hooks(): HookRegistry {
+    return this.hookRegistry;
+  }
+
   on<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
-    (this.core.events.on as (e: E, l: (...args: BrokerEvents[E]) => void) => void)(event, listener);
+    this.events.on(event, listener);
     return this;
   }
 
   off<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
-    (this.core.events.off as (e: E, l: (...args: BrokerEvents[E]) => void) => void)(event, listener);
+    this.events.off(event, listener);
     return this;
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Security from declared settings: turns SecurityOptions (global, or per listener with
- * per_listener_settings) into the broker's hooks.
+ * per_listener_settings) into registrations on the broker's hook chain (src/broker/hooks.ts):
+ * `client.authenticate` and `client.authorize` at HookPriority.security, after an embedder's own
+ * hooks, and the per-connection bookkeeping on `client.connected` / `client.disconnected` first.
  *
  * Authentication, for a CONNECT on a listener:
  * 1. A listener with use_identity_as_username / use_subject_as_username: the verified client
@@ -21,7 +23,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../broker/logger.js';
-import type { AuthMethod, AuthResult, AuthStep, BrokerHooks, ClientInfo, ConnectInfo } from '../broker/options.js';
+import { HookPriority, type AuthzResult, type HookChain } from '../broker/hooks.js';
+import type { AuthMethod, AuthResult, AuthStep, ClientInfo, ConnectInfo } from '../broker/options.js';
 import type { ListenerSecurity, SecurityOptions } from './options.js';
 import type { QoS } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -175,16 +178,32 @@ export class Security {
     return undefined;
   }
 
-  /** The hooks to install; authorization hooks only when some source can refuse. */
-  hooks(): BrokerHooks {
-    const authorizing = [this.global, ...this.scopes.values()].some((s) => s.hasAuthorization);
-    const hooks: BrokerHooks = { authenticate: (info) => this.authenticate(info) };
-    if ([this.global, ...this.scopes.values()].some((s) => s.jwt !== undefined)) hooks.authMethods = { JWT: this.jwtMethod() };
-    if (!authorizing) return hooks;
-    hooks.authorizePublish = (client, topic, qos, retain) => this.authorize(client, 'publish', topic, qos, retain);
-    hooks.authorizeSubscribe = (client, filter, qos) => this.authorize(client, 'subscribe', filter, qos, false);
-    hooks.authorizeRead = (client, topic) => this.decideSync(client, 'read', topic) !== 'deny';
-    return hooks;
+  /** The enhanced authentication methods to offer (5.0 `JWT` when a scope has JWT). */
+  authMethods(): Record<string, AuthMethod> | undefined {
+    return [this.global, ...this.scopes.values()].some((s) => s.jwt !== undefined) ? { JWT: this.jwtMethod() } : undefined;
+  }
+
+  /**
+   * Register on the hook chain; authorization only when some source can refuse (so a broker
+   * without one checks no delivery). Every answer is definite: 'ignore' is resolved here, by
+   * the scope's settings.
+   */
+  register(chain: HookChain): void {
+    chain.add('client.connected', (client) => this.connected(client), HookPriority.state);
+    chain.add('client.disconnected', (client) => this.disconnected(client), HookPriority.state);
+    chain.add('client.authenticate', (info) => this.authenticate(info), HookPriority.security);
+    if (![this.global, ...this.scopes.values()].some((s) => s.hasAuthorization)) return;
+    chain.add('client.authorize', (client, action, topic, qos, retain) => this.authorizeAction(client, action as 'publish' | 'subscribe', topic, qos, retain), HookPriority.security, {
+      actions: ['publish', 'subscribe'],
+    });
+    chain.add('client.authorize', (client, _action, topic) => (this.decideSync(client, 'read', topic) !== 'deny' ? 'allow' : 'deny'), HookPriority.security, {
+      actions: ['deliver'],
+    });
+  }
+
+  private authorizeAction(client: ClientInfo, kind: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): AuthzResult | Promise<AuthzResult> {
+    const allowed = this.authorize(client, kind, topic, qos, retain);
+    return allowed instanceof Promise ? allowed.then(allowOrDeny) : allowOrDeny(allowed);
   }
 
   authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
@@ -311,6 +330,10 @@ export class Security {
     if (result !== 'ignore') return result === 'allow';
     return scope.acl === undefined && scope.http?.options.authorize !== true;
   }
+}
+
+function allowOrDeny(allowed: boolean): AuthzResult {
+  return allowed ? 'allow' : 'deny';
 }
 
 /** Does any setting ask for security hooks? */

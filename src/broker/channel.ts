@@ -107,7 +107,7 @@ export class Channel implements SessionLink {
   publishCount = 0;
   private backlog: Packet[] | undefined;
   private cachedInfo: ClientInfo | undefined;
-  /** Answers of the authorizeRead hook by topic, valid while `readEpoch` is the core's. */
+  /** Answers of `client.authorize` for deliveries by topic, valid while `readEpoch` is the core's. */
   private readCache: Map<string, boolean> | undefined;
   private readEpoch = 0;
   private lastReadTopic: string | undefined;
@@ -264,7 +264,7 @@ export class Channel implements SessionLink {
   ): boolean {
     const core = this.core;
     // Every delivery is checked against this connection's read rights, as Mosquitto does.
-    if (core.options.authorizeRead !== undefined && !this.mayRead(message.topic)) return false;
+    if (core.hooks.checksDelivery && !this.mayRead(message, qos, retain)) return false;
     if (qos === 0 && this.outbox.pendingBytes > core.options.maxOutgoingBytes) {
       core.onSlowConsumer(this, message);
       return true;
@@ -292,6 +292,7 @@ export class Channel implements SessionLink {
     // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
     outbox.write(bytes, copyWaitsForCommit(message, qos));
     if (core.logPackets) logSentPublish(this, message, qos, retain, packetId, dup);
+    if (!dup && core.hooks.onDelivered) core.hooks.notify('message.delivered', this.info(), message);
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
@@ -332,10 +333,18 @@ export class Channel implements SessionLink {
   }
 
   /**
-   * May this connection receive a message of `topic`? The hook's answer is cached per topic until
-   * the rights change (`BrokerCore.rightsChanged`, on reload); at most READ_CACHE_SIZE topics.
+   * May this connection receive `message` (`client.authorize`, action deliver)? The answer is
+   * cached per topic until the rights change (`BrokerCore.rightsChanged`, on reload); at most
+   * READ_CACHE_SIZE topics. A copy refused is a dropped delivery (`delivery.dropped`).
    */
-  private mayRead(topic: string): boolean {
+  private mayRead(message: Message, qos: QoS, retain: boolean): boolean {
+    const allowed = this.readAllowed(message.topic, qos, retain);
+    const hooks = this.core.hooks;
+    if (!allowed && hooks.onDeliveryDropped) hooks.notify('delivery.dropped', this.clientId, message, 'not-authorized');
+    return allowed;
+  }
+
+  private readAllowed(topic: string, qos: QoS, retain: boolean): boolean {
     const core = this.core;
     // The last answer first: a subscriber gets runs of one topic (fan-out), and comparing two
     // equal strings costs less than hashing into the map.
@@ -347,7 +356,7 @@ export class Channel implements SessionLink {
     }
     let allowed = cache.get(topic);
     if (allowed === undefined) {
-      allowed = (core.options.authorizeRead as (client: ClientInfo, topic: string) => boolean)(this.info(), topic);
+      allowed = core.hooks.authorize('deliver', this.info(), topic, qos, retain);
       if (cache.size >= READ_CACHE_SIZE) cache.clear();
       cache.set(topic, allowed);
       if (!allowed) core.log.debug({ clientId: this.clientId, topic }, 'not authorized to read: message not delivered');
@@ -469,6 +478,6 @@ export class Channel implements SessionLink {
     this.will = undefined;
     core.registry.close(this, publishWill ? will : undefined);
     core.logConnection({ clientId: this.clientId, reason: why }, 'client disconnected');
-    core.events.emit('clientDisconnected', this.info(), why);
+    if (core.hooks.has('client.disconnected')) core.hooks.notify('client.disconnected', this.info(), why);
   }
 }

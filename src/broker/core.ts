@@ -3,13 +3,13 @@
  * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
  * it packets; the channel writes through the Outbox the transport gave it.
  */
-import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
-import type { BrokerEvents, BrokerStats } from './api.js';
+import type { BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { FlowControl } from './flow.js';
+import { HookChain, registerOptionHooks } from './hooks.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ClientInfo, ResolvedOptions } from './options.js';
 import { Router } from './router.js';
@@ -35,7 +35,8 @@ export interface CoreSeams {
 
 export class BrokerCore implements SessionHost {
   readonly stats: BrokerStats = createStats();
-  readonly events = new EventEmitter<BrokerEvents>();
+  /** The hook chain (./hooks.ts): security, embedders' hooks and events register here. */
+  readonly hooks: HookChain;
   readonly router = new Router();
   readonly flow: FlowControl;
   readonly retained: RetainedStore;
@@ -83,6 +84,8 @@ export class BrokerCore implements SessionHost {
     // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
     this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
     this.retained = new RetainedStore(options.maxRetainedMessages);
+    this.hooks = new HookChain((error) => log.error({ err: error }, error.message));
+    registerOptionHooks(this.hooks, options);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -164,19 +167,27 @@ export class BrokerCore implements SessionHost {
     this.channels.delete(channel);
   }
 
-  /** Accept a message for delivery: retained store, routing, counters, events. */
+  /** Accept a message for delivery: `message.publish` hooks, retained store, routing. */
   publish(message: Message, publisher: Channel | undefined): void {
+    const hooks = this.hooks;
+    if (hooks.onPublish) {
+      const routed = hooks.publish(message, publisher?.info());
+      if (routed === undefined) {
+        if (hooks.onMessageDropped) hooks.notify('message.dropped', message, 'stopped');
+        return;
+      }
+      message = routed;
+    }
     if (message.retain) this.storeRetained(message);
     const flow = this.flow;
     flow.current = publisher;
+    let delivered: number;
     try {
-      this.router.route(message);
+      delivered = this.router.route(message);
     } finally {
       flow.current = undefined;
     }
-    if (this.events.listenerCount('message') > 0) {
-      this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
-    }
+    if (delivered === 0 && hooks.onMessageDropped) hooks.notify('message.dropped', message, 'no-subscribers');
   }
 
   /**
@@ -233,8 +244,8 @@ export class BrokerCore implements SessionHost {
       this.log.info({ clientId: client.clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
       return;
     }
-    const authorize = this.options.authorizePublish;
-    if (authorize === undefined) {
+    const hooks = this.hooks;
+    if (!hooks.authorizes('publish')) {
       this.sendWill(client.clientId, will, channel);
       return;
     }
@@ -242,7 +253,7 @@ export class BrokerCore implements SessionHost {
       if (allowed) this.sendWill(client.clientId, will, channel);
       else this.log.info({ clientId: client.clientId, topic: will.topic }, 'will not authorized: dropped');
     };
-    const allowed = authorize(client, will.topic, will.qos, will.retain);
+    const allowed = hooks.authorize('publish', client, will.topic, will.qos, will.retain);
     if (allowed instanceof Promise) {
       channel = undefined; // closed by the time the answer comes: it holds back no publisher
       allowed.then(decided, (error: unknown) => this.log.error({ err: error, clientId: client.clientId }, 'will authorization failed: dropped'));
@@ -264,6 +275,7 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
+    if (this.hooks.onDeliveryDropped) this.hooks.notify('delivery.dropped', session.clientId, message, why);
     // Counted always; logged at most once a second, so a flood cannot flood the log too.
     const since = countThrottled(this.stats, 'messagesDropped');
     if (since === undefined) return;

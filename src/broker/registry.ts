@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { Will } from '../protocol/packets.js';
 import type { Channel } from './channel.js';
 import type { BrokerCore } from './core.js';
+import type { SessionEndReason } from './hooks.js';
 import { clearLongTimeout, setLongTimeout, setLongTimeoutAt } from './long-timer.js';
 import type { ClientInfo } from './options.js';
 import { deliverShared } from './router.js';
@@ -80,13 +81,13 @@ export class SessionRegistry {
     let session = this.sessions.get(clientId);
     if (session !== undefined && clean) {
       // Clean Session / Clean Start discards any existing session (3.1.1 [MQTT-3.1.2-6], 5.0 [MQTT-3.1.2-4]).
-      this.discard(session);
+      this.discard(session, 'clean-start');
       session = undefined;
     }
     if (session !== undefined && session.owner !== channel.username) {
       // A persistent session is resumed only by the user who made it: another user gets a fresh one.
       core.log.warn({ clientId, username: channel.username, owner: session.owner }, 'client id of a session made by another user: starting a fresh session');
-      this.discard(session);
+      this.discard(session, 'other-user');
       session = undefined;
     }
     const present = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
@@ -179,7 +180,7 @@ export class SessionRegistry {
   }
 
   /** End a session: its subscriptions go, its queued messages are freed, a delayed will goes now. */
-  discard(session: Session): void {
+  discard(session: Session, reason: SessionEndReason): void {
     const core = this.core;
     clearLongTimeout(session.expiryTimer);
     const will = session.pendingWill;
@@ -199,12 +200,13 @@ export class SessionRegistry {
     session.clear();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
     core.stats.subscriptions = core.router.subscriptionCount;
+    if (core.hooks.has('session.terminated')) core.hooks.notify('session.terminated', session.clientId, reason);
   }
 
   /** Keep a disconnected session for its expiry interval, then end it. */
   private expireLater(session: Session): void {
     if (session.expiryInterval === 0) {
-      this.discard(session);
+      this.discard(session, 'closed');
       return;
     }
     this.core.persistence?.saveSession(session, this.core.now());
@@ -222,7 +224,7 @@ export class SessionRegistry {
   private expire(session: Session): void {
     if (session.link !== undefined) return;
     this.core.stats.clientsExpired++;
-    this.discard(session);
+    this.discard(session, 'expired');
   }
 
   /** The broker stops: no session expires and no will is published by a timer any more. */

@@ -243,7 +243,7 @@ void test('registry.discard ends a disconnected session at once: subscriptions l
   channel.transportClosed();
   assert.ok(session !== undefined);
   assert.equal(core.router.subscriptionCount, 2, "the watcher's and gone's");
-  core.registry.discard(session);
+  core.registry.discard(session, 'closed');
   assert.deepEqual(topics(seen), ['will/gone']);
   assert.equal(core.sessions.has('gone'), false);
   assert.equal(core.router.subscriptionCount, 1);

@@ -47,12 +47,12 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
     startEnhancedAuth(channel, packet, method); // 5.0 enhanced authentication (section 4.12)
     return;
   }
-  const authenticate = channel.core.options.authenticate;
-  if (authenticate === undefined) {
+  const hooks = channel.core.hooks;
+  if (!hooks.has('client.authenticate')) {
     accept(channel, packet);
     return;
   }
-  const result = authenticate(connectInfo(channel, packet));
+  const result = hooks.authenticate(connectInfo(channel, packet));
   if (result instanceof Promise) channel.defer(result, (value) => authenticated(channel, packet, value));
   else authenticated(channel, packet, result);
 }
@@ -133,6 +133,11 @@ export function refuse(channel: Channel, reason: number, why: string, packet?: C
     { clientId, username, remote: channel.remoteAddress, reason: reasonName(reason) },
     `connection refused: ${why} (client ${clientId ?? '(none)'}, user ${username ?? '(none)'})`,
   );
+  const hooks = channel.core.hooks;
+  if (hooks.has('client.connack')) {
+    const client = { clientId: clientId ?? '', username, remoteAddress: channel.remoteAddress, listener: channel.listener, connectionId: channel.connectionId };
+    hooks.notify('client.connack', client, reason);
+  }
   channel.terminate(why, false);
 }
 
@@ -189,10 +194,18 @@ function connected(channel: Channel, packet: ConnectPacket, opened: OpenedSessio
     { clientId, username, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
     'client connected',
   );
+  connectedHooks(channel, opened.present);
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
-  // info() builds (and keeps) an object: only when someone listens.
-  if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
+  if (core.hooks.has('client.connected')) core.hooks.notify('client.connected', channel.info());
   authorizeWill(channel);
+}
+
+/** `client.connack` (accepted) and `session.created` or `session.resumed`; info() builds (and keeps) an object: only when someone listens. */
+function connectedHooks(channel: Channel, sessionPresent: boolean): void {
+  const hooks = channel.core.hooks;
+  if (hooks.has('client.connack')) hooks.notify('client.connack', channel.info(), ReasonCode.Success);
+  const point = sessionPresent ? 'session.resumed' : 'session.created';
+  if (hooks.has(point)) hooks.notify(point, channel.info());
 }
 
 /**
@@ -201,14 +214,14 @@ function connected(channel: Channel, packet: ConnectPacket, opened: OpenedSessio
  */
 function authorizeWill(channel: Channel): void {
   const will = channel.will;
-  const authorize = channel.core.options.authorizePublish;
-  if (will === undefined || authorize === undefined) return;
+  const hooks = channel.core.hooks;
+  if (will === undefined || !hooks.authorizes('publish')) return;
   const drop = (allowed: boolean): void => {
     if (allowed || channel.will !== will) return;
     channel.will = undefined;
     channel.core.log.info({ clientId: channel.clientId, topic: will.topic }, 'will not authorized: dropped');
   };
-  const allowed = authorize(channel.info(), will.topic, will.qos, will.retain);
+  const allowed = hooks.authorize('publish', channel.info(), will.topic, will.qos, will.retain);
   if (allowed instanceof Promise) channel.defer(allowed, drop);
   else drop(allowed);
 }

@@ -65,12 +65,12 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
     decided(channel, packet, topic, false); // $SYS and $share are the broker's, whatever the ACL says
     return;
   }
-  const authorize = core.options.authorizePublish;
-  if (authorize === undefined) {
+  const hooks = core.hooks;
+  if (!hooks.checksPublish) {
     accept(channel, packet, topic);
     return;
   }
-  const allowed = authorize(channel.info(), topic, packet.qos, packet.retain);
+  const allowed = hooks.authorize('publish', channel.info(), topic, packet.qos, packet.retain);
   if (allowed instanceof Promise) channel.defer(allowed, (ok) => decided(channel, packet, topic, ok));
   else decided(channel, packet, topic, allowed);
 }
