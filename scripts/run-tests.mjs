@@ -3,7 +3,7 @@
 // Node 20's `node --test` takes no globs, so the files are listed here.
 //   node scripts/run-tests.mjs [substring...]  files whose path contains one of them (all by default)
 //   node scripts/run-tests.mjs --unit          the unit tests: no sockets, no child processes (seconds)
-// Random inputs (fast-check properties, fuzzing) take their seed from CICADA_TEST_SEED, chosen
+// Random inputs (fast-check properties, fuzzing, crash timing: test/helpers/seed.ts) take their seed from CICADA_TEST_SEED, chosen
 // here when unset and printed at the end, so a failure can be replayed with the same seed.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';

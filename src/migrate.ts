@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { BrokerOptions, ResolvedOptions } from './broker/options.js';
+import type { BrokerOptions, ResolvedBrokerOptions } from './config/schema.js';
 import type { Storage } from './broker/storage.js';
 import type { MosquittoDb } from './storage/mosquitto-db.js';
 import { describeImport, importMosquittoDb, readMosquittoDb, storeIsEmpty } from './storage/mosquitto-import.js';
@@ -16,7 +16,7 @@ import { SqliteStorage } from './storage/sqlite.js';
  * `cicada import`: the file into the store of `options` (persistence_location, default ./data),
  * which must be empty; the data directory is locked meanwhile. Returns the summary line.
  */
-export function importMosquittoFile(options: BrokerOptions, source: string): string {
+export async function importMosquittoFile(options: BrokerOptions, source: string): Promise<string> {
   if (options.persistence === false) throw new Error('the configuration sets persistence false: there is no Cicada store to import into');
   const db = readMosquittoDb(source); // before touching the store: a bad file changes nothing
   const dir = resolve(options.persistenceLocation ?? './data');
@@ -25,10 +25,12 @@ export function importMosquittoFile(options: BrokerOptions, source: string): str
     const file = join(dir, options.persistenceFile ?? 'cicada.db');
     const storage = new SqliteStorage(file, { sync: 'full' });
     try {
-      if (!storeIsEmpty(storage)) throw new Error(`${file} already holds sessions or retained messages: import into an empty store (move the file away first)`);
-      return `${describeImport(source, importMosquittoDb(db, storage))} into ${file}`;
+      if (!(await storeIsEmpty(storage))) throw new Error(`${file} already holds sessions or retained messages: import into an empty store (move the file away first)`);
+      const counts = importMosquittoDb(db, storage);
+      await storage.commit();
+      return `${describeImport(source, counts)} into ${file}`;
     } finally {
-      storage.close();
+      await storage.close();
     }
   } finally {
     lock.release();
@@ -47,7 +49,7 @@ export interface PendingImport {
  * relative to the working directory), the file exists, and Cicada's store does not exist yet. A
  * file that cannot be read stops the start (one line).
  */
-export function pendingMosquittoImport(options: ResolvedOptions, given: BrokerOptions): PendingImport | undefined {
+export function pendingMosquittoImport(options: ResolvedBrokerOptions, given: BrokerOptions): PendingImport | undefined {
   const mosquittoFile = given.mosquittoPersistenceFile;
   if (!options.persistence || mosquittoFile === undefined) return undefined;
   const file = resolve(given.persistenceLocation ?? '.', mosquittoFile);
@@ -55,7 +57,9 @@ export function pendingMosquittoImport(options: ResolvedOptions, given: BrokerOp
   return { file, db: readMosquittoDb(file) };
 }
 
-/** Import a pending file into the new store; returns the line to log. */
-export function runPendingImport(pending: PendingImport, storage: Storage): string {
-  return `${describeImport(pending.file, importMosquittoDb(pending.db, storage))} (first start; the file is left as it is)`;
+/** Import a pending file into the new store and commit; returns the line to log. */
+export async function runPendingImport(pending: PendingImport, storage: Storage): Promise<string> {
+  const counts = importMosquittoDb(pending.db, storage);
+  await storage.commit();
+  return `${describeImport(pending.file, counts)} (first start; the file is left as it is)`;
 }

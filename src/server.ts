@@ -3,15 +3,20 @@
  * security providers (src/auth) and the listeners together and exposes the public Broker
  * interface. Nothing else imports all layers.
  */
-import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/api.js';
+import type { Broker, BrokerEvents, BrokerPublish, BrokerStats, HookRegistry } from './broker/api.js';
+import { BrokerEventListeners } from './broker/events.js';
 import { BrokerCore } from './broker/core.js';
+import { warmUpStandIns } from './broker/hooks.js';
+
+export { alteredMessage } from './broker/hooks.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
-import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
+import { warmUpOptions } from './broker/options.js';
+import { resolveOptions, type BrokerOptions, type ListenerOptions, type ResolvedBrokerOptions } from './config/schema.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
-import { pendingMosquittoImport, runPendingImport } from './migrate.js';
+import { pendingMosquittoImport, runPendingImport, type PendingImport } from './migrate.js';
 import { join } from 'node:path';
 import { Security, securityConfigured, type SecuredListener } from './auth/index.js';
 import { createLogger, typesForLevel, type LogType } from './log/logger.js';
@@ -28,55 +33,55 @@ class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
   private storage: Storage | undefined;
   private lock: DirectoryLock | undefined;
+  /** A Mosquitto persistence file to import into the new store when the broker starts. */
+  private pendingImport: PendingImport | undefined;
   private readonly security: Security | undefined;
-  private readonly named: SecuredListener[];
+  private readonly named: SecuredListener<ListenerOptions>[];
   private running: RunningListener[] = [];
   private listening = false;
   private readonly warm: boolean;
   private readonly configFile: string | undefined;
   /** The rule engine, when rules are declared (src/rules). */
   readonly rules: RunningRules | undefined;
+  private readonly resolved: ResolvedBrokerOptions;
+  private readonly events: BrokerEventListeners;
+  private readonly hookRegistry: HookRegistry;
 
   constructor(
     private readonly options: BrokerOptions,
     logger: Logger | undefined,
   ) {
     const resolved = resolveOptions(options);
+    this.resolved = resolved;
     this.warm = options.warmUp === true;
     this.configFile = options.configFile;
     const log = logger ?? makeLogger(resolved, options);
     this.named = nameListeners(resolved);
     if (securityConfigured(options.security, options.perListenerSettings === true, resolved.listeners)) {
-      // Hooks given by an embedder take precedence over the declared security settings.
       this.security = new Security(options.security ?? {}, options.perListenerSettings === true, this.named, log);
-      const hooks = this.security.hooks();
-      resolved.authenticate ??= hooks.authenticate;
-      resolved.authorizePublish ??= hooks.authorizePublish;
-      resolved.authorizeSubscribe ??= hooks.authorizeSubscribe;
-      resolved.authorizeRead ??= hooks.authorizeRead;
-      if (hooks.authMethods !== undefined) resolved.authMethods = { ...hooks.authMethods, ...resolved.authMethods };
+      const methods = this.security.authMethods();
+      if (methods !== undefined) resolved.authMethods = { ...methods, ...resolved.authMethods };
     }
     if (resolved.persistence) {
       // One broker per data directory: a second one stops here, naming the owner.
       this.lock = lockDataDirectory(resolved.persistenceLocation);
       try {
         // First start with a Mosquitto persistence_file in the configuration: import it.
-        const pending = pendingMosquittoImport(resolved, options);
+        this.pendingImport = pendingMosquittoImport(resolved, options);
         this.storage = openStorage(resolved);
-        if (pending !== undefined) log.info({ file: pending.file }, runPendingImport(pending, this.storage));
       } catch (error) {
-        this.storage?.close();
         this.lock.release();
         throw error;
       }
     }
     this.core = new BrokerCore(resolved, log, this.storage);
     this.core.onFatal = (error) => this.fatal(error);
-    const security = this.security;
-    if (security !== undefined) {
-      this.core.events.on('clientConnected', (client) => security.connected(client));
-      this.core.events.on('clientDisconnected', (client) => security.disconnected(client));
-    }
+    // On the hook chain after the embedder's option hooks (registered by the core at priority 0),
+    // which therefore take precedence over the declared security settings.
+    this.security?.register(this.core.hooks);
+    this.events = new BrokerEventListeners(this.core.hooks);
+    const chain = this.core.hooks;
+    this.hookRegistry = Object.freeze<HookRegistry>({ add: chain.add.bind(chain) });
     if (options.rules !== undefined) this.rules = startRules(this, options.rules, log, resolved.sysInterval);
   }
 
@@ -85,12 +90,17 @@ class CicadaBroker implements Broker {
     const core = this.core;
     core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} starting`);
     if (this.warm) await this.warmUp();
-    core.restore();
+    try {
+      await this.importAndRestore();
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
     core.start();
     const rate = new ConnectionRate(core.options.connectionRateLimit);
     try {
       for (const { name, options } of this.named) {
-        const anonymous = this.security?.admitsAnonymous(name) ?? core.options.authenticate === undefined;
+        const anonymous = this.security?.admitsAnonymous(name) ?? !core.hooks.has('client.authenticate');
         const listener = await startListener(core, options, name, rate, anonymous).catch((error: unknown) => {
           const e = error as NodeJS.ErrnoException;
           const why = e.code === 'EADDRINUSE' ? 'address already in use' : e.message;
@@ -116,9 +126,17 @@ class CicadaBroker implements Broker {
     }
   }
 
+  /** Before listening: the first start's import of a Mosquitto file, then the restore from the store. */
+  private async importAndRestore(): Promise<void> {
+    const pending = this.pendingImport;
+    this.pendingImport = undefined;
+    if (pending !== undefined && this.storage !== undefined) this.core.log.info({ file: pending.file }, await runPendingImport(pending, this.storage));
+    await this.core.restore();
+  }
+
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */
   private logRunning(): void {
-    const options = this.core.options;
+    const options = this.resolved;
     const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
     const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
     const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
@@ -171,6 +189,7 @@ class CicadaBroker implements Broker {
   private async warmUpOnce(check?: typeof RAW_TCP_CHECK): Promise<string | undefined> {
     const started = Date.now();
     const scratch = new BrokerCore(warmUpOptions(this.core.options), silentLogger, undefined);
+    warmUpStandIns(this.core.hooks, scratch.hooks);
     try {
       const { expected, received, refused } = check === undefined ? await warmUp(scratch) : await warmUp(scratch, check.messages, 1, 0, check.budgetMs);
       const fields = { ms: Date.now() - started, messages: received };
@@ -196,7 +215,7 @@ class CicadaBroker implements Broker {
   private warnAboutAnonymous(): void {
     const exposed =
       this.security?.exposedAnonymous() ??
-      (this.core.options.authenticate === undefined ? this.named.filter((l) => l.options.path === undefined && !isLoopback(l.options.host)).map((l) => l.name) : []);
+      (!this.core.hooks.has('client.authenticate') ? this.named.filter((l) => l.options.path === undefined && !isLoopback(l.options.host)).map((l) => l.name) : []);
     for (const name of exposed) {
       this.core.log.warn(
         { listener: name },
@@ -214,7 +233,7 @@ class CicadaBroker implements Broker {
     const core = this.core;
     const security = this.security;
     security?.reload();
-    core.rightsChanged(); // also for an embedder's authorizeRead hook
+    core.rightsChanged(); // also for an embedder's client.authorize hook on deliveries
     if (security === undefined) return;
     for (const channel of [...core.connected.values()]) {
       const why = security.revoked(channel.info());
@@ -223,7 +242,7 @@ class CicadaBroker implements Broker {
   }
 
   get port(): number {
-    return this.running[0]?.port ?? this.core.options.port;
+    return this.running[0]?.port ?? this.resolved.port;
   }
 
   /** Where each listener accepts clients (after listen). */
@@ -247,7 +266,8 @@ class CicadaBroker implements Broker {
     const storage = this.storage;
     this.storage = undefined;
     try {
-      storage?.close(); // commits what is left (a store broken by a failed commit only closes)
+      // Commits what is left after the commit in flight (a store broken by a failed commit only closes).
+      if (storage !== undefined) await (this.core.persistence?.close() ?? storage.close());
     } catch (error) {
       this.fatal(error);
     }
@@ -262,7 +282,7 @@ class CicadaBroker implements Broker {
   private fatal(error: unknown): void {
     const err = error instanceof Error ? error : new Error(String(error));
     if (this.storage !== undefined) void this.close();
-    this.core.events.emit('fatal', err);
+    this.events.fatal(err);
   }
 
   publish(message: BrokerPublish): void {
@@ -275,19 +295,23 @@ class CicadaBroker implements Broker {
     );
   }
 
+  get hooks(): HookRegistry {
+    return this.hookRegistry;
+  }
+
   on<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
-    (this.core.events.on as (e: E, l: (...args: BrokerEvents[E]) => void) => void)(event, listener);
+    this.events.on(event, listener);
     return this;
   }
 
   off<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this {
-    (this.core.events.off as (e: E, l: (...args: BrokerEvents[E]) => void) => void)(event, listener);
+    this.events.off(event, listener);
     return this;
   }
 }
 
 /** The persistence store the options ask for: SQLite in persistenceLocation. */
-function openStorage(options: ResolvedOptions): Storage {
+function openStorage(options: ResolvedBrokerOptions): Storage {
   return new SqliteStorage(join(options.persistenceLocation, options.persistenceFile), { sync: options.persistenceSync });
 }
 
@@ -308,7 +332,7 @@ function isLoopback(host: string | undefined): boolean {
 }
 
 /** Listener names (for per-listener settings and logs), unique even with two port-0 listeners. */
-function nameListeners(options: ResolvedOptions): SecuredListener[] {
+function nameListeners(options: ResolvedBrokerOptions): SecuredListener<ListenerOptions>[] {
   const seen = new Set<string>();
   return options.listeners.map((listener, i) => {
     let name = listenerName(listener);
@@ -319,7 +343,7 @@ function nameListeners(options: ResolvedOptions): SecuredListener[] {
 }
 
 /** The logger the log_* options ask for (Mosquitto's types, destinations and line shape). */
-function makeLogger(resolved: ResolvedOptions, options: BrokerOptions): Logger {
+function makeLogger(resolved: ResolvedBrokerOptions, options: BrokerOptions): Logger {
   const dest = options.logDest ?? { kind: 'stdout' };
   const destinations = (Array.isArray(dest) ? dest : [dest]).filter((d) => d.kind !== 'none');
   const types = options.logTypes !== undefined ? new Set(options.logTypes as LogType[]) : typesForLevel(resolved.logLevel);

@@ -20,7 +20,7 @@
  * retain, listener}`.
  */
 import { createHash } from 'node:crypto';
-import type { HttpAuthOptions } from '../broker/options.js';
+import type { HttpAuthOptions } from './options.js';
 import type { Logger } from '../broker/logger.js';
 
 export type HookResult = 'allow' | 'deny' | 'ignore';

@@ -1,6 +1,8 @@
 /**
  * Security from declared settings: turns SecurityOptions (global, or per listener with
- * per_listener_settings) into the broker's hooks.
+ * per_listener_settings) into registrations on the broker's hook chain (src/broker/hooks.ts):
+ * `client.authenticate` and `client.authorize` at HookPriority.security, after an embedder's own
+ * hooks, and the per-connection bookkeeping on `client.connected` / `client.disconnected` first.
  *
  * Authentication, for a CONNECT on a listener:
  * 1. A listener with use_identity_as_username / use_subject_as_username: the verified client
@@ -21,7 +23,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../broker/logger.js';
-import type { AuthMethod, AuthResult, AuthStep, BrokerHooks, ClientInfo, ConnectInfo, ListenerOptions, SecurityOptions } from '../broker/options.js';
+import { HookPriority, type AuthzResult, type HookChain } from '../broker/hooks.js';
+import type { AuthMethod, AuthResult, AuthStep, ClientInfo, ConnectInfo } from '../broker/options.js';
+import type { ListenerSecurity, SecurityOptions } from './options.js';
 import type { QoS } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { Acl } from './acl.js';
@@ -30,12 +34,12 @@ import { jwtAclAllowsPublish, jwtAclAllowsRead, jwtAclAllowsSubscribe, JwtAuthen
 import { hashPassword, readPasswordFileSync, verifyPassword, type PasswordEntry, type PasswordFile } from './password-file.js';
 
 /** A listener as security sees it. */
-export interface SecuredListener {
+export interface SecuredListener<L extends ListenerSecurity = ListenerSecurity> {
   name: string;
-  options: ListenerOptions;
+  options: L;
 }
 
-export function isLoopbackListener(options: ListenerOptions): boolean {
+export function isLoopbackListener(options: ListenerSecurity): boolean {
   if (options.path !== undefined) return true;
   const host = options.host ?? '127.0.0.1';
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
@@ -76,7 +80,7 @@ class Scope {
     return this.acl !== undefined || this.settings.aclFile !== undefined || this.jwt !== undefined || this.http?.options.authorize === true;
   }
 
-  anonymousAllowed(listener: ListenerOptions | undefined): boolean {
+  anonymousAllowed(listener: ListenerSecurity | undefined): boolean {
     return this.settings.allowAnonymous ?? (!this.hasAuthSource && (listener === undefined || isLoopbackListener(listener)));
   }
 }
@@ -89,7 +93,7 @@ let dummyHash: string | undefined;
 export class Security {
   private readonly global: Scope;
   private readonly scopes = new Map<string, Scope>();
-  private readonly listeners = new Map<string, ListenerOptions>();
+  private readonly listeners = new Map<string, ListenerSecurity>();
   /** JWT ACL claims by connection: pending until CONNACK, then active until disconnection. */
   private readonly pendingClaims = new Map<number, { acl: JwtAcl; at: number }>();
   private readonly claims = new Map<number, JwtAcl>();
@@ -174,16 +178,32 @@ export class Security {
     return undefined;
   }
 
-  /** The hooks to install; authorization hooks only when some source can refuse. */
-  hooks(): BrokerHooks {
-    const authorizing = [this.global, ...this.scopes.values()].some((s) => s.hasAuthorization);
-    const hooks: BrokerHooks = { authenticate: (info) => this.authenticate(info) };
-    if ([this.global, ...this.scopes.values()].some((s) => s.jwt !== undefined)) hooks.authMethods = { JWT: this.jwtMethod() };
-    if (!authorizing) return hooks;
-    hooks.authorizePublish = (client, topic, qos, retain) => this.authorize(client, 'publish', topic, qos, retain);
-    hooks.authorizeSubscribe = (client, filter, qos) => this.authorize(client, 'subscribe', filter, qos, false);
-    hooks.authorizeRead = (client, topic) => this.decideSync(client, 'read', topic) !== 'deny';
-    return hooks;
+  /** The enhanced authentication methods to offer (5.0 `JWT` when a scope has JWT). */
+  authMethods(): Record<string, AuthMethod> | undefined {
+    return [this.global, ...this.scopes.values()].some((s) => s.jwt !== undefined) ? { JWT: this.jwtMethod() } : undefined;
+  }
+
+  /**
+   * Register on the hook chain; authorization only when some source can refuse (so a broker
+   * without one checks no delivery). Every answer is definite: 'ignore' is resolved here, by
+   * the scope's settings.
+   */
+  register(chain: HookChain): void {
+    chain.add('client.connected', (client) => this.connected(client), HookPriority.state);
+    chain.add('client.disconnected', (client) => this.disconnected(client), HookPriority.state);
+    chain.add('client.authenticate', (info) => this.authenticate(info), HookPriority.security);
+    if (![this.global, ...this.scopes.values()].some((s) => s.hasAuthorization)) return;
+    chain.add('client.authorize', (client, action, topic, qos, retain) => this.authorizeAction(client, action as 'publish' | 'subscribe', topic, qos, retain), HookPriority.security, {
+      actions: ['publish', 'subscribe'],
+    });
+    chain.add('client.authorize', (client, _action, topic) => (this.decideSync(client, 'read', topic) !== 'deny' ? 'allow' : 'deny'), HookPriority.security, {
+      actions: ['deliver'],
+    });
+  }
+
+  private authorizeAction(client: ClientInfo, kind: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): AuthzResult | Promise<AuthzResult> {
+    const allowed = this.authorize(client, kind, topic, qos, retain);
+    return allowed instanceof Promise ? allowed.then(allowOrDeny) : allowOrDeny(allowed);
   }
 
   authenticate(info: ConnectInfo): AuthResult | Promise<AuthResult> {
@@ -312,8 +332,12 @@ export class Security {
   }
 }
 
+function allowOrDeny(allowed: boolean): AuthzResult {
+  return allowed ? 'allow' : 'deny';
+}
+
 /** Does any setting ask for security hooks? */
-export function securityConfigured(settings: SecurityOptions | undefined, perListener: boolean, listeners: ListenerOptions[]): boolean {
+export function securityConfigured(settings: SecurityOptions | undefined, perListener: boolean, listeners: ListenerSecurity[]): boolean {
   return (
     settings !== undefined ||
     perListener ||

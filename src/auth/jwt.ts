@@ -13,7 +13,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { JwtOptions } from '../broker/options.js';
+import type { JwtOptions } from './options.js';
 import { topicMatches } from '../topics/index.js';
 import { filterWithin } from './acl.js';
 

@@ -2,6 +2,7 @@
  * The public face of a running broker: what `createBroker` returns to embedders and tests.
  */
 import type { Properties, QoS } from '../protocol/packets.js';
+import type { HookCallbacks, HookOptions, HookPoint } from './hooks.js';
 import type { ClientInfo } from './options.js';
 
 export interface BrokerPublish {
@@ -12,7 +13,20 @@ export interface BrokerPublish {
   properties?: Properties;
 }
 
-/** Event payloads of a broker. Listeners run synchronously; they must not throw. */
+/**
+ * The broker's hook chain as embedders see it (src/broker/hooks.ts): `add(point, fn, priority)`
+ * registers a callback (higher priorities first, ties in registration order) and returns a
+ * function that removes it.
+ */
+export interface HookRegistry {
+  add<P extends HookPoint>(point: P, fn: HookCallbacks[P], priority?: number, options?: HookOptions): () => void;
+}
+
+/**
+ * Event payloads of a broker. Listeners run synchronously, on the hook chain after every other
+ * callback (`message`: after the `message.publish` callbacks, before routing); one that throws is
+ * logged.
+ */
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];
   clientDisconnected: [client: ClientInfo, reason: string];
@@ -93,6 +107,8 @@ export interface Broker {
   /** Publish a message as the broker itself. */
   publish(message: BrokerPublish): void;
   readonly stats: Readonly<BrokerStats>;
+  /** The hook chain: `broker.hooks.add('message.publish', fn, 10)` (README, Hooks). */
+  readonly hooks: HookRegistry;
   on<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this;
   off<E extends keyof BrokerEvents>(event: E, listener: (...args: BrokerEvents[E]) => void): this;
 }

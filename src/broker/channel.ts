@@ -19,11 +19,11 @@ import { handleDisconnect } from './handlers/disconnect.js';
 import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe } from './handlers/subscribe.js';
 import { handleUnsubscribe } from './handlers/unsubscribe.js';
-import { HIGH_WATER, LOW_WATER } from './flow.js';
+import { HIGH_WATER, LOW_WATER, type FlowPublisher, type FlowSubscriber } from './flow.js';
 import { applyListenerRules, unmount } from './listener-rules.js';
 import { logReceived, logSent, logSentPublish } from './packet-log.js';
 import { copyWaitsForCommit, deliveryProperties, type Message } from './message.js';
-import type { ClientInfo, ListenerOptions } from './options.js';
+import type { ClientInfo, ListenerRules } from './options.js';
 import { reasonName } from './reasons.js';
 import type { Session, SessionLink } from './session.js';
 
@@ -78,9 +78,9 @@ export class Channel implements SessionLink {
   outAliases: Map<string, number> | undefined;
   outAliasMaximum = 0;
   /** Flow control (flow.ts): the subscriber this publisher waits for, and publishers waiting for this one. */
-  throttledBy: Channel | undefined;
-  throttleTimer: NodeJS.Timeout | undefined;
-  waiters: Channel[] | undefined;
+  throttledBy: FlowSubscriber | undefined;
+  throttleTimer: unknown;
+  waiters: FlowPublisher[] | undefined;
   /** Made no progress during a whole flow-control pause: it pauses no publisher until it does. */
   flowStalled = false;
   /** Input paused because of a backlog behind an asynchronous hook. */
@@ -92,7 +92,7 @@ export class Channel implements SessionLink {
   /** The listener the connection came through and its verified client certificate (set by the transport). */
   listener: string | undefined;
   /** The options of that listener (max_qos, max_topic_alias, mount_point, use_username_as_clientid). */
-  listenerOptions: ListenerOptions | undefined;
+  listenerOptions: ListenerRules | undefined;
   /** mount_point of that listener, once connected (./listener-rules.ts). */
   mountPoint: string | undefined;
   certificate: { subject: string; commonName: string | undefined } | undefined;
@@ -107,7 +107,7 @@ export class Channel implements SessionLink {
   publishCount = 0;
   private backlog: Packet[] | undefined;
   private cachedInfo: ClientInfo | undefined;
-  /** Answers of the authorizeRead hook by topic, valid while `readEpoch` is the core's. */
+  /** Answers of `client.authorize` for deliveries by topic, valid while `readEpoch` is the core's. */
   private readCache: Map<string, boolean> | undefined;
   private readEpoch = 0;
   private lastReadTopic: string | undefined;
@@ -118,7 +118,7 @@ export class Channel implements SessionLink {
     readonly outbox: Outbox,
     readonly remoteAddress: string,
   ) {
-    this.openedAt = this.lastReceived = Date.now();
+    this.openedAt = this.lastReceived = core.now();
     this.receiveMaximum = core.options.maxInflightMessages;
   }
 
@@ -264,7 +264,7 @@ export class Channel implements SessionLink {
   ): boolean {
     const core = this.core;
     // Every delivery is checked against this connection's read rights, as Mosquitto does.
-    if (core.options.authorizeRead !== undefined && !this.mayRead(message.topic)) return false;
+    if (core.hooks.checksDelivery && !this.mayRead(message, qos, retain)) return false;
     if (qos === 0 && this.outbox.pendingBytes > core.options.maxOutgoingBytes) {
       core.onSlowConsumer(this, message);
       return true;
@@ -292,6 +292,7 @@ export class Channel implements SessionLink {
     // the publisher, which never got its PUBACK, and QoS 1 is "at least once".
     outbox.write(bytes, copyWaitsForCommit(message, qos));
     if (core.logPackets) logSentPublish(this, message, qos, retain, packetId, dup);
+    if (!dup && core.hooks.onDelivered) core.hooks.notify('message.delivered', this.info(), message);
     const pending = outbox.pendingBytes;
     if (pending > HIGH_WATER) core.flow.congested(this, pending > core.options.maxOutgoingBytes);
     return true;
@@ -310,7 +311,7 @@ export class Channel implements SessionLink {
     packetId: number,
     dup: boolean,
   ): Buffer {
-    const properties = this.version === 5 ? deliveryProperties(message, subscriptionIds) : undefined;
+    const properties = this.version === 5 ? deliveryProperties(message, subscriptionIds, this.core.now()) : undefined;
     let topic = this.mountPoint === undefined ? message.topic : unmount(this.mountPoint, message.topic);
     if (properties !== undefined && this.outAliasMaximum > 0) {
       const aliases = (this.outAliases ??= new Map<string, number>());
@@ -332,10 +333,18 @@ export class Channel implements SessionLink {
   }
 
   /**
-   * May this connection receive a message of `topic`? The hook's answer is cached per topic until
-   * the rights change (`BrokerCore.rightsChanged`, on reload); at most READ_CACHE_SIZE topics.
+   * May this connection receive `message` (`client.authorize`, action deliver)? The answer is
+   * cached per topic until the rights change (`BrokerCore.rightsChanged`, on reload); at most
+   * READ_CACHE_SIZE topics. A copy refused is a dropped delivery (`delivery.dropped`).
    */
-  private mayRead(topic: string): boolean {
+  private mayRead(message: Message, qos: QoS, retain: boolean): boolean {
+    const allowed = this.readAllowed(message.topic, qos, retain);
+    const hooks = this.core.hooks;
+    if (!allowed && hooks.onDeliveryDropped) hooks.notify('delivery.dropped', this.clientId, message, 'not-authorized');
+    return allowed;
+  }
+
+  private readAllowed(topic: string, qos: QoS, retain: boolean): boolean {
     const core = this.core;
     // The last answer first: a subscriber gets runs of one topic (fan-out), and comparing two
     // equal strings costs less than hashing into the map.
@@ -347,7 +356,7 @@ export class Channel implements SessionLink {
     }
     let allowed = cache.get(topic);
     if (allowed === undefined) {
-      allowed = (core.options.authorizeRead as (client: ClientInfo, topic: string) => boolean)(this.info(), topic);
+      allowed = core.hooks.authorize('deliver', this.info(), topic, qos, retain);
       if (cache.size >= READ_CACHE_SIZE) cache.clear();
       cache.set(topic, allowed);
       if (!allowed) core.log.debug({ clientId: this.clientId, topic }, 'not authorized to read: message not delivered');
@@ -435,7 +444,7 @@ export class Channel implements SessionLink {
     this.terminate('server shutting down', true);
   }
 
-  /** Another connection took over this client id [MQTT-3.1.4-2]. */
+  /** Another connection took over this client id (3.1.1 [MQTT-3.1.4-2]; 5.0 [MQTT-3.1.4-3]: DISCONNECT 0x8E first). */
   takenOver(): void {
     if (this.version === 5) this.send({ type: 'disconnect', reasonCode: ReasonCode.SessionTakenOver });
     this.terminate('session taken over', true);
@@ -464,17 +473,11 @@ export class Channel implements SessionLink {
     core.flow.drained(this);
     core.flow.release(this);
     if (!wasConnected) return;
-    if (core.connected.get(this.clientId) === this) core.connected.delete(this.clientId);
     core.stats.clientsConnected--;
     const will = this.will;
     this.will = undefined;
-    const session = this.session;
-    if (publishWill && will !== undefined) core.willDue(this, will, session);
-    if (session !== undefined && session.link === this) {
-      session.detach();
-      core.scheduleSessionExpiry(session);
-    }
+    core.registry.close(this, publishWill ? will : undefined);
     core.logConnection({ clientId: this.clientId, reason: why }, 'client disconnected');
-    core.events.emit('clientDisconnected', this.info(), why);
+    if (core.hooks.has('client.disconnected')) core.hooks.notify('client.disconnected', this.info(), why);
   }
 }

@@ -3,42 +3,50 @@
  * It does no socket I/O: transports create a Channel per connection with `openChannel` and feed
  * it packets; the channel writes through the Outbox the transport gave it.
  */
-import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { ProtocolVersion, Will } from '../protocol/packets.js';
-import type { BrokerEvents, BrokerStats } from './api.js';
+import type { BrokerStats } from './api.js';
 import { Channel, type Outbox } from './channel.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { FlowControl } from './flow.js';
+import { HookChain, registerOptionHooks } from './hooks.js';
 import { forwardedProperties, Message } from './message.js';
 import type { ClientInfo, ResolvedOptions } from './options.js';
-import { deliverShared, Router } from './router.js';
+import { Router } from './router.js';
 import { Persistence } from './persistence.js';
 import { restoreState } from './restore.js';
-import { Session, type Delivery, type DropReason, type SessionHost } from './session.js';
+import { SessionRegistry } from './registry.js';
+import type { Session, Delivery, DropReason, SessionHost } from './session.js';
 import type { Storage } from './storage.js';
 import { createStats } from './stats.js';
 import { SysPublisher } from './sys.js';
 import { brokerOwnedTopic, countThrottled, refused, slowConsumerDisconnect } from './limits.js';
-import { clearLongTimeout, setLongTimeout, setLongTimeoutAt } from './long-timer.js';
 import { RETAINED_SWEEP_MS, RetainedStore } from './retained.js';
 
 /** Sweep period for keepalive and CONNECT time-outs, in ms. */
 const SWEEP_MS = 250;
 
+/** What a BrokerCore may be given besides its options (defaults: the real clock, the local registry). */
+export interface CoreSeams {
+  clock?: Clock;
+  /** The session registry (a cluster's claims client ids cluster-wide). */
+  registry?: (core: BrokerCore) => SessionRegistry;
+}
+
 export class BrokerCore implements SessionHost {
   readonly stats: BrokerStats = createStats();
-  readonly events = new EventEmitter<BrokerEvents>();
+  /** The hook chain (./hooks.ts): security, embedders' hooks and events register here. */
+  readonly hooks: HookChain;
   readonly router = new Router();
-  readonly flow = new FlowControl();
+  readonly flow: FlowControl;
   readonly retained: RetainedStore;
-  /** Every session by client id, connected or not. */
-  readonly sessions = new Map<string, Session>();
-  /** The connected channel of each client id. */
-  readonly connected = new Map<string, Channel>();
   /** Every open channel, connected or still before CONNECT. */
   readonly channels = new Set<Channel>();
-  readonly startedAt = Date.now();
+  /** Every time read and every timer set in the core goes through this clock. */
+  readonly clock: Clock;
+  /** Who owns each client id; sessions, take-over, expiry and will delay (./registry.ts). */
+  readonly registry: SessionRegistry;
+  readonly startedAt: number;
   readonly maxQueued: number;
   readonly maxQueuedBytes: number;
   readonly maxInflightBytes: number;
@@ -49,8 +57,8 @@ export class BrokerCore implements SessionHost {
   overMemoryLimit = false;
   /** Changes when read rights may have changed (reload): channels drop their cached answers. */
   readEpoch = 0;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private retainedSweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: unknown;
+  private retainedSweepTimer: unknown;
   private readonly sys: SysPublisher;
 
   /** Undefined when persistence is off. */
@@ -62,7 +70,12 @@ export class BrokerCore implements SessionHost {
     readonly options: ResolvedOptions,
     readonly log: Logger,
     storage?: Storage,
+    seams: CoreSeams = {},
   ) {
+    this.clock = seams.clock ?? systemClock;
+    this.startedAt = this.clock.now();
+    this.flow = new FlowControl(this.clock);
+    this.registry = seams.registry?.(this) ?? new SessionRegistry(this);
     this.maxQueued = options.maxQueuedMessages;
     this.maxQueuedBytes = options.maxQueuedBytes;
     this.maxInflightBytes = options.maxInflightBytes;
@@ -71,6 +84,8 @@ export class BrokerCore implements SessionHost {
     // Packet lines are debug; subscribe and unsubscribe lines are their own log types.
     this.logPackets = ['debug', 'subscribe', 'unsubscribe'].some((type) => log.isLevelEnabled?.(type) === true);
     this.retained = new RetainedStore(options.maxRetainedMessages);
+    this.hooks = new HookChain((error) => log.error({ err: error }, error.message));
+    registerOptionHooks(this.hooks, options);
     this.sys = new SysPublisher(this);
     this.persistence =
       storage === undefined
@@ -79,13 +94,23 @@ export class BrokerCore implements SessionHost {
   }
 
   /** Rebuild sessions, subscriptions, queues, retained messages and wills from the store. */
-  restore(): void {
+  async restore(): Promise<void> {
     const persistence = this.persistence;
     if (persistence === undefined) return;
-    const counts = restoreState(this, persistence, persistence.storage.load());
+    const counts = await restoreState(this, persistence, persistence.storage.load());
     this.stats.retainedMessages = this.retained.size;
     this.stats.subscriptions = this.router.subscriptionCount;
     this.log.info(counts, 'restored state from the persistence store');
+  }
+
+  /** Every session by client id, connected or not (the registry's). */
+  get sessions(): ReadonlyMap<string, Session> {
+    return this.registry.sessions;
+  }
+
+  /** The connected channel of each client id (the registry's). */
+  get connected(): ReadonlyMap<string, Channel> {
+    return this.registry.connected;
   }
 
   saveDelivery(session: Session, delivery: Delivery, packetId: number): void {
@@ -98,37 +123,32 @@ export class BrokerCore implements SessionHost {
 
   queueCongested(session: Session): void {
     const link = session.link;
-    if (link instanceof Channel) this.flow.congested(link, session.queue.length >= this.maxQueued);
+    if (link !== undefined) this.flow.congested(link, session.queue.length >= this.maxQueued);
   }
 
   queueRelieved(session: Session): void {
     const link = session.link;
-    if (link instanceof Channel && link.waiters !== undefined && link.caughtUp()) this.flow.drained(link);
+    if (link !== undefined && link.waiters !== undefined && link.caughtUp()) this.flow.drained(link);
   }
 
   start(): void {
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
-    this.sweepTimer.unref();
-    this.retainedSweepTimer = setInterval(() => this.sweepRetained(), RETAINED_SWEEP_MS);
-    this.retainedSweepTimer.unref();
+    this.sweepTimer = this.clock.setInterval(() => this.sweep(), SWEEP_MS);
+    this.retainedSweepTimer = this.clock.setInterval(() => this.sweepRetained(), RETAINED_SWEEP_MS);
     this.sys.start(this.options.sysInterval);
   }
 
   /** Disconnect everyone (5.0: Server shutting down) and stop timers. */
   stop(): void {
-    clearInterval(this.sweepTimer);
-    clearInterval(this.retainedSweepTimer);
+    this.clock.clearTimeout(this.sweepTimer);
+    this.clock.clearTimeout(this.retainedSweepTimer);
     this.sys.stop();
     for (const channel of [...this.channels]) channel.shutdown();
-    for (const session of this.sessions.values()) {
-      clearLongTimeout(session.expiryTimer);
-      clearLongTimeout(session.pendingWill?.timer);
-    }
+    this.registry.stop();
     this.persistence?.stop();
   }
 
   now(): number {
-    return Date.now();
+    return this.clock.now();
   }
 
   /** The rules behind the authorization hooks changed (SIGHUP): cached read answers are dropped. */
@@ -147,32 +167,27 @@ export class BrokerCore implements SessionHost {
     this.channels.delete(channel);
   }
 
-  /**
-   * A client id for a client that sent an empty one [MQTT-3.1.3-6]: 128 random bits (like
-   * Mosquitto's `auto-<UUID>`), so no client can guess the next one and plant a session under it,
-   * and never the id of a session the server holds [MQTT-3.2.2-16] (a repeat is astronomically
-   * unlikely; the loop makes it impossible).
-   */
-  assignClientId(): string {
-    for (;;) {
-      const id = `${this.options.autoIdPrefix}${randomBytes(16).toString('hex')}`;
-      if (!this.sessions.has(id) && !this.connected.has(id)) return id;
-    }
-  }
-
-  /** Accept a message for delivery: retained store, routing, counters, events. */
+  /** Accept a message for delivery: `message.publish` hooks, retained store, routing. */
   publish(message: Message, publisher: Channel | undefined): void {
+    const hooks = this.hooks;
+    if (hooks.onPublish) {
+      const routed = hooks.publish(message, publisher?.info());
+      if (routed === undefined) {
+        if (hooks.onMessageDropped) hooks.notify('message.dropped', message, 'stopped');
+        return;
+      }
+      message = routed;
+    }
     if (message.retain) this.storeRetained(message);
     const flow = this.flow;
     flow.current = publisher;
+    let delivered: number;
     try {
-      this.router.route(message);
+      delivered = this.router.route(message);
     } finally {
       flow.current = undefined;
     }
-    if (this.events.listenerCount('message') > 0) {
-      this.events.emit('message', message.topic, message.payload, message.qos, message.retain, publisher?.info());
-    }
+    if (delivered === 0 && hooks.onMessageDropped) hooks.notify('message.dropped', message, 'no-subscribers');
   }
 
   /**
@@ -206,51 +221,12 @@ export class BrokerCore implements SessionHost {
 
   /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
   private sweepRetained(): void {
-    this.retained.sweep(Date.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
+    this.retained.sweep(this.clock.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
   }
 
   /** Create a message from the broker itself (API publish, $SYS). */
   publishAsBroker(topic: string, payload: Buffer, qos: 0 | 1 | 2, retain: boolean): void {
     this.publish(new Message(topic, payload, qos, retain, undefined, undefined, 0), undefined);
-  }
-
-  /**
-   * A connection ended without DISCONNECT: its will is due. 5.0 Will Delay Interval: publish
-   * when the delay passes or the session ends, whichever is first; a reconnection to the
-   * session before then cancels it [MQTT-3.1.3-9].
-   */
-  willDue(channel: Channel, will: Will, session: Session | undefined): void {
-    const delay = channel.version === 5 ? (will.properties?.willDelayInterval ?? 0) : 0;
-    if (delay === 0 || session === undefined || session.expiryInterval === 0) {
-      this.publishWill(channel, will);
-      return;
-    }
-    const seconds = Math.min(delay, session.expiryInterval);
-    this.delayWill(session, will, Date.now() + seconds * 1000);
-  }
-
-  /** Keep a will until `publishAt` (or until its session ends or reconnects). */
-  delayWill(session: Session, will: Will, publishAt: number): void {
-    const client: ClientInfo = { clientId: session.clientId, username: session.owner, remoteAddress: '', listener: session.listener };
-    const publish = (): void => {
-      this.persistence?.dropWill(session);
-      this.publishWillOf(client, will);
-    };
-    // Up to 2^32-1 s, from the client or the store: a long timer [MQTT-3.1.3-9].
-    const timer = setLongTimeoutAt(() => {
-      session.pendingWill = undefined;
-      publish();
-    }, publishAt);
-    session.pendingWill = { timer, publish };
-    this.persistence?.saveWill(session, will, publishAt);
-  }
-
-  /** A client reconnected to its session: a delayed will is not sent [MQTT-3.1.3-9]. */
-  cancelWill(session: Session): void {
-    if (session.pendingWill === undefined) return;
-    clearLongTimeout(session.pendingWill.timer);
-    session.pendingWill = undefined;
-    this.persistence?.dropWill(session);
   }
 
   /** Publish a client's will message. */
@@ -263,13 +239,13 @@ export class BrokerCore implements SessionHost {
    * QoS and retain flag; Mosquitto refuses to publish it too), checked when it is sent: rights may
    * have changed since CONNECT (reload), and a delayed will may come from the store.
    */
-  private publishWillOf(client: ClientInfo, will: Will, channel?: Channel): void {
+  publishWillOf(client: ClientInfo, will: Will, channel?: Channel): void {
     if (brokerOwnedTopic(will.topic)) {
       this.log.info({ clientId: client.clientId, topic: will.topic }, 'will on a topic the broker serves: dropped');
       return;
     }
-    const authorize = this.options.authorizePublish;
-    if (authorize === undefined) {
+    const hooks = this.hooks;
+    if (!hooks.authorizes('publish')) {
       this.sendWill(client.clientId, will, channel);
       return;
     }
@@ -277,7 +253,7 @@ export class BrokerCore implements SessionHost {
       if (allowed) this.sendWill(client.clientId, will, channel);
       else this.log.info({ clientId: client.clientId, topic: will.topic }, 'will not authorized: dropped');
     };
-    const allowed = authorize(client, will.topic, will.qos, will.retain);
+    const allowed = hooks.authorize('publish', client, will.topic, will.qos, will.retain);
     if (allowed instanceof Promise) {
       channel = undefined; // closed by the time the answer comes: it holds back no publisher
       allowed.then(decided, (error: unknown) => this.log.error({ err: error, clientId: client.clientId }, 'will authorization failed: dropped'));
@@ -288,7 +264,7 @@ export class BrokerCore implements SessionHost {
     this.log.debug({ clientId, topic: will.topic }, 'publishing will');
     const expiry = will.properties?.messageExpiryInterval;
     const properties = will.properties === undefined ? undefined : forwardedProperties(will.properties);
-    const expiresAt = expiry === undefined ? 0 : Date.now() + expiry * 1000;
+    const expiresAt = expiry === undefined ? 0 : this.clock.now() + expiry * 1000;
     this.publish(new Message(will.topic, will.payload, will.qos, will.retain, properties, clientId, expiresAt), channel);
   }
 
@@ -299,6 +275,7 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
+    if (this.hooks.onDeliveryDropped) this.hooks.notify('delivery.dropped', session.clientId, message, why);
     // Counted always; logged at most once a second, so a flood cannot flood the log too.
     const since = countThrottled(this.stats, 'messagesDropped');
     if (since === undefined) return;
@@ -306,50 +283,6 @@ export class BrokerCore implements SessionHost {
       { clientId: session.clientId, topic: message.topic, why, droppedSinceLastLog: since, droppedTotal: this.stats.messagesDropped },
       'messages dropped',
     );
-  }
-
-  /** End a session: its subscriptions go, its queued messages are freed. */
-  removeSession(session: Session): void {
-    clearLongTimeout(session.expiryTimer);
-    const will = session.pendingWill;
-    if (will !== undefined) {
-      // The session ends before the will delay passed: the will goes now.
-      clearLongTimeout(will.timer);
-      session.pendingWill = undefined;
-      will.publish();
-    }
-    for (const entry of session.subscriptions.values()) this.router.unsubscribe(session, entry);
-    const moved = session.takeShared();
-    this.persistence?.dropSession(session);
-    for (const delivery of moved) {
-      const group = delivery.group;
-      if (group !== undefined && group.members.length > 0) deliverShared(group, delivery.message, undefined, this.router.upgradeQos);
-    }
-    session.clear();
-    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
-    this.stats.subscriptions = this.router.subscriptionCount;
-  }
-
-  /** Keep a disconnected session for its expiry interval, then end it. */
-  scheduleSessionExpiry(session: Session): void {
-    if (session.expiryInterval === 0) {
-      this.removeSession(session);
-      return;
-    }
-    this.persistence?.saveSession(session, Date.now());
-    this.armSessionExpiry(session, session.expiryInterval * 1000);
-  }
-
-  /** End the (disconnected) session after `ms`, unless it never expires. */
-  armSessionExpiry(session: Session, ms: number): void {
-    if (session.expiryInterval >= 0xffffffff) return; // never expires
-    clearLongTimeout(session.expiryTimer);
-    // Up to 2^32-2 s (months, years): Node's setTimeout alone would fire at once past 24.8 days.
-    session.expiryTimer = setLongTimeout(() => {
-      if (session.link !== undefined) return;
-      this.stats.clientsExpired++;
-      this.removeSession(session);
-    }, ms);
   }
 
   /** A client's connect or disconnect line: info, or debug with `connection_messages false`. */
@@ -363,7 +296,7 @@ export class BrokerCore implements SessionHost {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const channel of this.channels) channel.checkTimeouts(now);
     const limit = this.options.memoryLimit;
     if (limit > 0) this.checkMemory(limit);

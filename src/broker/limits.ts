@@ -81,7 +81,7 @@ function refuse(channel: Channel, counter: RefusalCounter, fields: object, messa
 export function withinPublishRate(channel: Channel): boolean {
   const limit = channel.core.options.publishRateLimit;
   if (limit === 0) return true;
-  const now = Date.now();
+  const now = channel.core.now();
   if (now - channel.publishWindow >= 1000) {
     channel.publishWindow = now;
     channel.publishCount = 0;

@@ -13,12 +13,12 @@
 import type { ConnectPacket, Packet } from '../protocol/packets.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { Channel } from './channel.js';
-import type { ListenerOptions } from './options.js';
+import type { ListenerRules } from './options.js';
 
 const SHARE = '$share/';
 
 /** Whether a listener has rules this module applies. */
-export function hasListenerRules(options: ListenerOptions): boolean {
+export function hasListenerRules(options: ListenerRules): boolean {
   return options.maxQos !== undefined || options.mountPoint !== undefined || options.maxTopicAlias !== undefined || options.useUsernameAsClientId === true;
 }
 
@@ -29,7 +29,7 @@ function mount(prefix: string, filter: string): string {
 }
 
 /** Apply the listener's rules to a packet from the client; false when the connection was ended. */
-export function applyListenerRules(channel: Channel, options: ListenerOptions, packet: Packet): boolean {
+export function applyListenerRules(channel: Channel, options: ListenerRules, packet: Packet): boolean {
   const maxQos = options.maxQos ?? 2;
   const prefix = options.mountPoint;
   switch (packet.type) {

@@ -13,24 +13,12 @@
 /** The longest delay Node's setTimeout honours (2^31-1 ms). */
 export const MAX_TIMER_MS = 0x7fffffff;
 
-/** The clock a long timer reads and sleeps on (the real one, or a test's). */
+/** The clock a long timer reads and sleeps on (the core's ./clock.ts: the real one, or a test's). */
 export interface TimerClock {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }
-
-function systemSetTimeout(callback: () => void, ms: number): unknown {
-  const timer = setTimeout(callback, ms);
-  timer.unref();
-  return timer;
-}
-
-function systemClearTimeout(handle: unknown): void {
-  clearTimeout(handle as NodeJS.Timeout);
-}
-
-export const systemClock: TimerClock = { now: Date.now, setTimeout: systemSetTimeout, clearTimeout: systemClearTimeout };
 
 export class LongTimeout {
   private handle: unknown;
@@ -70,12 +58,12 @@ export class LongTimeout {
 }
 
 /** Call `callback` after `ms` (any non-negative number, however large). */
-export function setLongTimeout(callback: () => void, ms: number, clock: TimerClock = systemClock): LongTimeout {
+export function setLongTimeout(callback: () => void, ms: number, clock: TimerClock): LongTimeout {
   return new LongTimeout(callback, clock.now() + Math.max(0, ms), clock);
 }
 
 /** Call `callback` at the absolute time `deadline` (ms since the epoch for the system clock). */
-export function setLongTimeoutAt(callback: () => void, deadline: number, clock: TimerClock = systemClock): LongTimeout {
+export function setLongTimeoutAt(callback: () => void, deadline: number, clock: TimerClock): LongTimeout {
   return new LongTimeout(callback, deadline, clock);
 }
 

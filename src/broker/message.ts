@@ -92,13 +92,13 @@ export function copyWaitsForCommit(message: Message, qos: QoS): boolean {
   return qos === 2 || message.qos === 2;
 }
 
-/** 5.0 properties of one delivery: the message's, its subscription ids, the remaining expiry. */
-export function deliveryProperties(message: Message, subscriptionIds: readonly number[] | undefined): Properties {
+/** 5.0 properties of one delivery: the message's, its subscription ids, the remaining expiry at `now`. */
+export function deliveryProperties(message: Message, subscriptionIds: readonly number[] | undefined, now: number): Properties {
   const properties = { ...message.properties };
   if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = [...subscriptionIds];
   if (message.expiresAt !== 0) {
     // Subscribers get the remaining interval [MQTT-3.3.2-6].
-    properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - Date.now()) / 1000));
+    properties.messageExpiryInterval = Math.max(0, Math.ceil((message.expiresAt - now) / 1000));
   }
   return properties;
 }

@@ -1,59 +1,16 @@
 /**
- * The one typed options object of the broker, shared by the embeddable API (createBroker) and
- * the CLI (flags and config file are turned into this). Every field has a default in
- * `resolveOptions`; sizes are bytes, durations are named with their unit.
+ * The options the broker core reads (`CoreOptions`), the hooks it calls and what they see. The
+ * options of the whole broker (`BrokerOptions`: listeners, TLS, security, logging, the store's
+ * location) extend them in src/config/schema.ts; the security schemas are in src/auth/options.ts.
+ * Every field has a default in `resolveCoreOptions`; sizes are bytes, durations are named with
+ * their unit.
  */
 import type { QoS } from '../protocol/packets.js';
 
-/** TLS settings of a listener (mosquitto.conf names in comments). */
-export interface TlsOptions {
-  /** PEM certificate chain (certfile). */
-  cert: string | Buffer;
-  /** PEM private key (keyfile). */
-  key: string | Buffer;
-  /** PEM CA certificates to verify client certificates (cafile / capath). */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Ask for and verify a client certificate (require_certificate). */
-  requireCertificate?: boolean;
-  /** Use the client certificate's CN as the user name (use_identity_as_username). */
-  useIdentityAsUsername?: boolean;
-  /** Use the client certificate's subject as the user name (use_subject_as_username). */
-  useSubjectAsUsername?: boolean;
-  /** Minimum TLS version, e.g. 'TLSv1.2' (tls_version). */
-  minVersion?: 'TLSv1.2' | 'TLSv1.3';
-  /** OpenSSL cipher list (ciphers). */
-  ciphers?: string;
-  /** PEM certificate revocation list for client certificates (crlfile). */
-  crl?: string | Buffer;
-  /** PEM Diffie-Hellman parameters (dhparamfile). */
-  dhparam?: string | Buffer;
-}
-
-/** One listener: a TCP/TLS port, a WebSocket port, or a unix socket. */
-export interface ListenerOptions {
-  /** Port (ignored for unix sockets). */
-  port: number;
-  /** Address to bind; default 127.0.0.1. */
-  host?: string;
-  /** Unix socket path instead of a TCP port (socket_domain unix / listener 0 PATH). */
-  path?: string;
-  /** 'mqtt' (default) or 'websockets'. */
-  protocol?: 'mqtt' | 'websockets';
-  /** TLS on this listener (mqtts:// or wss://). */
-  tls?: TlsOptions;
-  /** Most simultaneous connections on this listener (max_connections); 0, negative or undefined: no limit (as Mosquitto). */
-  maxConnections?: number;
-  /**
-   * WebSocket: browser origins allowed to connect (cicada: websockets_origins, as EMQX's
-   * check_origins), e.g. 'https://app.example.com'; a handshake with another Origin gets HTTP 403.
-   * Unset: any origin when the listener requires authentication, else only localhost pages.
-   * Clients that send no Origin (not browsers) are not concerned.
-   */
-  allowedOrigins?: string[];
+/** What the core reads of a listener: the rules it applies to that listener's clients (listener-rules.ts). */
+export interface ListenerRules {
   /** Name used in logs and given to hooks (default `${protocol}:${port}`). */
   name?: string;
-  /** Authentication and authorization of this listener (per_listener_settings true). */
-  security?: SecurityOptions;
   /** Highest QoS clients of this listener may use (max_qos; 5.0: CONNACK Maximum QoS). Default 2. */
   maxQos?: 0 | 1 | 2;
   /** 5.0: topic aliases a client of this listener may use (max_topic_alias). Default: topicAliasMaximum. */
@@ -62,60 +19,8 @@ export interface ListenerOptions {
   mountPoint?: string;
   /** The client id is the user name (use_username_as_clientid); a client without one is refused. */
   useUsernameAsClientId?: boolean;
-  /** WebSocket: upgrade only this path (cicada: websockets_path); default any path, as Mosquitto. */
-  websocketsPath?: string;
-  /** WebSocket: serve the files of this directory to plain HTTP requests (http_dir). */
-  httpDir?: string;
-  /** WebSocket: largest HTTP request header in bytes (websockets_headers_size). Default Node's 16 KiB. */
-  httpHeadersSize?: number;
 }
 
-/** JWT authentication: the token is the CONNECT password (Cicada directives jwt_*). */
-export interface JwtOptions {
-  /** Shared secret for HS256 (jwt_secret). */
-  secret?: string;
-  /** PEM public key file for RS256 / ES256 (jwt_public_key_file). */
-  publicKeyFile?: string;
-  /** JWKS file (JSON Web Key Set) (jwt_jwks_file). */
-  jwksFile?: string;
-  /** Accepted algorithms (jwt_algorithms). Default: HS256 with a secret, RS256 and ES256 with keys. */
-  algorithms?: string[];
-  /** Required audience and issuer (jwt_audience, jwt_issuer). */
-  audience?: string;
-  issuer?: string;
-  /**
-   * The claim that names the user (jwt_username_claim). Default 'sub'. A token without it is
-   * refused; a CONNECT user name other than it too.
-   */
-  usernameClaim?: string;
-  /** Refuse tokens without `exp` (jwt_require_exp). Default true. */
-  requireExp?: boolean;
-  /** Allowed clock skew in seconds for exp and nbf (jwt_clock_tolerance). Default 0. */
-  clockToleranceSeconds?: number;
-}
-
-/** HTTP authentication and authorization hook (Cicada directives http_auth_*). */
-export interface HttpAuthOptions {
-  /** URL that gets a JSON POST per decision (http_auth_url). */
-  url: string;
-  /** Bound on each request in ms; a time-out denies (http_auth_timeout, in ms). Default 2000. */
-  timeoutMs?: number;
-  /** How long a decision is cached, in ms; 0 disables the cache (http_auth_cache_ttl, in s). Default 60000. */
-  cacheTtlMs?: number;
-  /** Most cached decisions. Default 10000. */
-  cacheSize?: number;
-  /** Most requests in flight at once (http_auth_pool_size). Default 8. */
-  poolSize?: number;
-  /** Most questions waiting for a free request; beyond, the answer is deny (http_auth_queue_size). Default 10000. */
-  queueSize?: number;
-  /** Also ask the hook for publish and subscribe decisions (http_auth_acl). Default false. */
-  authorize?: boolean;
-}
-
-/**
- * Authentication and authorization from files and services, declared: src/server.ts turns them
- * into hooks (src/auth). Global, or per listener with per_listener_settings.
- */
 /** Where a declaration was made (`file:line`), and the column its text starts at, for errors. */
 export interface DeclaredAt {
   at?: string;
@@ -140,21 +45,6 @@ export interface RuleDeclaration extends DeclaredAt {
 export interface RulesDeclaration {
   sinks: SinkDeclaration[];
   rules: RuleDeclaration[];
-}
-
-export interface SecurityOptions {
-  /**
-   * Clients without a user name may connect (allow_anonymous). Default: only on a loopback or
-   * unix-socket listener, and only when no authentication source is configured (a configuration
-   * file that sets up a listener makes it false, as Mosquitto 2).
-   */
-  allowAnonymous?: boolean;
-  /** Mosquitto password file (password_file). */
-  passwordFile?: string;
-  /** Mosquitto ACL file (acl_file). */
-  aclFile?: string;
-  jwt?: JwtOptions;
-  httpAuth?: HttpAuthOptions;
 }
 
 /** What an authentication hook sees of a connecting client. */
@@ -220,6 +110,11 @@ export interface AuthMethod {
   start(info: ConnectInfo): AuthExchange;
 }
 
+/**
+ * The single hooks of earlier versions, kept for embedders: each becomes a registration on the
+ * broker's hook chain (`broker.hooks`, src/broker/hooks.ts) at priority 0, answering for its own
+ * action only, before the security of the configuration (priority -1000).
+ */
 export interface BrokerHooks {
   /** Enhanced authentication methods by name (5.0 Authentication Method property). */
   authMethods?: Record<string, AuthMethod>;
@@ -240,18 +135,12 @@ export interface BrokerHooks {
   authorizeRead?: (client: ClientInfo, topic: string) => boolean;
 }
 
-/** One log destination (log_dest). */
-export type LogDestination = { kind: 'stdout' | 'stderr' | 'none' | 'syslog' } | { kind: 'file'; path: string };
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
-
-export interface BrokerOptions extends BrokerHooks {
-  /** Address of the default TCP listener. Default 127.0.0.1 (loopback only, as Mosquitto 2). */
-  host?: string;
-  /** Port of the default TCP listener. Default 1883; 0 picks a free port. */
-  port?: number;
-  /** Listeners; when given, they replace the default host:port listener. */
-  listeners?: ListenerOptions[];
+/**
+ * What the broker core reads: limits, protocol features and the commit cadence. The options of
+ * the whole broker (listeners, security, logging, the store's location: `BrokerOptions` in
+ * src/config/schema.ts) extend it.
+ */
+export interface CoreOptions extends BrokerHooks {
   /** Per-client maximum of unacknowledged outgoing QoS 1/2 messages. Default 20; 0: no maximum (65535), as Mosquitto. */
   maxInflightMessages?: number;
   /** Per-session bound on queued QoS 1/2 messages beyond the inflight window. Default 1000; 0: no maximum, as Mosquitto. */
@@ -291,24 +180,6 @@ export interface BrokerOptions extends BrokerHooks {
    */
   maxOutgoingBytes?: number;
   /**
-   * Keep sessions, queued and in-flight messages, retained messages and delayed wills in an
-   * embedded SQLite database, so that nothing acknowledged is lost on a crash. Default false for
-   * the embeddable API; `cicada broker` turns it on unless the configuration says `persistence false`.
-   */
-  persistence?: boolean;
-  /** Directory of the database (mosquitto.conf persistence_location). Default './data'. */
-  persistenceLocation?: string;
-  /** File name of the database inside persistenceLocation. Default 'cicada.db'. */
-  persistenceFile?: string;
-  /** 'normal': survives a crash of the process (default); 'full': also a power cut (fsync per commit). */
-  persistenceSync?: 'normal' | 'full';
-  /**
-   * A Mosquitto persistence file (mosquitto.conf `persistence_file`: inside persistenceLocation
-   * when that is given, else relative to the working directory), imported at the first start:
-   * when it exists and the Cicada database does not yet.
-   */
-  mosquittoPersistenceFile?: string;
-  /**
    * Least time between two commits to the persistence store under load, in ms
    * (persistence_commit_interval). Acknowledgements wait for the commit of the state they
    * report. After 5 intervals without a commit the next one follows at the end of the
@@ -317,12 +188,6 @@ export interface BrokerOptions extends BrokerHooks {
    * the end of every turn. Default 2.
    */
   persistenceCommitIntervalMs?: number;
-  /**
-   * Before listening, run 12,000 messages through a throwaway in-memory broker (over loopback
-   * TCP to a free port) so that V8 has compiled the hot path before the first client arrives
-   * (cicada: warm_up). Costs about 0.25 s at start. Default false; `cicada broker` turns it on.
-   */
-  warmUp?: boolean;
   /** What happens to a client whose unsent bytes pass maxOutgoingBytes: QoS 0 dropped, or disconnected. Default 'drop'. */
   slowConsumer?: 'drop' | 'disconnect';
   /** Most levels in a topic name or filter (cicada: max_topic_levels). Default 128. */
@@ -335,26 +200,8 @@ export interface BrokerOptions extends BrokerHooks {
   connectionRateLimit?: number;
   /** PUBLISH packets accepted per second from one client; more close the connection (cicada: publish_rate_limit). Default 0: no limit. */
   publishRateLimit?: number;
-  /** Authentication and authorization for all listeners (or the default of each listener). */
-  security?: SecurityOptions;
-  /** Security settings are per listener (per_listener_settings). Default false. */
-  perListenerSettings?: boolean;
-  /** Rules and sinks as declared (`sink`, `rule`, `sql`, `action`); compiled and run by src/rules (docs/rules.md). */
-  rules?: RulesDeclaration;
   /** Disconnected persistent sessions expire after this many seconds (persistent_client_expiration). Default: never. */
   persistentClientExpiration?: number;
-  /** Where logs go (log_dest, several at once): stdout (default), stderr, a file, syslog, or nowhere. */
-  logDest?: LogDestination | LogDestination[];
-  /** Mosquitto log types to write (log_type); when given, they replace logLevel. */
-  logTypes?: string[];
-  /** 'text' (Mosquitto's line shape) or 'json' lines (log_format). Default: text on a terminal, else json. */
-  logFormat?: 'text' | 'json';
-  /** Text lines start with a timestamp (log_timestamp). Default true. */
-  logTimestamp?: boolean;
-  /** strftime format of the text timestamp (log_timestamp_format). Default: seconds since the epoch. */
-  logTimestampFormat?: string;
-  /** Syslog facility number (log_facility N: localN). Default 3 (daemon). */
-  logFacility?: number;
   /** Most bytes of QoS 1/2 messages in flight to one client (max_inflight_bytes); 0: no limit. Default 0. */
   maxInflightBytes?: number;
   /** Queue QoS 0 messages for disconnected persistent sessions (queue_qos0_messages). Default false. */
@@ -369,24 +216,12 @@ export interface BrokerOptions extends BrokerHooks {
   autoIdPrefix?: string;
   /** TCP_NODELAY on client sockets (set_tcp_nodelay). Default true (Mosquitto: false). */
   tcpNoDelay?: boolean;
-  /** The configuration file the options came from (for the start-up banner). */
-  configFile?: string;
-  /** Write the process id to this file at start, remove it at exit (pid_file). */
-  pidFile?: string;
-  /** When started as root, switch to this user after opening the listeners (user). */
-  user?: string;
-  /** Log level of the broker's logger. Default 'info'. */
-  logLevel?: LogLevel;
   /** Log each client's connect and disconnect at info level (connection_messages); false: at debug. Default true. */
   connectionMessages?: boolean;
-  /** Pretty (human) logs instead of JSON lines. Default: when stdout is a terminal. */
-  logPretty?: boolean;
 }
 
+/** CoreOptions with every default applied: what BrokerCore is given. */
 export interface ResolvedOptions extends BrokerHooks {
-  host: string;
-  port: number;
-  listeners: ListenerOptions[];
   maxInflightMessages: number;
   maxQueuedMessages: number;
   maxQueuedBytes: number;
@@ -415,24 +250,16 @@ export interface ResolvedOptions extends BrokerHooks {
   topicAliasMaximum: number;
   outboundTopicAliases: boolean;
   responseInformation: string;
-  persistence: boolean;
-  persistenceLocation: string;
-  persistenceFile: string;
-  persistenceSync: 'normal' | 'full';
   persistenceCommitIntervalMs: number;
-  logLevel: LogLevel;
   connectionMessages: boolean;
-  logPretty: boolean;
 }
 
 export const MQTT_MAX_PACKET_SIZE = 268_435_455 + 5;
 
-export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
+/** The core's options with every default applied; the fields of a larger options object pass through. */
+export function resolveCoreOptions<T extends CoreOptions>(options: T): T & ResolvedOptions {
   return {
     ...options,
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 1883,
-    listeners: options.listeners ?? [{ port: options.port ?? 1883, host: options.host ?? '127.0.0.1' }],
     // 0 means no maximum, as in Mosquitto (65535 packet ids; no bound on the queue).
     maxInflightMessages: options.maxInflightMessages === 0 ? 65_535 : (options.maxInflightMessages ?? 20),
     maxQueuedMessages: options.maxQueuedMessages === 0 ? Number.POSITIVE_INFINITY : (options.maxQueuedMessages ?? 1000),
@@ -461,37 +288,25 @@ export function resolveOptions(options: BrokerOptions = {}): ResolvedOptions {
     topicAliasMaximum: options.topicAliasMaximum ?? 64,
     outboundTopicAliases: options.outboundTopicAliases ?? true,
     responseInformation: options.responseInformation ?? 'responses/',
-    persistence: options.persistence ?? false,
-    persistenceLocation: options.persistenceLocation ?? './data',
-    persistenceFile: options.persistenceFile ?? 'cicada.db',
-    persistenceSync: options.persistenceSync ?? 'normal',
     persistenceCommitIntervalMs: options.persistenceCommitIntervalMs ?? 2,
-    logLevel: options.logLevel ?? 'info',
     connectionMessages: options.connectionMessages ?? true,
-    logPretty: options.logPretty ?? process.stdout.isTTY === true,
   };
 }
 
 /**
  * The options of a warm-up core (transport/warm-up.ts) for a broker with `options`: a copy, so
  * that it has the same object shape and V8's code compiled during the warm-up fits the real
- * broker, but without hooks and with the defaults for every limit that could refuse the
+ * broker, but without hooks (the real chain's per-message checks get allow-all stand-ins:
+ * `warmUpStandIns` in ./hooks.ts) and with the defaults for every limit that could refuse the
  * warm-up's traffic.
  */
-const allowAll = (): boolean => true;
-
-export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
+export function warmUpOptions<T extends ResolvedOptions>(options: T): T {
   const copy = { ...options };
   // Assigned only where present: a new key would change the shape.
   for (const hook of ['authenticate', 'authorizePublish', 'authorizeSubscribe', 'authorizeRead'] as const) {
     if (hook in copy) copy[hook] = undefined;
   }
-  // The per-message checks get stand-ins that allow everything, so the warm-up compiles the path
-  // the real broker runs (trained without them, V8 compiled a fan-out with a read check to a
-  // third of its speed: 0.3x measured with a 1,000-rule ACL file).
-  if (options.authorizePublish !== undefined) copy.authorizePublish = allowAll;
-  if (options.authorizeRead !== undefined) copy.authorizeRead = allowAll;
-  const defaults = resolveOptions({});
+  const defaults = resolveCoreOptions({});
   copy.maxInflightMessages = defaults.maxInflightMessages;
   copy.maxQueuedMessages = defaults.maxQueuedMessages;
   copy.maxQueuedBytes = defaults.maxQueuedBytes;
@@ -507,7 +322,7 @@ export function warmUpOptions(options: ResolvedOptions): ResolvedOptions {
   copy.messageSizeLimit = defaults.messageSizeLimit;
   copy.publishRateLimit = defaults.publishRateLimit;
   copy.allowZeroLengthClientId = defaults.allowZeroLengthClientId;
+  // No store: server.ts gives the warm-up core none (the core reads no persistence setting).
   copy.sysInterval = 0;
-  copy.persistence = false;
   return copy;
 }

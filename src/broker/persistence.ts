@@ -11,10 +11,12 @@
  * (3.1.1 [MQTT-4.3.2-2] [MQTT-4.3.3-2], 5.0 [MQTT-4.3.2-4] [MQTT-4.3.3-8]); a QoS 2 PUBLISH that
  * left before its delivery was stored, or a copy of a QoS 2 publication that left before its
  * incoming packet id was stored, would be delivered again after a crash, when the publisher
- * re-sends (no duplicates onward: 3.1.1 [MQTT-4.3.3-2]). While `uncommitted` is true, a
- * connection (src/transport/connection.ts) holds such bytes, and everything queued after them,
- * and waits for the commit (`waitForCommit`). Handlers write the state before they queue the
- * bytes that report it. Other QoS 0 and 1 copies do not wait: if the broker dies before the
+ * re-sends (no duplicates onward: 3.1.1 [MQTT-4.3.3-2]). A connection (src/transport/
+ * connection.ts) notes, when it queues such bytes, the open batch (`openBatch`), holds them and
+ * everything queued after them until that batch is committed (`isCommitted`), and waits for the
+ * commit of that batch (`waitForCommit`), not a later one. Handlers write the state before they
+ * queue the bytes that report it (should one write it later in the same turn, the batch is still
+ * open, and the bytes wait for it). Other QoS 0 and 1 copies do not wait: if the broker dies before the
  * commit, their publisher got no PUBACK, still holds the message as unacknowledged
  * ([MQTT-4.3.2-1]) and sends it again, and a QoS 1 message may arrive twice, which "at least
  * once" allows (a QoS 1 publication can reach a QoS 0 subscriber twice anyway, when its PUBACK
@@ -30,6 +32,13 @@
  * SQL). Measured: committing at the end of the turn once I had passed, without waiting for those
  * acknowledgements, cancelled almost nothing under load, because the publishers' PUBACKs are
  * released by a commit and their next PUBLISHes all arrive in the turn before the next one.
+ *
+ * Asynchronous commits (`Storage.commit()` returns a promise): batches are numbered; committing
+ * seals the open batch, and writes made while its commit is in flight go to the next one (double
+ * buffering). At most one commit is in flight: a commit that falls due meanwhile runs when the
+ * one in flight resolves. A batch is released (its waiters called) when its own commit has
+ * resolved. A failed commit stops the broker (`onFailure`), releases nothing ever again, and the
+ * store is never committed again, not even at close.
  */
 import type { Will } from '../protocol/packets.js';
 import type { BrokerStats } from './api.js';
@@ -38,16 +47,19 @@ import { copyWaitsForCommit, type Message } from './message.js';
 import type { Delivery, Session, SubscriptionEntry } from './session.js';
 import type { Storage } from './storage.js';
 
-/** Something that waits for the next commit: a connection holding bytes that report stored state. */
+/** Something that waits for a commit: a connection holding bytes that report stored state. */
 export interface CommitWaiter {
+  /** The batch it waits for is durable. */
   committed(): void;
+  /** That batch's commit failed: what waited for it must never be sent. */
+  commitFailed?(): void;
 }
 
 /** A commit waits at most this many intervals after the previous one for acknowledgements. */
 const MAX_WAIT_INTERVALS = 5;
 
 export class Persistence {
-  /** Writes since the last commit (stays true after a failed commit: nothing waiting is released). */
+  /** The open batch has writes. */
   private dirty = false;
   /** A run of `run` is pending (timer or immediate). */
   private timer: NodeJS.Timeout | undefined;
@@ -55,28 +67,39 @@ export class Persistence {
   /** The batch started while the store was idle: commit at the end of the turn, wait for nothing. */
   private urgent = false;
   private lastCommit = 0;
-  /** Number of the current batch (deliveries remember the batch they were counted in). */
+  /** Number of the open batch (deliveries remember the batch they were counted in). */
   private batch = 1;
+  /** The last batch known durable (0: none yet). */
+  private durableBatch = 0;
+  /** The commit of batch `batch - 1` is in flight; settles (and clears itself) when it resolves or fails. */
+  private flight: Promise<void> | undefined;
+  /** The open batch's commit fell due while another was in flight: it runs when that one resolves. */
+  private due = false;
   /** QoS 1 deliveries created and sent in this batch, not yet acknowledged: rows that may cancel. */
   private unacked = 0;
   /** The commit is due and waits for `unacked` to reach 0 (or for the deadline). */
   private waitingForAcks = false;
+  /** Waiting for the open batch, and for the batch in flight. */
   private waiters: CommitWaiter[] = [];
+  private waitersInFlight: CommitWaiter[] = [];
   private nextMessageId = 1;
   private failed = false;
   private stopped = false;
+  /** `close` has begun: nothing more is committed but what it commits itself. */
+  private closing = false;
   private readonly maxWaitMs: number;
   private readonly run = (): void => {
     this.timer = undefined;
     this.immediate = undefined;
-    if (this.stopped) return;
+    if (this.stopped || this.failed || !this.dirty) return;
     const deadline = this.lastCommit + this.maxWaitMs - Date.now();
     if (!this.urgent && this.unacked > 0 && deadline > 0) {
       this.waitingForAcks = true; // `acknowledged` commits when the last one comes
       this.timer = setTimeout(this.run, deadline);
       return;
     }
-    this.commitIfDirty();
+    if (this.flight !== undefined) this.due = true;
+    else this.commitBatch();
   };
 
   constructor(
@@ -92,9 +115,9 @@ export class Persistence {
   }
 
   /** Commit what the restore deleted (expired or orphan rows), which wrote to the storage directly. */
-  restored(): void {
+  async restored(): Promise<void> {
     this.dirty = true;
-    this.commitIfDirty();
+    await this.commitIfDirty();
   }
 
   /** Continue message ids after the largest restored one. */
@@ -103,16 +126,40 @@ export class Persistence {
   }
 
   /**
-   * Whether bytes reporting stored state must wait: the store has writes not committed yet.
+   * Whether bytes reporting stored state must wait: the store has writes not durable yet.
    * Never true for a store that is not durable (nothing to wait for).
    */
   get uncommitted(): boolean {
-    return this.dirty && this.storage.durable;
+    return !this.isCommitted(this.batch);
   }
 
-  /** Call `waiter.committed()` after the next successful commit (which is already scheduled). */
-  waitForCommit(waiter: CommitWaiter): void {
-    this.waiters.push(waiter);
+  /**
+   * The open batch. Bytes that report stored state note it when they are queued: their state was
+   * written before them, so it is in this batch or an earlier one (`isCommitted`).
+   */
+  get openBatch(): number {
+    return this.batch;
+  }
+
+  /**
+   * Whether everything written up to the end of `batch` (an `openBatch` noted earlier) is durable:
+   * a sealed batch once its commit resolved; the batch still open once it has no writes and no
+   * commit is in flight. Always for a store that is not durable; never again after a failure.
+   */
+  isCommitted(batch: number): boolean {
+    if (!this.storage.durable) return true;
+    if (batch < this.batch) return batch <= this.durableBatch;
+    return !this.dirty && !this.failed && this.flight === undefined;
+  }
+
+  /**
+   * Call `waiter.committed()` when the commit that `batch` (not `isCommitted`) waits for resolves:
+   * its own, or, for the open batch without writes, the one in flight; `waiter.commitFailed()` if
+   * that commit fails. The commit is already scheduled. The waiter checks again when called.
+   */
+  waitForCommit(waiter: CommitWaiter, batch: number): void {
+    if (batch >= this.batch && this.dirty) this.waiters.push(waiter);
+    else this.waitersInFlight.push(waiter);
   }
 
   /** The first write of a batch schedules its commit (see the cadence above). */
@@ -135,45 +182,99 @@ export class Persistence {
     this.immediate = setImmediate(this.run);
   }
 
-  /** Commit buffered writes, if any. Returns whether everything written so far is committed. */
-  commitIfDirty(): boolean {
-    if (!this.dirty) return true;
-    if (this.failed) return false;
-    let rows: number;
-    try {
-      rows = this.storage.commit();
-    } catch (error) {
-      this.failed = true;
-      this.log.fatal({ err: error }, 'cannot write to the persistence store: stopping so that nothing unsaved is acknowledged');
-      this.onFailure(error);
-      return false;
+  /**
+   * Commit everything written so far as soon as possible (a closing connection, the restore,
+   * tests): resolves true once it is durable, false if the store failed or is closing.
+   */
+  commitIfDirty(): Promise<boolean> {
+    if (this.failed || this.closing) return Promise.resolve(false);
+    const batch = this.dirty ? this.batch : this.flight !== undefined ? this.batch - 1 : 0;
+    if (batch === 0) return Promise.resolve(true);
+    if (batch === this.batch) {
+      if (this.flight !== undefined) this.due = true;
+      else this.commitBatch();
     }
+    return new Promise((resolve) => this.waitForCommit({ committed: () => resolve(true), commitFailed: () => resolve(false) }, batch));
+  }
+
+  /** Seal the open batch and start its commit; the next writes go to a new batch. */
+  private commitBatch(): void {
+    const batch = this.batch++;
+    this.lastCommit = Date.now(); // and again when it resolves
     this.dirty = false;
-    this.lastCommit = Date.now();
-    this.batch++;
+    this.due = false;
     this.unacked = 0;
     this.waitingForAcks = false;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
-    this.stats.persistenceCommits++;
-    this.stats.persistenceRowsWritten += rows;
-    const waiters = this.waiters;
-    if (waiters.length > 0) {
-      this.waiters = [];
-      for (let i = 0; i < waiters.length; i++) (waiters[i] as CommitWaiter).committed();
+    this.waitersInFlight = this.waiters;
+    this.waiters = [];
+    let result: Promise<number>;
+    try {
+      result = this.storage.commit();
+    } catch (error) {
+      result = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    return true;
+    this.flight = result.then(
+      (rows) => this.committed(batch, rows),
+      (error: unknown) => this.commitFailed(error),
+    );
   }
 
-  /** The broker stops: no more scheduled commits (closing the storage commits what is left). */
+  /** Batch `batch` is durable: release what waited for it; start the next commit if it is due. */
+  private committed(batch: number, rows: number): void {
+    this.flight = undefined;
+    this.durableBatch = batch;
+    this.lastCommit = Date.now();
+    this.stats.persistenceCommits++;
+    this.stats.persistenceRowsWritten += rows;
+    const waiters = this.waitersInFlight;
+    this.waitersInFlight = [];
+    if (this.due && this.dirty) this.commitBatch();
+    for (let i = 0; i < waiters.length; i++) (waiters[i] as CommitWaiter).committed();
+  }
+
+  /** A commit failed: stop the broker, never commit or release anything again. */
+  private commitFailed(error: unknown): void {
+    this.flight = undefined;
+    this.failed = true;
+    this.log.fatal({ err: error }, 'cannot write to the persistence store: stopping so that nothing unsaved is acknowledged');
+    const waiters = [...this.waitersInFlight, ...this.waiters];
+    this.waitersInFlight = [];
+    this.waiters = [];
+    this.onFailure(error);
+    for (const waiter of waiters) waiter.commitFailed?.();
+  }
+
+  /** The broker stops: no more scheduled commits (`close` commits what is left). */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
+  }
+
+  /**
+   * Wait for the commit in flight, commit what is left (unless a commit failed: then nothing is
+   * committed again) and close the storage.
+   */
+  async close(): Promise<void> {
+    this.stop();
+    this.closing = true;
+    await this.settled();
+    if (!this.failed && this.dirty) {
+      this.commitBatch();
+      await this.settled();
+    }
+    await this.storage.close();
+  }
+
+  /** Resolves once no commit is in flight (also one that a resolving commit starts). */
+  private async settled(): Promise<void> {
+    while (this.flight !== undefined) await this.flight;
   }
 
   /** Store a message (once) and count one more reference to it. */

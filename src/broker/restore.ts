@@ -11,7 +11,7 @@ import { Message } from './message.js';
 import type { Persistence } from './persistence.js';
 import type { ShareGroup } from './share-group.js';
 import { Session, type Delivery, type SubscriptionEntry } from './session.js';
-import type { RestoredState, StoredDelivery } from './storage.js';
+import type { RestoredState, Storage, StoredDelivery } from './storage.js';
 
 export interface RestoreCounts {
   sessions: number;
@@ -22,94 +22,133 @@ export interface RestoreCounts {
 }
 
 /**
- * Consume the store's streams in their declared order, building broker objects row by row (the
- * rows are never all held at once). Expired retained messages are dropped from the store here
- * [MQTT-3.3.2-5]; sessions that never expire get persistent_client_expiration, counted from when
- * their client disconnected.
+ * Consume the store's streams in their declared order, building broker objects chunk by chunk
+ * (the rows are never all held at once; one await per chunk, not per row). Expired retained
+ * messages are dropped from the store here [MQTT-3.3.2-5]; sessions that never expire get
+ * persistent_client_expiration, counted from when their client disconnected. Resolves once what
+ * the restore deleted is committed.
  */
-export function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): RestoreCounts {
-  const now = Date.now();
-  const storage = persistence.storage;
+export async function restoreState(core: BrokerCore, persistence: Persistence, state: RestoredState): Promise<RestoreCounts> {
+  const now = core.now();
   const messages = new MessagesById();
-  let deleted = 0; // rows deleted here, committed at the end
-  for (const m of state.messages) {
-    const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
-    message.storedId = m.id;
-    messages.set(m.id, message);
-    persistence.restoredMessageId(m.id);
-  }
-  for (const { topic, messageId } of state.retained) {
-    const message = messages.get(messageId);
-    if (message === undefined || message.isExpired(now)) {
-      storage.deleteRetained(topic); // its message, now unreferenced, goes below
-      deleted++;
-      continue;
+  for await (const chunk of state.messages) {
+    for (const m of chunk) {
+      const message = new Message(m.topic, m.payload, m.qos, m.retain, m.properties, m.origin, m.expiresAt);
+      message.storedId = m.id;
+      messages.set(m.id, message);
+      persistence.restoredMessageId(m.id);
     }
-    message.storedRefs++;
-    core.retained.set(topic, message);
   }
-  let sessions = 0;
-  for (const s of state.sessions) {
-    const session = new Session(s.clientId, core);
-    session.stored = true;
-    session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
-    session.owner = s.username;
-    session.listener = s.listener;
-    core.sessions.set(s.clientId, session);
-    // Every restored session is disconnected: its expiry runs from when it disconnected, or from
-    // now for a session whose client was connected when the broker stopped.
-    const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
-    core.armSessionExpiry(session, since + session.expiryInterval * 1000 - now);
-    sessions++;
-  }
-  let subscriptions = 0;
-  for (const sub of state.subscriptions) {
-    const session = core.sessions.get(sub.clientId);
-    if (session === undefined) continue;
-    const shared = parseSharedFilter(sub.rawFilter);
-    const entry: SubscriptionEntry = {
-      session,
-      filter: shared?.filter ?? sub.rawFilter,
-      rawFilter: sub.rawFilter,
-      shareName: shared?.group,
-      qos: sub.qos,
-      noLocal: sub.noLocal,
-      retainAsPublished: sub.retainAsPublished,
-      retainHandling: sub.retainHandling,
-      subscriptionId: sub.subscriptionId,
-    };
-    core.router.subscribe(entry);
-    session.addSubscription(entry);
-    subscriptions++;
-  }
-  // Deliveries come as a stream ordered by session (one pass, never held whole): each session's
-  // run is restored at once, since telling a share group's copies apart needs all of its copies.
-  let deliveries = 0;
-  let run: StoredDelivery[] = [];
-  for (const d of state.deliveries) {
-    if (run.length > 0 && run[0]?.clientId !== d.clientId) {
-      deliveries += restoreDeliveries(core, messages, run);
-      run = [];
-    }
-    run.push(d);
-  }
-  deliveries += restoreDeliveries(core, messages, run);
-  for (const { clientId, packetId } of state.incoming) core.sessions.get(clientId)?.awaitRelease(packetId);
-  let wills = 0;
-  for (const w of state.wills) {
-    const session = core.sessions.get(w.clientId);
-    if (session === undefined) continue;
-    core.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
-    wills++;
-  }
+  let deleted = await restoreRetained(core, persistence.storage, messages, state.retained, now); // rows deleted here, committed at the end
+  const sessions = await restoreSessions(core, state.sessions, now);
+  const subscriptions = await restoreSubscriptions(core, state.subscriptions);
+  const deliveries = await restoreAllDeliveries(core, messages, state.deliveries);
+  for await (const chunk of state.incoming) for (const { clientId, packetId } of chunk) core.sessions.get(clientId)?.awaitRelease(packetId);
+  const wills = await restoreWills(core, state.wills);
   // Messages no record refers to any more (a crash between writes) are garbage.
   for (const message of messages.all()) {
     if (message.storedRefs > 0) continue;
-    storage.deleteMessage(message.storedId);
+    persistence.storage.deleteMessage(message.storedId);
     deleted++;
   }
-  if (deleted > 0) persistence.restored();
+  if (deleted > 0) await persistence.restored();
   return { sessions, subscriptions, deliveries, retained: core.retained.size, wills };
+}
+
+/** Retained entries whose message is live; returns how many entries it deleted from the store. */
+async function restoreRetained(core: BrokerCore, storage: Storage, messages: MessagesById, retained: RestoredState['retained'], now: number): Promise<number> {
+  let deleted = 0;
+  for await (const chunk of retained) {
+    for (const { topic, messageId } of chunk) {
+      const message = messages.get(messageId);
+      if (message === undefined || message.isExpired(now)) {
+        storage.deleteRetained(topic); // its message, now unreferenced, goes with the garbage
+        deleted++;
+        continue;
+      }
+      message.storedRefs++;
+      core.retained.set(topic, message);
+    }
+  }
+  return deleted;
+}
+
+async function restoreSessions(core: BrokerCore, stored: RestoredState['sessions'], now: number): Promise<number> {
+  let sessions = 0;
+  for await (const chunk of stored) {
+    for (const s of chunk) {
+      const session = new Session(s.clientId, core);
+      session.stored = true;
+      session.expiryInterval = restoredExpiry(s.expiryInterval, core.options.persistentClientExpiration);
+      session.owner = s.username;
+      session.listener = s.listener;
+      core.registry.sessions.set(s.clientId, session);
+      // Every restored session is disconnected: its expiry runs from when it disconnected, or from
+      // now for a session whose client was connected when the broker stopped.
+      const since = s.disconnectedAt === 0 ? now : s.disconnectedAt;
+      core.registry.armExpiry(session, since + session.expiryInterval * 1000 - now);
+      sessions++;
+    }
+  }
+  return sessions;
+}
+
+async function restoreSubscriptions(core: BrokerCore, stored: RestoredState['subscriptions']): Promise<number> {
+  let subscriptions = 0;
+  for await (const chunk of stored) {
+    for (const sub of chunk) {
+      const session = core.sessions.get(sub.clientId);
+      if (session === undefined) continue;
+      const shared = parseSharedFilter(sub.rawFilter);
+      const entry: SubscriptionEntry = {
+        session,
+        filter: shared?.filter ?? sub.rawFilter,
+        rawFilter: sub.rawFilter,
+        shareName: shared?.group,
+        qos: sub.qos,
+        noLocal: sub.noLocal,
+        retainAsPublished: sub.retainAsPublished,
+        retainHandling: sub.retainHandling,
+        subscriptionId: sub.subscriptionId,
+      };
+      core.router.subscribe(entry);
+      session.addSubscription(entry);
+      subscriptions++;
+    }
+  }
+  return subscriptions;
+}
+
+/**
+ * Deliveries come as a stream ordered by session (one pass, never held whole): each session's
+ * run is restored at once, since telling a share group's copies apart needs all of its copies.
+ */
+async function restoreAllDeliveries(core: BrokerCore, messages: MessagesById, stored: RestoredState['deliveries']): Promise<number> {
+  let deliveries = 0;
+  let run: StoredDelivery[] = [];
+  for await (const chunk of stored) {
+    for (const d of chunk) {
+      if (run.length > 0 && run[0]?.clientId !== d.clientId) {
+        deliveries += restoreDeliveries(core, messages, run);
+        run = [];
+      }
+      run.push(d);
+    }
+  }
+  return deliveries + restoreDeliveries(core, messages, run);
+}
+
+async function restoreWills(core: BrokerCore, stored: RestoredState['wills']): Promise<number> {
+  let wills = 0;
+  for await (const chunk of stored) {
+    for (const w of chunk) {
+      const session = core.sessions.get(w.clientId);
+      if (session === undefined) continue;
+      core.registry.delayWill(session, { topic: w.topic, payload: w.payload, qos: w.qos, retain: w.retain, ...(w.properties === undefined ? {} : { properties: w.properties }) }, w.publishAt);
+      wills++;
+    }
+  }
+  return wills;
 }
 
 /**

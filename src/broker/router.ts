@@ -1,32 +1,55 @@
 /**
- * Local publish/subscribe: which sessions receive a message. Subscriptions live in the topic
- * index of src/topics (literal filters in a hash map, wildcard filters in a trie, bounded match
- * cache), so routing costs O(topic levels + matching subscriptions), not O(subscriptions).
+ * Publish/subscribe: which targets receive a message. Routes live in the topic index of
+ * src/topics (literal filters in a hash map, wildcard filters in a trie, bounded match cache), so
+ * routing costs O(topic levels + matching routes), not O(routes).
  *
- * Overlapping subscriptions of one session yield one delivery at the highest granted QoS,
- * carrying every matching subscription identifier (5.0) [MQTT-3.3.5-1]. This is done with epoch
- * stamps on the sessions (two passes over the matches), so no map is allocated per message.
+ * A route leads to a target (./route-target.ts): a local session (its subscription) or a remote
+ * target (`addRemote`: another node, a bridge, a rule sink); a share group holds routes of
+ * either kind. Dispatch only calls `RouteTarget.deliver`.
+ *
+ * Overlapping routes of one target yield one delivery at the highest granted QoS, carrying every
+ * matching subscription identifier (5.0) [MQTT-3.3.5-1]. This is done with epoch stamps on the
+ * targets (two passes over the matches), so no map is allocated per message.
  */
 import type { QoS } from '../protocol/packets.js';
 import { SubscriptionIndex } from '../topics/index.js';
 import type { Message } from './message.js';
+import type { Route, RouteTarget } from './route-target.js';
 import type { Session, SubscriptionEntry } from './session.js';
 import { ShareGroup } from './share-group.js';
 
-/** What the index holds: a session's own subscription, or a shared subscription group. */
-type Target = SubscriptionEntry | ShareGroup;
+/** What the index holds: a route to one target, or a shared subscription group. */
+type Target = Route | ShareGroup;
+
+/** How a remote target takes a filter (`Router.addRemote`). */
+export interface RemoteRouteOptions {
+  /**
+   * Highest QoS of its copies (default 2: the message's own QoS). As for a client's subscription,
+   * upgrade_outgoing_qos makes it the QoS of every copy: pass the QoS the peer needs.
+   */
+  qos?: QoS;
+  /** Member of the share group `$share/{shareName}/{filter}` (a node holding members of it). */
+  shareName?: string;
+  /** Keep the RETAIN flag of messages as published (default true). */
+  retainAsPublished?: boolean;
+  /** Subscription identifier handed with its copies (default 0: none). */
+  subscriptionId?: number;
+}
 
 export class Router {
-  private readonly index = new SubscriptionIndex<Session | ShareGroup, Target>();
+  private readonly index = new SubscriptionIndex<RouteTarget | ShareGroup, Target>();
   private readonly groups = new Map<string, ShareGroup>();
   private epoch = 0;
+  /** Session members of share groups. */
   private members = 0;
+  /** Remote routes outside share groups (not subscriptions of this broker's clients). */
+  private remotes = 0;
   /** upgrade_outgoing_qos: deliver at the subscription's QoS, not the lower of the two. */
   upgradeQos = false;
 
   /** Subscriptions, shared ones counted per member. */
   get subscriptionCount(): number {
-    return this.index.size - this.groups.size + this.members;
+    return this.index.size - this.groups.size - this.remotes + this.members;
   }
 
   /** Shared subscriptions, counted per member. */
@@ -39,31 +62,67 @@ export class Router {
    * group (entry.group). Returns true when it is new.
    */
   subscribe(entry: SubscriptionEntry): boolean {
-    const name = entry.shareName;
-    if (name === undefined) return this.index.add(entry.filter, entry.session, entry);
-    const key = ShareGroup.key(name, entry.filter);
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = new ShareGroup(name, entry.filter);
-      this.groups.set(key, group);
-      this.index.add(entry.filter, group, group);
-    }
-    const added = group.add(entry);
-    if (added) this.members++;
+    const added = this.add(entry);
+    if (added && entry.shareName !== undefined) this.members++;
     return added;
   }
 
   /** Remove a subscription (entry as stored in the session). Returns whether it existed. */
   unsubscribe(session: Session, entry: SubscriptionEntry): boolean {
-    const name = entry.shareName;
-    if (name === undefined) return this.index.remove(entry.filter, session);
-    const key = ShareGroup.key(name, entry.filter);
+    const removed = this.remove(session, entry.filter, entry.shareName);
+    if (removed && entry.shareName !== undefined) this.members--;
+    return removed;
+  }
+
+  /**
+   * Route messages matching `filter` to a remote target (or make it a member of a share group),
+   * with the same rules as a session's subscription: one copy per message at the highest QoS of
+   * its matching routes. Adding the same filter again replaces its options. Returns true when new.
+   */
+  addRemote(filter: string, target: RouteTarget, options: RemoteRouteOptions = {}): boolean {
+    const route: Route = {
+      session: target,
+      filter,
+      shareName: options.shareName,
+      qos: options.qos ?? 2,
+      noLocal: false,
+      retainAsPublished: options.retainAsPublished ?? true,
+      subscriptionId: options.subscriptionId ?? 0,
+    };
+    const added = this.add(route);
+    if (added && route.shareName === undefined) this.remotes++;
+    return added;
+  }
+
+  /** Remove a route of a remote target. Returns whether it existed. */
+  removeRemote(filter: string, target: RouteTarget, shareName?: string): boolean {
+    const removed = this.remove(target, filter, shareName);
+    if (removed && shareName === undefined) this.remotes--;
+    return removed;
+  }
+
+  /** Add or replace a route [MQTT-3.8.4-3]; a shared one joins its group. Returns true when new. */
+  private add(route: Route): boolean {
+    const name = route.shareName;
+    if (name === undefined) return this.index.add(route.filter, route.session, route);
+    const key = ShareGroup.key(name, route.filter);
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new ShareGroup(name, route.filter);
+      this.groups.set(key, group);
+      this.index.add(route.filter, group, group);
+    }
+    return group.add(route);
+  }
+
+  private remove(target: RouteTarget, filter: string, shareName: string | undefined): boolean {
+    if (shareName === undefined) return this.index.remove(filter, target);
+    const key = ShareGroup.key(shareName, filter);
     const group = this.groups.get(key);
-    if (group === undefined || !group.remove(session)) return false;
-    this.members--;
+    if (group === undefined || !group.remove(target)) return false;
     if (group.members.length === 0) {
       this.groups.delete(key);
-      this.index.remove(entry.filter, group);
+      this.index.remove(filter, group);
     }
     return true;
   }
@@ -73,7 +132,7 @@ export class Router {
     return this.groups.get(ShareGroup.key(name, filter));
   }
 
-  /** Deliver a message to every session with a matching subscription; returns how many. */
+  /** Deliver a message to every target with a matching route; returns how many. */
   route(message: Message): number {
     const matches = this.index.match(message.topic);
     const count = matches.length;
@@ -81,13 +140,13 @@ export class Router {
     if (count === 1) {
       const target = matches[0] as Target;
       if (target instanceof ShareGroup) return deliverShared(target, message, undefined, this.upgradeQos);
-      const entry = target;
-      if (entry.noLocal && entry.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
-      entry.session.deliver(
+      const route = target;
+      if (route.noLocal && route.session.clientId === message.origin) return 0; // [MQTT-3.8.3-3]
+      route.session.deliver(
         message,
-        deliveryQos(message.qos, entry.qos, this.upgradeQos),
-        entry.retainAsPublished && message.retain,
-        entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined,
+        deliveryQos(message.qos, route.qos, this.upgradeQos),
+        route.retainAsPublished && message.retain,
+        route.subscriptionId > 0 ? [route.subscriptionId] : undefined,
       );
       return 1;
     }
@@ -99,29 +158,29 @@ export class Router {
         delivered += deliverShared(target, message, undefined, this.upgradeQos);
         continue;
       }
-      const entry = target;
-      if (entry.noLocal && entry.session.clientId === message.origin) continue;
-      const session = entry.session;
-      const qos = deliveryQos(message.qos, entry.qos, this.upgradeQos);
-      const retain = entry.retainAsPublished && message.retain;
-      if (session.routeEpoch !== epoch) {
-        session.routeEpoch = epoch;
-        session.routeQos = qos;
-        session.routeRetain = retain;
-        session.routeSubIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
+      const route = target;
+      if (route.noLocal && route.session.clientId === message.origin) continue;
+      const receiver = route.session;
+      const qos = deliveryQos(message.qos, route.qos, this.upgradeQos);
+      const retain = route.retainAsPublished && message.retain;
+      if (receiver.routeEpoch !== epoch) {
+        receiver.routeEpoch = epoch;
+        receiver.routeQos = qos;
+        receiver.routeRetain = retain;
+        receiver.routeSubIds = route.subscriptionId > 0 ? [route.subscriptionId] : undefined;
       } else {
-        if (qos > session.routeQos) session.routeQos = qos;
-        if (retain) session.routeRetain = true;
-        if (entry.subscriptionId > 0) (session.routeSubIds ??= []).push(entry.subscriptionId);
+        if (qos > receiver.routeQos) receiver.routeQos = qos;
+        if (retain) receiver.routeRetain = true;
+        if (route.subscriptionId > 0) (receiver.routeSubIds ??= []).push(route.subscriptionId);
       }
     }
     for (let i = 0; i < count; i++) {
       const target = matches[i] as Target;
       if (target instanceof ShareGroup) continue;
-      const session = target.session;
-      if (session.routeEpoch !== epoch) continue;
-      session.routeEpoch = -epoch; // delivered: skip its other matches
-      session.deliver(message, session.routeQos, session.routeRetain, session.routeSubIds);
+      const receiver = target.session;
+      if (receiver.routeEpoch !== epoch) continue;
+      receiver.routeEpoch = -epoch; // delivered: skip its other matches
+      receiver.deliver(message, receiver.routeQos, receiver.routeRetain, receiver.routeSubIds);
       delivered++;
     }
     return delivered;
@@ -129,7 +188,7 @@ export class Router {
 }
 
 /** One member of a share group receives the message (MQTT 5.0 section 4.8.2). */
-export function deliverShared(group: ShareGroup, message: Message, except?: Session, upgrade = false): number {
+export function deliverShared(group: ShareGroup, message: Message, except?: RouteTarget, upgrade = false): number {
   const member = group.pick(except);
   if (member === undefined) return 0;
   member.session.deliver(

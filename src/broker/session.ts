@@ -24,20 +24,15 @@ import type { ProtocolVersion, QoS } from '../protocol/packets.js';
 import type { Message } from './message.js';
 import type { LongTimeout } from './long-timer.js';
 import type { ShareGroup } from './share-group.js';
+import type { FlowSubscriber } from './flow.js';
+import { Readiness, type Route, type RouteTarget } from './route-target.js';
 
-/** One subscription of a session (value stored in the router's index). */
-export interface SubscriptionEntry {
+/** One subscription of a session (a route of the router's index, leading to the session). */
+export interface SubscriptionEntry extends Route {
   readonly session: Session;
-  readonly filter: string;
   /** Filter as the client sent it ($share/... included): the key in Session.subscriptions. */
   readonly rawFilter: string;
-  /** Share name of a shared subscription `$share/{name}/{filter}`, else undefined. */
-  readonly shareName: string | undefined;
-  qos: QoS;
-  noLocal: boolean;
-  retainAsPublished: boolean;
   retainHandling: 0 | 1 | 2;
-  subscriptionId: number;
 }
 
 /** A delivery waiting to be sent, or sent and awaiting acknowledgement. */
@@ -58,8 +53,11 @@ export interface Delivery {
   state: 'publish' | 'pubrel';
 }
 
-/** What a session needs of the connection it is attached to (implemented by Channel). */
-export interface SessionLink {
+/**
+ * What a session needs of the connection it is attached to (implemented by Channel). A link can
+ * fall behind: flow control (./flow.ts) sees it as a subscriber.
+ */
+export interface SessionLink extends FlowSubscriber {
   readonly version: ProtocolVersion;
   /** Most unacknowledged QoS 1/2 PUBLISHes the client accepts at once. */
   readonly receiveMaximum: number;
@@ -109,7 +107,7 @@ const NO_DELIVERIES: ReadonlyMap<number, Delivery> = new Map();
 const NO_IDS: ReadonlySet<number> = new Set();
 const NO_QUEUE: readonly Delivery[] = Object.freeze([]);
 
-export class Session {
+export class Session implements RouteTarget {
   // The maps and the set are allocated on first use: an empty Map or Set costs ~180 B of hash
   // table, and most of an idle connection's heap was these three (heap snapshot, 2,000 clients).
   private subs: Map<string, SubscriptionEntry> | undefined;
@@ -231,6 +229,13 @@ export class Session {
       return;
     }
     this.enqueue(delivery);
+  }
+
+  /** Share groups: ready with room in the window and nothing queued; busy while behind; offline when detached. */
+  readiness(): Readiness {
+    const link = this.link;
+    if (link === undefined) return Readiness.Offline;
+    return this.queue.length === 0 && this.inflight.size < link.receiveMaximum ? Readiness.Ready : Readiness.Busy;
   }
 
   /** Queue a delivery within max_queued_messages and max_queued_bytes, or drop it. */

@@ -3,15 +3,19 @@
  * 3.1.1 clients too, as Mosquitto and EMQX do). The group is one entry of the router's index;
  * each message matching its filter goes to exactly one member.
  *
- * Choice of member: round robin, skipping members whose inflight window is full or whose queue
- * is not empty; when every connected member is busy, the next connected member (its queue takes
- * it); when no member is connected, the next member (its offline queue takes it).
+ * Members are routes (./route-target.ts): a session's subscription, or a remote target (a
+ * cluster node holding members of the group).
+ *
+ * Choice of member: round robin, skipping members that are not ready (a session whose inflight
+ * window is full or whose queue is not empty, a congested remote target); when every reachable
+ * member is busy, the next reachable member (its queue takes it); when no member is reachable,
+ * the next member (its offline queue takes it).
  */
-import type { Session, SubscriptionEntry } from './session.js';
+import { Readiness, type Route, type RouteTarget } from './route-target.js';
 
 export class ShareGroup {
   readonly isGroup = true;
-  readonly members: SubscriptionEntry[] = [];
+  readonly members: Route[] = [];
   private next = 0;
 
   constructor(
@@ -24,7 +28,7 @@ export class ShareGroup {
     return `${name}\u0000${filter}`;
   }
 
-  add(entry: SubscriptionEntry): boolean {
+  add(entry: Route): boolean {
     const index = this.members.findIndex((m) => m.session === entry.session);
     if (index === -1) {
       this.members.push(entry);
@@ -34,8 +38,8 @@ export class ShareGroup {
     return false;
   }
 
-  remove(session: Session): boolean {
-    const index = this.members.findIndex((m) => m.session === session);
+  remove(target: RouteTarget): boolean {
+    const index = this.members.findIndex((m) => m.session === target);
     if (index === -1) return false;
     this.members.splice(index, 1);
     if (this.next > index) this.next--;
@@ -43,20 +47,20 @@ export class ShareGroup {
   }
 
   /** The member to receive the next message, never `except` (a leaving member). */
-  pick(except?: Session): SubscriptionEntry | undefined {
+  pick(except?: RouteTarget): Route | undefined {
     const members = this.members;
     const count = members.length;
-    let connected: SubscriptionEntry | undefined;
-    let any: SubscriptionEntry | undefined;
+    let connected: Route | undefined;
+    let any: Route | undefined;
     for (let i = 0; i < count; i++) {
       const index = (this.next + i) % count;
-      const member = members[index] as SubscriptionEntry;
-      const session = member.session;
-      if (session === except) continue;
+      const member = members[index] as Route;
+      const target = member.session;
+      if (target === except) continue;
       any ??= member;
-      const link = session.link;
-      if (link === undefined) continue;
-      if (session.queue.length === 0 && session.inflight.size < link.receiveMaximum) {
+      const readiness = target.readiness();
+      if (readiness === Readiness.Offline) continue;
+      if (readiness === Readiness.Ready) {
         this.next = (index + 1) % count;
         return member;
       }

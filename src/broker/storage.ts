@@ -4,12 +4,30 @@
  * from `load()`. Implementations live in src/storage (memory, SQLite; Redis later) and all pass
  * one shared test suite (test/storage/storage.test.ts). No SQL or file format leaks out of them.
  *
- * Durability contract: writes are buffered; `commit()` makes every write so far durable in one
- * transaction. The broker commits at most once per `persistenceCommitIntervalMs` under load and
- * at the end of the event-loop turn otherwise (src/broker/persistence.ts); no byte that reports
- * stored state (an acknowledgement, CONNACK, SUBACK, UNSUBACK, PUBREL, an outgoing QoS 2
- * PUBLISH, a copy of a QoS 2 publication) leaves before the commit that contains that state
- * (src/transport/connection.ts holds those bytes until then).
+ * What a backend implements and guarantees (the whole contract; the core needs nothing else):
+ * - Writes (`put*`, `delete*`) are synchronous and only buffered, into the current batch.
+ * - `commit()` seals the current batch at once (a write made after the call, even before its
+ *   promise settles, belongs to the next batch) and returns a promise that resolves, with the
+ *   number of rows written or deleted, when the whole batch is durable, in one transaction.
+ *   Batches are strictly ordered: batch N+1 never becomes durable (nor visible to a reader)
+ *   before batch N, and commit N's promise settles before commit N+1's. The broker has at most
+ *   one commit in flight and writes the next batch meanwhile (double buffering).
+ * - A failed commit rejects, and the store is broken from then on: every later `commit()`
+ *   rejects too and `close()` commits nothing (it only releases the backend). The broker then
+ *   stops (onFatal) and never sends what waited for that commit.
+ * - `load()` (at start, before any write) returns the stored state as async streams, each read
+ *   once, one after the other, in the order RestoredState declares; a backend may read rows as
+ *   they are consumed and need not hold the store in memory.
+ * - `close()` commits what is buffered (unless broken), waits for commits in flight and releases
+ *   the backend.
+ * - Cancellation (below), and `durable`: true when a resolved commit survives a crash.
+ *
+ * Durability, as the broker uses it: the broker commits at most once per
+ * `persistenceCommitIntervalMs` under load and at the end of the event-loop turn otherwise
+ * (src/broker/persistence.ts); no byte that reports stored state (an acknowledgement, CONNACK,
+ * SUBACK, UNSUBACK, PUBREL, an outgoing QoS 2 PUBLISH, a copy of a QoS 2 publication) leaves
+ * before the commit that holds that state has resolved (src/transport/connection.ts holds those
+ * bytes until then).
  *
  * Cancellation: the writes of one batch are kept per row, so the last write of a row wins and a
  * row created and deleted within one batch is never written at all. A backend must only know
@@ -81,27 +99,32 @@ export interface StoredWill {
 }
 
 /**
- * Everything stored, as streams: a backend may read rows while the broker consumes them (SQLite
- * does), so a restart holds the objects it builds and not a second copy of the store. Consume
- * each field once, one at a time, in the order declared here (a backend may not read two at once).
+ * Everything stored, as async streams: a backend may read rows while the broker consumes them
+ * (SQLite does, a page at a time), so a restart holds the objects it builds and not a second copy
+ * of the store. Consume each field once, one at a time, in the order declared here (a backend may
+ * not read two at once). Each stream yields its rows in chunks (arrays, in order): one await per
+ * chunk rather than per row keeps a restart of a million rows as fast as a synchronous one.
  */
+/** A stream of stored rows, in chunks (see RestoredState). */
+export type Rows<T> = AsyncIterable<readonly T[]>;
+
 export interface RestoredState {
   /** In ascending id order. */
-  messages: Iterable<StoredMessage>;
-  retained: Iterable<{ topic: string; messageId: number }>;
-  sessions: Iterable<StoredSession>;
-  subscriptions: Iterable<StoredSubscription>;
+  messages: Rows<StoredMessage>;
+  retained: Rows<{ topic: string; messageId: number }>;
+  sessions: Rows<StoredSession>;
+  subscriptions: Rows<StoredSubscription>;
   /** In (clientId, seq) order. */
-  deliveries: Iterable<StoredDelivery>;
+  deliveries: Rows<StoredDelivery>;
   /** Incoming QoS 2 packet ids received and not yet released. */
-  incoming: Iterable<{ clientId: string; packetId: number }>;
-  wills: Iterable<StoredWill>;
+  incoming: Rows<{ clientId: string; packetId: number }>;
+  wills: Rows<StoredWill>;
 }
 
 export interface Storage {
   /** True when commit() makes writes survive a crash of the process. */
   readonly durable: boolean;
-  /** Read everything stored (at start), as streams (see RestoredState). */
+  /** Read everything stored (at start), as async streams (see RestoredState). */
   load(): RestoredState;
   /** Store a new message (its id names no stored row). */
   putMessage(message: StoredMessage): void;
@@ -123,7 +146,12 @@ export interface Storage {
   deleteRetained(topic: string): void;
   putWill(will: StoredWill): void;
   deleteWill(clientId: string): void;
-  /** Make all writes so far durable (one transaction). Returns how many rows it wrote or deleted. */
-  commit(): number;
-  close(): void;
+  /**
+   * Seal the batch of all writes so far and make it durable (one transaction); resolves with how
+   * many rows it wrote or deleted. Ordered after every earlier commit; rejects if it failed, and
+   * so does every later one.
+   */
+  commit(): Promise<number>;
+  /** Commit what is left (unless a commit failed), wait for commits in flight, release the backend. */
+  close(): Promise<void>;
 }

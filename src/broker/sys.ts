@@ -44,12 +44,12 @@ export class SysPublisher {
   start(intervalSeconds: number): void {
     if (intervalSeconds <= 0) return;
     this.core.publishAsBroker('$SYS/broker/version', Buffer.from(`cicada version ${BROKER_VERSION}`), 0, true);
-    this.previousAt = Date.now();
+    this.previousAt = this.core.now();
     this.previous = { ...this.core.stats };
     this.publishChanged();
     // sys_interval goes up to 2^31 s: a long timer, re-armed each round (setInterval would spin).
     this.intervalMs = intervalSeconds * 1000;
-    this.timer = setLongTimeout(this.tick, this.intervalMs);
+    this.timer = setLongTimeout(this.tick, this.intervalMs, this.core.clock);
   }
 
   stop(): void {
@@ -59,14 +59,14 @@ export class SysPublisher {
 
   private readonly tick = (): void => {
     this.publishChanged();
-    this.timer = setLongTimeout(this.tick, this.intervalMs);
+    this.timer = setLongTimeout(this.tick, this.intervalMs, this.core.clock);
   };
 
   /** The current value of every periodic $SYS topic. */
   values(): Array<[string, string]> {
     const core = this.core;
     const s = core.stats;
-    const uptime = Math.floor((Date.now() - core.startedAt) / 1000);
+    const uptime = Math.floor((core.now() - core.startedAt) / 1000);
     const disconnected = Math.max(0, core.sessions.size - core.connected.size);
     const heap = process.memoryUsage().heapUsed;
     if (heap > this.heapMaximum) this.heapMaximum = heap;
@@ -104,7 +104,7 @@ export class SysPublisher {
 
   /** Each load: rate per minute since the previous round, smoothed over 1, 5 and 15 minutes. */
   private loadValues(): Array<[string, string]> {
-    const now = Date.now();
+    const now = this.core.now();
     const seconds = Math.max(0.001, (now - this.previousAt) / 1000);
     const stats = this.core.stats as unknown as Record<string, number>;
     const out: Array<[string, string]> = [];

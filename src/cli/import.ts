@@ -23,7 +23,7 @@ Options:
 `;
 
 /** Returns the exit code: 0 imported, 2 bad usage; failures throw (main prints one line, exit 1). */
-export function runImport(argv: string[]): number {
+export async function runImport(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } }, allowPositionals: true });
@@ -42,7 +42,7 @@ export function runImport(argv: string[]): number {
   if (source === undefined) return usage('the Mosquitto persistence file to import is missing');
   if (extra.length > 0) return usage(`one file at a time (also given: ${extra.join(' ')})`);
   const options = parsed.values.config === undefined ? {} : loadConfig(parsed.values.config).options;
-  process.stdout.write(`${importMosquittoFile(options, source)}\n`);
+  process.stdout.write(`${await importMosquittoFile(options, source)}\n`);
   return 0;
 }
 

@@ -4,7 +4,7 @@
  * does not load the broker, and `--help` / `--version` load almost nothing (start-up time:
  * bench/startup.mjs).
  */
-import type { BrokerOptions } from '../broker/options.js';
+import type { BrokerOptions } from '../config/schema.js';
 import { CliUsageError, usageErrorText, versionLine } from './usage.js';
 import { handReloadsTo, holdReloads } from './reload-signal.js';
 

@@ -11,7 +11,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { BrokerOptions } from '../broker/options.js';
+import type { BrokerOptions } from './schema.js';
 import { applyLines, ConfigError, type ConfigLine } from './directives.js';
 
 export { ConfigError } from './directives.js';

@@ -12,7 +12,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { BrokerOptions, HttpAuthOptions, JwtOptions, ListenerOptions, LogDestination, SecurityOptions, TlsOptions } from '../broker/options.js';
+import type { HttpAuthOptions, JwtOptions, SecurityOptions, TlsOptions } from '../auth/options.js';
+import type { LogDestination } from '../log/logger.js';
+import type { BrokerOptions, ListenerOptions } from './schema.js';
 import { unknownDirective } from './mosquitto-compat.js';
 import { boolean, choice, duration, existingPath, fileContents, integer, one } from './values.js';
 import { checkRules, declareAction, declareRule, declareSink, declareSql } from './rules.js';

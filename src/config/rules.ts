@@ -10,7 +10,8 @@
  * is compiled by src/rules, so a bad SQL statement, template or option stops the broker at
  * load with `file:line:column`.
  */
-import type { BrokerOptions, RuleDeclaration, RulesDeclaration } from '../broker/options.js';
+import type { RuleDeclaration, RulesDeclaration } from '../broker/options.js';
+import type { BrokerOptions } from './schema.js';
 import { compileRules, RulesConfigError } from '../rules/index.js';
 import { ConfigError, type ConfigLine } from './directives.js';
 

@@ -16,8 +16,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import type { LogFn, Logger } from '../broker/logger.js';
-import type { LogDestination, LogLevel } from '../broker/options.js';
 import { strftime } from './strftime.js';
+
+/** One log destination (log_dest). */
+export type LogDestination = { kind: 'stdout' | 'stderr' | 'none' | 'syslog' } | { kind: 'file'; path: string };
+
+/** Log level of an embedder's logger (logLevel), turned into Mosquitto's types by typesForLevel. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
 export type LogType = 'error' | 'warning' | 'notice' | 'information' | 'debug' | 'subscribe' | 'unsubscribe' | 'websockets';
 export const ALL_LOG_TYPES: readonly LogType[] = ['error', 'warning', 'notice', 'information', 'debug', 'subscribe', 'unsubscribe', 'websockets'];

@@ -3,10 +3,11 @@
  * the same MemoryStorage object restores its state. Used by tests (the shared storage suite, a
  * core restarted with plain calls); `persistence false` uses no storage at all (the core keeps
  * its state in its own structures). Not durable. Writes apply at once, so there is no batch
- * to cancel in and `commit` has nothing to do.
+ * to cancel in and `commit` has nothing to do; `load` streams each field as one chunk.
  */
 import type {
   RestoredState,
+  Rows,
   Storage,
   StoredDelivery,
   StoredMessage,
@@ -14,11 +15,17 @@ import type {
   StoredSubscription,
   StoredWill,
 } from '../broker/storage.js';
+import { asyncChunks } from './chunks.js';
 
 const pair = (a: string, b: number | string): string => `${a}\u0000${b}`;
 
+/** The rows as a stream of one chunk (none when empty). */
+function chunk<T>(rows: T[]): Rows<T> {
+  return asyncChunks(rows.length > 0 ? [rows] : []);
+}
+
 export class MemoryStorage implements Storage {
-  readonly durable = false;
+  readonly durable: boolean = false;
   private readonly messages = new Map<number, StoredMessage>();
   private readonly sessions = new Map<string, StoredSession>();
   private readonly subscriptions = new Map<string, StoredSubscription>();
@@ -30,13 +37,13 @@ export class MemoryStorage implements Storage {
   load(): RestoredState {
     const deliveries = [...this.deliveries.values()].sort((a, b) => (a.clientId === b.clientId ? a.seq - b.seq : a.clientId < b.clientId ? -1 : 1));
     return {
-      messages: [...this.messages.values()].sort((a, b) => a.id - b.id),
-      sessions: [...this.sessions.values()],
-      subscriptions: [...this.subscriptions.values()],
-      deliveries,
-      incoming: [...this.incoming.values()],
-      retained: [...this.retained].map(([topic, messageId]) => ({ topic, messageId })),
-      wills: [...this.wills.values()],
+      messages: chunk([...this.messages.values()].sort((a, b) => a.id - b.id)),
+      sessions: chunk([...this.sessions.values()]),
+      subscriptions: chunk([...this.subscriptions.values()]),
+      deliveries: chunk(deliveries),
+      incoming: chunk([...this.incoming.values()]),
+      retained: chunk([...this.retained].map(([topic, messageId]) => ({ topic, messageId }))),
+      wills: chunk([...this.wills.values()]),
     };
   }
 
@@ -86,8 +93,10 @@ export class MemoryStorage implements Storage {
   deleteWill(clientId: string): void {
     this.wills.delete(clientId);
   }
-  commit(): number {
-    return 0;
+  commit(): Promise<number> {
+    return Promise.resolve(0);
   }
-  close(): void {}
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }

@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import type { QoS } from '../protocol/packets.js';
 import { forwardedProperties } from '../broker/message.js';
-import type { Storage, StoredDelivery, StoredMessage } from '../broker/storage.js';
+import type { Rows, Storage, StoredDelivery, StoredMessage } from '../broker/storage.js';
 import { MosquittoDbError, MsgState, parseMosquittoDb, type MosquittoClientMessage, type MosquittoDb, type MosquittoMessage } from './mosquitto-db.js';
 
 export interface ImportCounts {
@@ -59,18 +59,18 @@ export function readMosquittoDb(file: string): MosquittoDb {
 }
 
 /** Whether a store holds nothing yet (no session, retained message or will): safe to import into. */
-export function storeIsEmpty(storage: Storage): boolean {
+export async function storeIsEmpty(storage: Storage): Promise<boolean> {
   const state = storage.load();
   // In load()'s declared order (a backend may stream the fields one after the other).
-  return isEmpty(state.messages) && isEmpty(state.retained) && isEmpty(state.sessions) && isEmpty(state.wills);
+  return (await isEmpty(state.messages)) && (await isEmpty(state.retained)) && (await isEmpty(state.sessions)) && (await isEmpty(state.wills));
 }
 
-function isEmpty(rows: Iterable<unknown>): boolean {
-  for (const _row of rows) return false;
+async function isEmpty(rows: Rows<unknown>): Promise<boolean> {
+  for await (const chunk of rows) if (chunk.length > 0) return false;
   return true;
 }
 
-/** Write `db` into an empty `storage` and commit. `now`: ms since the epoch. */
+/** Write `db` into an empty `storage` (buffered: the caller commits). `now`: ms since the epoch. */
 export function importMosquittoDb(db: MosquittoDb, storage: Storage, now = Date.now()): ImportCounts {
   const counts: ImportCounts = { retained: 0, sessions: 0, subscriptions: 0, messages: 0, skipped: 0 };
   const nowSeconds = Math.floor(now / 1000);
@@ -146,7 +146,6 @@ export function importMosquittoDb(db: MosquittoDb, storage: Storage, now = Date.
     storage.putDelivery({ ...delivery, clientId: cm.clientId, seq, messageId: messageId(message) }, true);
     counts.messages++;
   }
-  storage.commit();
   return counts;
 }
 

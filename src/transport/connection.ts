@@ -1,69 +1,35 @@
 /**
  * The glue between a byte stream (TCP, TLS or unix socket, or a WebSocket adapted to a stream)
- * and a Channel: bytes in go through the incremental
- * parser into the channel; bytes out are queued per connection and flushed once per event-loop
- * turn (all connections written during one turn are flushed together in one setImmediate), as
- * one buffer per socket.
- *
- * Durability: no byte that reports stored state leaves before that state is committed. A flush
- * that finds such bytes queued (`firstReporting`) while persistence has uncommitted writes sends
- * only what comes before them and waits for the commit (`committed`), which flushes the rest;
- * connections with nothing of the kind queued (QoS 0/1 deliveries) flush at once as usual.
+ * and a Channel: bytes in go through the incremental parser into the channel; bytes out are the
+ * core's `Outbound` (src/broker/outbound.ts), which queues them, holds what reports uncommitted
+ * state until the commit and paces writes; a Connection is an Outbound whose writer (the
+ * abstract Wire part) is its byte stream, so one object per connection does both.
  */
 import { CodecError, Parser, type PacketHandler } from '../protocol/index.js';
 import type { Packet } from '../protocol/packets.js';
-import type { Channel, Outbox } from '../broker/channel.js';
+import type { Channel } from '../broker/channel.js';
 import type { BrokerCore } from '../broker/core.js';
-import type { CommitWaiter } from '../broker/persistence.js';
+import { Outbound } from '../broker/outbound.js';
 import type { ByteStream, StreamOwner } from './byte-stream.js';
-
-/** Connections with queued bytes, flushed together at the end of the event-loop turn. */
-let dirty: Connection[] = [];
-let flushScheduled = false;
-
-function flushDirty(): void {
-  const list = dirty;
-  dirty = [];
-  flushScheduled = false;
-  for (let i = 0; i < list.length; i++) (list[i] as Connection).flush();
-}
 
 /** How long a closing connection may take to flush before it is destroyed, in ms. */
 const END_GRACE_MS = 2000;
 
-export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOwner {
+export class Connection extends Outbound implements PacketHandler, StreamOwner {
   readonly channel: Channel;
   private readonly parser: Parser;
-  private queued: Buffer[] = [];
-  private queuedBytes = 0;
-  /** Index in `queued` of the first bytes that report stored state, -1 for none. */
-  private firstReporting = -1;
-  /** Registered with persistence to be flushed after the next commit. */
-  private awaitingCommit = false;
-  private isDirty = false;
-  private ended = false;
-  /** A write is with the socket; the next one waits for its completion (`written`). */
-  private writing = false;
   /** Reads paused by how many reasons (flow control, hook backlog). */
   private pauses = 0;
-  /** The socket took the bytes of the last write (its callback). */
-  private written(): void {
-    this.writing = false;
-    // The socket took everything given to it: if little is waiting behind, release the
-    // publishers flow control held back for this client (checked before the next write).
-    const channel = this.channel;
-    channel.flowStalled = false;
-    if (channel.waiters !== undefined && channel.caughtUp()) this.core.flow.drained(channel);
-    if (this.queued.length > 0) this.flush();
-  }
 
   constructor(
     private readonly socket: ByteStream,
     private readonly core: BrokerCore,
     remoteAddress: string,
   ) {
+    super(core);
     this.parser = new Parser({ maxPacketSize: core.options.maxPacketSize });
     this.channel = core.openChannel(this, remoteAddress);
+    this.subscriber = this.channel;
     socket.attach(this);
   }
 
@@ -103,109 +69,24 @@ export class Connection implements Outbox, PacketHandler, CommitWaiter, StreamOw
     if (channel.state === 'closed') this.parser.stop();
   }
 
-  // Outbox
-  get pendingBytes(): number {
-    return this.queuedBytes + this.socket.writableLength;
+  // Wire (the writer's part of Outbound)
+  protected get backlog(): number {
+    return this.socket.writableLength;
   }
 
-  get waitsForCommit(): boolean {
-    return this.firstReporting >= 0;
+  protected get gone(): boolean {
+    return this.socket.destroyed;
   }
 
-  write(bytes: Buffer, reportsState: boolean): void {
-    if (this.ended) return;
-    if (reportsState && this.firstReporting < 0) this.firstReporting = this.queued.length;
-    this.queued.push(bytes);
-    this.queuedBytes += bytes.length;
-    if (!this.isDirty) {
-      this.isDirty = true;
-      dirty.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushDirty);
-      }
-    }
-  }
-
-  /**
-   * How many queued buffers may be written now: all, or those before the first that reports
-   * state while persistence has uncommitted writes (then this connection waits for the commit).
-   */
-  private sendable(): number {
-    const first = this.firstReporting;
-    if (first < 0) return this.queued.length;
-    const persistence = this.core.persistence;
-    if (persistence === undefined || !persistence.uncommitted) return this.queued.length;
-    if (!this.awaitingCommit) {
-      this.awaitingCommit = true;
-      persistence.waitForCommit(this);
-    }
-    return first;
-  }
-
-  /**
-   * Hand the queued bytes to the socket as ONE buffer, and only when the socket has taken the
-   * previous one (its write callback calls flush again). Measured: giving Node's stream thousands
-   * of small chunks per turn under a fan-in flood made delivery collapse to ~2k msg/s with 1 GB
-   * queued inside the stream; one concatenated write per turn keeps it at the socket's pace.
-   */
-  flush(): void {
-    this.isDirty = false;
-    const queued = this.queued;
-    if (queued.length === 0) return;
-    const socket = this.socket;
-    if (socket.destroyed) {
-      this.queued = [];
-      this.queuedBytes = 0;
-      this.firstReporting = -1;
-      return;
-    }
-    if (this.writing) return; // `written` flushes again
-    const count = this.sendable();
-    if (count === 0) return; // `committed` flushes again
-    const bytes = this.take(count);
-    this.writing = true;
+  protected send(bytes: Buffer): void {
     // A closure per write rather than one kept per connection: it dies young, and an idle
     // connection holds none (~100 B less per idle client).
-    socket.write(bytes, () => this.written());
+    this.socket.write(bytes, () => this.written());
   }
 
-  /** Remove the first `count` queued buffers, as one buffer. */
-  private take(count: number): Buffer {
-    const queued = this.queued;
-    if (count === queued.length) {
-      const bytes = count === 1 ? (queued[0] as Buffer) : Buffer.concat(queued, this.queuedBytes);
-      // Reuse the array (no garbage per flush) unless a burst made its backing store large.
-      if (count > 256) this.queued = [];
-      else queued.length = 0;
-      this.queuedBytes = 0;
-      this.firstReporting = -1;
-      return bytes;
-    }
-    const bytes = Buffer.concat(queued.slice(0, count));
-    this.queued = queued.slice(count);
-    this.queuedBytes -= bytes.length;
-    this.firstReporting -= count;
-    return bytes;
-  }
-
-  /** Persistence committed: every queued byte reports committed state now (handlers write state first). */
-  committed(): void {
-    this.awaitingCommit = false;
-    this.firstReporting = -1;
-    if (this.queued.length > 0) this.flush();
-  }
-
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
+  protected finish(last: Buffer | undefined): void {
     const socket = this.socket;
-    // Closing: commit now rather than wait. If the store failed, what reports state is dropped.
-    if (this.firstReporting >= 0) this.core.persistence?.commitIfDirty();
-    const count = this.sendable();
-    if (count > 0 && !socket.destroyed) socket.write(this.take(count));
-    this.queued = [];
-    this.queuedBytes = 0;
+    if (last !== undefined) socket.write(last);
     socket.end();
     setTimeout(() => socket.destroy(), END_GRACE_MS).unref();
   }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import mqtt from 'mqtt';
 import { createBroker } from '../../src/index.js';
+import { waitFor } from '../helpers/wait.js';
 
 const COUNT = 20_000;
 const PAYLOAD = Buffer.alloc(1024, 0x61);
@@ -23,7 +24,7 @@ test('a subscriber that never reads does not stall the publisher or a healthy su
   const filter = Buffer.from('flood/#');
   stuck.write(Buffer.concat([Buffer.from([0x10, 12 + id.length, 0, 4]), Buffer.from('MQTT'), Buffer.from([4, 2, 0, 60, 0, id.length]), id]));
   stuck.write(Buffer.concat([Buffer.from([0x82, 5 + filter.length, 0, 1, 0, filter.length]), filter, Buffer.from([0])]));
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => broker.stats.subscriptions === 1, 3000, 'the stuck client subscribed');
   stuck.pause();
 
   const healthy = await mqtt.connectAsync(url, { reconnectPeriod: 0 });

@@ -5,50 +5,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clearLongTimeout, MAX_TIMER_MS, setLongTimeout, setLongTimeoutAt, type TimerClock } from '../../src/broker/long-timer.js';
-
-/** A clock whose time moves only when told; records every delay it was asked to sleep. */
-class FakeClock implements TimerClock {
-  time = 1_700_000_000_000;
-  /** What now() adds to the time timers run on (a wall clock set back or forward). */
-  skew = 0;
-  readonly delays: number[] = [];
-  private readonly pending = new Map<number, { at: number; callback: () => void }>();
-  private nextId = 1;
-
-  now(): number {
-    return this.time + this.skew;
-  }
-
-  setTimeout(callback: () => void, ms: number): unknown {
-    this.delays.push(ms);
-    const id = this.nextId++;
-    this.pending.set(id, { at: this.time + ms, callback });
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  get timers(): number {
-    return this.pending.size;
-  }
-
-  /** Move time forward by `ms`, running every timer that falls due, in order (bounded). */
-  advance(ms: number): void {
-    const end = this.time + ms;
-    for (let guard = 0; guard < 10_000; guard++) {
-      let next: [number, { at: number; callback: () => void }] | undefined;
-      for (const entry of this.pending) if (entry[1].at <= end && (next === undefined || entry[1].at < next[1].at)) next = entry;
-      if (next === undefined) break;
-      this.pending.delete(next[0]);
-      this.time = next[1].at;
-      next[1].callback();
-    }
-    this.time = end;
-  }
-}
+import { clearLongTimeout, MAX_TIMER_MS, setLongTimeout, setLongTimeoutAt } from '../../src/broker/long-timer.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 
 const DAY_MS = 86_400_000;
 

@@ -22,6 +22,9 @@ function fakeLink(receiveMaximum = 2): SessionLink & { sent: Sent[]; pubrels: nu
     version: 4,
     receiveMaximum,
     waitsForCommit: false,
+    waiters: undefined,
+    flowStalled: false,
+    caughtUp: () => true,
     sent,
     pubrels,
     sendPublish(message, qos, _retain, subIds, packetId, dup) {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { runProcess, spawnProcess, type Spawned, START_TIMEOUT_MS } from '../helpers/processes.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
 
@@ -31,7 +31,7 @@ async function pubSubRoundTrip(port: number): Promise<void> {
 test('with no options, cicada listens on 127.0.0.1:1883 only, says so, and stops cleanly on SIGTERM', async (t) => {
   const broker = cicada();
   t.after(() => broker.kill('SIGKILL'));
-  await broker.waitForOutput('127.0.0.1:1883', 10_000);
+  await broker.waitForOutput('127.0.0.1:1883', START_TIMEOUT_MS);
   await pubSubRoundTrip(1883);
   broker.kill('SIGTERM');
   const result = await broker.exit(5000);
@@ -42,7 +42,7 @@ test('`cicada broker -p PORT` serves mosquitto clients and stops cleanly on SIGI
   const port = await freePort();
   const broker = cicada('broker', '-p', String(port));
   t.after(() => broker.kill('SIGKILL'));
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   await pubSubRoundTrip(port);
   broker.kill('SIGINT');
   assert.equal((await broker.exit(5000)).code, 0);
@@ -55,7 +55,7 @@ test('-c FILE reads mosquitto.conf-style options', async (t) => {
   writeFileSync(conf, `# test config\nlistener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 10\nsys_interval 0\n`);
   const broker = cicada('broker', '-c', conf);
   t.after(() => broker.kill('SIGKILL'));
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   await pubSubRoundTrip(port);
 });
 
@@ -90,7 +90,7 @@ test('a port already in use is one clear line and a non-zero exit', async (t) =>
   const port = await freePort();
   const first = cicada('broker', '-p', String(port));
   t.after(() => first.kill('SIGKILL'));
-  await first.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await first.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   const second = await cicada('broker', '-p', String(port)).exit(10_000);
   assert.equal(second.code, 1);
   assert.equal(second.stderr.trim(), `cicada: cannot listen on 127.0.0.1:${port}: address already in use`);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runProcess, spawnProcess } from '../helpers/processes.js';
 import { waitFor } from '../helpers/wait.js';
-import type { ListenerOptions } from '../../src/broker/options.js';
+import type { ListenerOptions } from '../../src/config/schema.js';
 import { makeCerts, runCicada, cicada, startMosquitto, tempDir } from '../client/support.js';
 
 type Ctx = { after(fn: () => unknown): void };

@@ -121,6 +121,7 @@ test('5.0: a server DISCONNECT is reported as ServerDisconnectError with its rea
 });
 
 test('inbound QoS 2 is delivered once even when the server re-sends the PUBLISH before PUBREL [MQTT-4.3.3-9]', async (t) => {
+  let completed = false;
   const server = await fakeServer(4, (p, send) => {
     if (p.type === 'connect') {
       send({ type: 'connack', sessionPresent: false, reasonCode: 0 });
@@ -131,13 +132,15 @@ test('inbound QoS 2 is delivered once even when the server re-sends the PUBLISH 
       }, 20);
     }
     if (p.type === 'pubrec') send({ type: 'pubrel', packetId: p.packetId });
+    if (p.type === 'pubcomp') completed = true;
   });
   t.after(() => server.close());
   const client = await connect(server.url);
   t.after(() => client.end({ force: true }));
   const got: string[] = [];
   client.on('message', (m) => got.push(m.payload.toString()));
-  await new Promise((r) => setTimeout(r, 200));
+  // The PUBCOMP answers the PUBREL, which answers a PUBREC sent after both PUBLISHes arrived.
+  await waitFor(() => completed, 3000, 'the PUBCOMP');
   assert.deepEqual(got, ['once']);
 });
 

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess } from '../helpers/processes.js';
+import { runProcess, spawnProcess, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { tempDir } from '../security/support.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
@@ -19,7 +19,7 @@ test('user nobody: started as root, the broker runs as nobody once listening', {
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'warm_up false', 'user nobody', ''].join('\n'));
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf]);
   t.after(() => broker.kill('SIGKILL'));
-  await broker.waitForOutput('running as user nobody', 10_000);
+  await broker.waitForOutput('running as user nobody', START_TIMEOUT_MS);
   const status = readFileSync(`/proc/${broker.child.pid}/status`, 'utf8');
   const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
   const nobody = (await runProcess('id', ['-u', 'nobody'], 5000)).stdout.trim();

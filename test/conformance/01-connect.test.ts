@@ -184,7 +184,7 @@ describe('CONNECT: client identifier', () => {
     const s = await h.rawConnect({ clientId: 'checker' });
     s.send(subscribe(1, [['rejected/#', 0]]));
     await s.expect(suback(1, 0));
-    await s.expectSilence(300);
+    await s.expectNothingPending();
   });
 
   // [MQTT-3.1.3-5] "The Server MUST allow ClientIds which are between 1 and 23 UTF-8 encoded bytes in

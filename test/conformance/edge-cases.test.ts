@@ -103,7 +103,7 @@ describe('retained wills when retain is not available', { concurrency: true }, (
     h.broker.broker?.publish({ topic: 'rw/api', payload: 'kept?', qos: 1, retain: true });
     assert.equal(h.broker.broker?.stats.retainedMessages, 0);
     const sub = await watcher(h, 'rw-api-sub', 'rw/#');
-    await sub.expectSilence(200);
+    await sub.expectNothingPending();
   });
 });
 
@@ -140,7 +140,7 @@ describe('DISCONNECT reason codes and the will', { concurrency: true }, () => {
     const h = await setup(t);
     const normal = await disconnectWith(h, 0x00, 'dw00');
     await normal.c.expectClose();
-    await normal.w.expectSilence(200);
+    await normal.w.expectNothingPending();
     const withWill = await disconnectWith(h, 0x04, 'dw04');
     await withWill.c.expectClose();
     await expectWill(withWill.w, 'dw04');
@@ -226,7 +226,7 @@ describe('Receive Maximum per connection', { concurrency: true }, () => {
       const m = await readPublish5(c);
       assert.equal(m.payload.toString(), `m${i}`);
       assert.equal(m.dup, true);
-      await c.expectSilence(150); // the quota is used up until the PUBACK
+      await c.expectNothingPending(); // the quota is used up until the PUBACK
       c.send(ack5(T.PUBACK, m.id as number));
     }
   });

@@ -84,7 +84,7 @@ describe('v5 intervals longer than 24.8 days', { concurrency: true }, () => {
     // A round trip through the broker after the will became due: a will fired at once is already out.
     await publishAll(h, 'longwill/other', ['ping']);
     await raw5(h, { clientId: 'long-will', clean: false, props: sei(60) }, true);
-    await watcher.expectSilence(300);
+    await watcher.expectNothingPending();
   });
 
   test('sys_interval 2^31 s: $SYS is published once at start, not every millisecond', cicadaOnly('sys_interval is set through the embedded options'), async (t) => {
@@ -92,6 +92,6 @@ describe('v5 intervals longer than 24.8 days', { concurrency: true }, () => {
     // The heap size changes all the time: a timer that fired at once would republish it at once.
     const c = await rawSub5(h, 'long-sys', '$SYS/broker/heap/current', 0);
     await readPublish5(c); // the retained value
-    await c.expectSilence(300);
+    await c.expectSilence(300); // time is the behaviour: a timer that fired at once would have republished by now
   });
 });

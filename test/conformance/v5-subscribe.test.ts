@@ -9,7 +9,6 @@ import { mosquittoDiffers } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { T } from '../helpers/packets.js';
 import type { RawClient } from '../helpers/raw.js';
-import { sleep } from '../helpers/wait.js';
 import { ack5, expectDisconnect, P, parseAck5, propAll, publish5, raw5, readPublish5, readType, subOptions, subscribe5, subscribeRaw, unsubscribe5, type Publish5 } from '../helpers/v5.js';
 
 async function client(h: Harness, clientId: string): Promise<RawClient> {
@@ -93,7 +92,7 @@ describe('v5 subscription options', { concurrency: true }, () => {
     const m = await readPublish5(c);
     assert.deepEqual([m.payload.toString(), m.retain], ['kept', true]);
     await subscribeRaw(c, 'rh1/t', subOptions(0, { rh: 1 }));
-    await c.expectSilence(250);
+    await c.expectNothingPending();
   });
 
   // [MQTT-3.3.1-11] Retain Handling 2: never at subscribe.
@@ -101,7 +100,7 @@ describe('v5 subscription options', { concurrency: true }, () => {
     const h = await setup(t);
     const { pub, c } = await retained(h, 'rh2', 'rh2/t', 'kept');
     await subscribeRaw(c, 'rh2/t', subOptions(0, { rh: 2 }));
-    await c.expectSilence(250);
+    await c.expectNothingPending();
     pub.send(publish5({ topic: 'rh2/t', payload: 'live' }));
     assert.equal((await readPublish5(c)).payload.toString(), 'live');
   });
@@ -183,7 +182,7 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
     const h = await setup(t);
     const { pub, c } = await retained(h, 'shr', 'shr/t', 'kept');
     await subscribeRaw(c, '$share/g/shr/t', subOptions(1));
-    await c.expectSilence(250);
+    await c.expectNothingPending();
     pub.send(publish5({ topic: 'shr/t', payload: 'live' }));
     assert.equal((await readPublish5(c)).payload.toString(), 'live');
   });
@@ -199,7 +198,7 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
     const pub = await client(h, 'shf-pub');
     pub.send(publish5({ topic: 'shf/t', payload: 'm0', qos: 1, id: 1 }));
     pub.send(publish5({ topic: 'shf/t', payload: 'm1', qos: 1, id: 2 }));
-    await sleep(200);
+    for (let i = 0; i < 2; i++) await readType(pub, T.PUBACK); // both routed: m0 in flight to one member, m1 to the other
     a.close(); // session expiry 0: the session ends now, with its message unacknowledged
     const got: string[] = [];
     for (let i = 0; i < 2; i++) {
@@ -208,7 +207,7 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
       b.send(ack5(T.PUBACK, m.id!));
     }
     assert.deepEqual(got.sort(), ['m0', 'm1']);
-    await b.expectSilence(200);
+    await b.expectNothingPending();
   });
 
   test('a member whose Receive Maximum window is full is skipped: the other member gets the rest', mosquittoDiffers('no skipping of busy members'), async (t) => {
@@ -249,7 +248,7 @@ describe('v5 shared subscriptions', { concurrency: true }, () => {
     const pub = await client(h, 'shu-pub');
     for (let i = 0; i < 4; i++) pub.send(publish5({ topic: 'shu/t', payload: String(i) }));
     assert.equal((await drain(b)).length, 4);
-    await a.expectSilence(100);
+    await a.expectNothingPending();
   });
 });
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Broker, BrokerOptions } from '../../src/index.js';
 import type { Logger } from '../../src/broker/logger.js';
-import { sleep, withTimeout } from './wait.js';
+import { sleep, waitFor, withTimeout } from './wait.js';
 
 export type BrokerKind = 'cicada' | 'mosquitto';
 
@@ -36,6 +36,17 @@ export interface TestBroker {
   /** What the broker logged: Mosquitto's log output, or one line per Cicada log call. */
   logs(): string;
   close(): Promise<void>;
+}
+
+/**
+ * Wait until the broker has handled the end of `clientId`'s connection (DISCONNECT or a closed
+ * socket), as its log says: Cicada's `client disconnected`, Mosquitto's "Client X closed its
+ * connection." / "Client X disconnected." / "Socket error on client X".
+ */
+export async function clientGone(broker: TestBroker, clientId: string, ms = 3000): Promise<void> {
+  const id = clientId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const line = new RegExp(`client disconnected \\{.*"clientId":"${id}"|Client ${id} (closed its connection|disconnected)|Socket error on client ${id},`);
+  await waitFor(() => line.test(broker.logs()), ms, `the broker handled the end of ${clientId}'s connection`);
 }
 
 export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
@@ -90,7 +101,7 @@ function mosquittoConfig(port: number, options: BrokerOptions): string {
     'allow_anonymous true',
     'persistence false',
     'set_tcp_nodelay true',
-    'log_dest stdout',
+    'log_dest stderr', // unbuffered: logs() sees each line when it is written (stdout to a pipe is block-buffered)
     'log_type all',
     'log_timestamp false',
     `sys_interval ${options.sysInterval ?? 0}`,

@@ -4,9 +4,10 @@
  */
 import { decode, type Packet, type ProtocolVersion } from '../../src/protocol/index.js';
 import type { Channel, Outbox } from '../../src/broker/channel.js';
-import { BrokerCore } from '../../src/broker/core.js';
+import { BrokerCore, type CoreSeams } from '../../src/broker/core.js';
 import { silentLogger } from '../../src/broker/logger.js';
-import { resolveOptions, type BrokerOptions } from '../../src/broker/options.js';
+import { resolveCoreOptions } from '../../src/broker/options.js';
+import type { BrokerOptions } from '../../src/config/schema.js';
 import type { Storage } from '../../src/broker/storage.js';
 
 export class RecordingOutbox implements Outbox {
@@ -34,8 +35,9 @@ export class RecordingOutbox implements Outbox {
   }
 }
 
-export function unitCore(options: BrokerOptions = {}, storage?: Storage): BrokerCore {
-  return new BrokerCore(resolveOptions({ sysInterval: 0, logLevel: 'silent', ...options }), silentLogger, storage);
+/** A core without $SYS; `seams.clock` gives it a fake clock (./fake-clock.ts). */
+export function unitCore(options: BrokerOptions = {}, storage?: Storage, seams?: CoreSeams): BrokerCore {
+  return new BrokerCore(resolveCoreOptions({ sysInterval: 0, ...options }), silentLogger, storage, seams);
 }
 
 /** A channel that has sent CONNECT (clean unless `clean` is false) and got its CONNACK. */

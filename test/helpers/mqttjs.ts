@@ -21,7 +21,7 @@ export class Inbox {
   readonly all: Received[] = [];
   private consumed = 0;
 
-  constructor(client: MqttClient) {
+  constructor(private readonly client: MqttClient) {
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
       this.all.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain, dup: packet.dup });
     });
@@ -41,10 +41,41 @@ export class Inbox {
     assert.deepEqual(this.all.slice(this.consumed), [], `expected no further message within ${ms} ms`);
   }
 
+  /**
+   * Assert that no message beyond those handed out arrives for what happened so far: a round
+   * trip (roundTrip) on each client in `causes`, in order (the publishers whose messages must not
+   * arrive, when the broker has not acknowledged them), then on this inbox's own client.
+   */
+  async expectNoMore(...causes: MqttClient[]): Promise<void> {
+    for (const client of [...causes, this.client]) await roundTrip(client);
+    assert.deepEqual(this.all.slice(this.consumed), [], 'expected no further message once the broker answered a PINGREQ');
+  }
+
   /** The messages on `topic` received so far. */
   on(topic: string): Received[] {
     return this.all.filter((m) => m.topic === topic);
   }
+}
+
+/**
+ * A round trip on `client`'s connection: a PINGREQ written to its socket, resolved when the
+ * PINGRESP comes back. The broker handles one connection in order and routes a publication
+ * before it answers the next packet, so by then it has handled everything the client sent
+ * before, and sent the client everything that caused.
+ */
+export async function roundTrip(client: MqttClient, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<void> {
+  const stream = client.stream;
+  assert.ok(client.connected && stream !== undefined, 'round trip on a client that is not connected');
+  const answered = new Promise<void>((resolve) => {
+    const onPacket = (packet: { cmd: string }): void => {
+      if (packet.cmd !== 'pingresp') return;
+      client.removeListener('packetreceive', onPacket);
+      resolve();
+    };
+    client.on('packetreceive', onPacket);
+  });
+  stream.write(Buffer.from([0xc0, 0x00]));
+  await withTimeout(answered, timeoutMs, `PINGRESP to ${client.options.clientId ?? 'a client'}`);
 }
 
 export type TestClient = MqttClient & {

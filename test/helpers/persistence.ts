@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { createBroker, type Broker } from '../../src/index.js';
-import { spawnProcess, type Spawned } from './processes.js';
+import { spawnProcess, START_TIMEOUT_MS, type Spawned } from './processes.js';
 
 /** The `cicada` launcher (compiled CLI). */
 export const CICADA_BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
@@ -30,7 +30,7 @@ export function spawnBroker(conf: string, prelude = '', command = `exec ${proces
 /** A broker process on `conf`, once it listens on `port`. */
 export async function startBrokerProcess(conf: string, port: number): Promise<Spawned> {
   const broker = spawnBroker(conf);
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   return broker;
 }
 

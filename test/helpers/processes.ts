@@ -16,6 +16,14 @@ export interface ProcessResult {
 }
 
 /** A running child process whose output is collected. */
+/**
+ * How long a broker process may take to say it listens: its start includes the warm-up (bounded
+ * by 2 s) and, after a short warm-up, an unhurried 600-message check of the raw TCP transport. On
+ * a shared 2-core machine at load 20 that took more than 10 s; a broker that is ready sooner is
+ * not waited for any longer.
+ */
+export const START_TIMEOUT_MS = 30_000;
+
 export class Spawned {
   stdout = '';
   stderr = '';
@@ -41,9 +49,21 @@ export class Spawned {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Wait until stdout contains `text`. */
+  /**
+   * Wait until stdout contains `text`. A process that does not say it in time is killed
+   * (SIGKILL): a test that fails here must not leave it running (a broker left listening kept
+   * its test file, and with it the whole test run, waiting forever).
+   */
   async waitForOutput(text: string, timeoutMs: number): Promise<void> {
-    await waitFor(() => this.stdout.includes(text), timeoutMs, `output ${JSON.stringify(text)} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+    try {
+      await waitFor(() => this.stdout.includes(text) || !this.running, timeoutMs, `output ${JSON.stringify(text)}`);
+    } catch {
+      this.kill('SIGKILL');
+    }
+    if (!this.stdout.includes(text)) {
+      const how = this.running || this.child.signalCode === 'SIGKILL' ? `not within ${timeoutMs} ms (killed)` : `the process exited (${this.child.exitCode ?? this.child.signalCode})`;
+      throw new Error(`output ${JSON.stringify(text)}: ${how} (stdout: ${JSON.stringify(this.stdout)}, stderr: ${JSON.stringify(this.stderr)})`);
+    }
   }
 
   /** Wait for the process to exit; kill it (SIGKILL) and fail if it takes longer than `timeoutMs`. */

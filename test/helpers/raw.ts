@@ -120,6 +120,19 @@ export class RawClient {
     assert.equal(closed, false, `expected the connection to stay open for ${ms} ms`);
   }
 
+  /**
+   * Assert that the broker has nothing more to send for what it was given so far: it answers a
+   * PINGREQ, and nothing came before the PINGRESP (one connection is handled in order, so a
+   * reply or delivery caused by an earlier packet, or by a publication the broker acknowledged
+   * earlier, would have come first). The connection stays open. No time stands for "it has
+   * happened" here; use expectSilence only where time passing is the behaviour under test.
+   */
+  async expectNothingPending(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+    this.send('c000');
+    const bytes = await this.readBytes(2, timeoutMs);
+    assert.equal(bytes.toString('hex'), 'd000', `expected nothing from the broker before its PINGRESP, got ${bytes.toString('hex')}${this.buffer.toString('hex')}`);
+  }
+
   /** Assert that no further bytes arrive for `ms` (the connection may close). */
   async expectNothing(ms: number): Promise<void> {
     await this.closesWithin(ms);

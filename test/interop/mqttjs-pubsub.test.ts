@@ -29,8 +29,8 @@ for (const [version, base] of versions) {
         const [toA] = await a.inbox.next(1);
         assert.deepEqual([toB?.topic, toB?.payload, toB?.qos], ['ping/a-to-b', `from a q${qos}`, qos]);
         assert.deepEqual([toA?.topic, toA?.payload, toA?.qos], ['ping/b-to-a', `from b q${qos}`, qos]);
-        await a.inbox.expectNone(100);
-        await b.inbox.expectNone(0);
+        await a.inbox.expectNoMore(b);
+        await b.inbox.expectNoMore(a);
       });
     }
 
@@ -76,7 +76,7 @@ describe('subscriptions', () => {
     await pub.publishAsync('ov/b/c', 'one copy', { qos: 2 });
     const [m] = await s.inbox.next(1);
     assert.deepEqual([m?.payload, m?.qos], ['one copy', 2]);
-    await s.inbox.expectNone(300);
+    await s.inbox.expectNoMore();
   });
 
   // [MQTT-3.8.4-3] "A subscribe request which contains a Topic Filter that is identical to an
@@ -99,7 +99,7 @@ describe('subscriptions', () => {
     await pub.publishAsync('re/t', 'live', { qos: 2 });
     const [live] = await s.inbox.next(1);
     assert.deepEqual([live?.payload, live?.qos], ['live', 2], 'one subscription, now at QoS 2');
-    await s.inbox.expectNone(200);
+    await s.inbox.expectNoMore();
   });
 
   // Section 4.7.1: "#" matches the parent and any number of child levels ("sport/#" also matches
@@ -127,7 +127,7 @@ describe('subscriptions', () => {
       for (const topic of [...no, ...yes]) await pub.publishAsync(topic, topic, { qos: 1 });
       const got = await s.inbox.next(yes.length);
       assert.deepEqual(got.map((m) => m.topic), yes);
-      await s.inbox.expectNone(200);
+      await s.inbox.expectNoMore();
     });
   }
 
@@ -145,6 +145,6 @@ describe('subscriptions', () => {
     }
     const [m] = await s.inbox.next(1);
     assert.equal(m?.topic, 'caf\u00e9/\ufeffx');
-    await s.inbox.expectNone(200);
+    await s.inbox.expectNoMore();
   });
 });

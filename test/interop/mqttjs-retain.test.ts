@@ -31,7 +31,7 @@ describe('retained messages', () => {
         ['ret/b', 'b1', true, 2],
       ],
     );
-    await s.inbox.expectNone(200);
+    await s.inbox.expectNoMore();
   });
 
   // [MQTT-3.3.1-9] "It MUST set the RETAIN flag to 0 when a PUBLISH Packet is sent to a Client
@@ -65,7 +65,7 @@ describe('retained messages', () => {
     assert.deepEqual([empty?.payload, empty?.retain], ['', false], 'processed as normal');
     const late = await h.mqtt({ clientId: 'late' });
     await late.subscribeAsync('clear/#', { qos: 1 });
-    await late.inbox.expectNone(300);
+    await late.inbox.expectNoMore();
   });
 
   // [MQTT-3.3.1-7] "If the Server receives a QoS 0 message with the RETAIN flag set to 1 it MUST
@@ -82,7 +82,7 @@ describe('retained messages', () => {
     await s.subscribeAsync('q0r/t', { qos: 1 });
     const [m] = await s.inbox.next(1);
     assert.deepEqual([m?.payload, m?.retain], ['qos0 retained', true]);
-    await s.inbox.expectNone(200);
+    await s.inbox.expectNoMore();
   });
 
   // [MQTT-3.1.2.7] "Retained messages do not form part of the Session state in the Server, they MUST

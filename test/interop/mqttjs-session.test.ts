@@ -65,13 +65,13 @@ describe('sessions', () => {
     await pub.publishAsync('fleeting/t', 'queued for the old session', { qos: 1 });
     const clean = await h.mqtt({ clientId: 'fleeting', clean: true });
     await pub.publishAsync('fleeting/t', 'after clean connect', { qos: 1 });
-    await clean.inbox.expectNone(300);
+    await clean.inbox.expectNoMore();
     await clean.endAsync();
     // Nor does the clean session leave anything behind for a later persistent one.
     const later = await h.mqtt({ clientId: 'fleeting', clean: false });
     assert.equal(later.connected, true);
     await pub.publishAsync('fleeting/t', 'nobody subscribed', { qos: 1 });
-    await later.inbox.expectNone(300);
+    await later.inbox.expectNoMore();
   });
 
   test('offline queue bound: maxQueuedMessages 5 keeps the first 5 in order, drops the rest', async (t) => {
@@ -84,7 +84,7 @@ describe('sessions', () => {
     const back = await h.mqtt({ clientId: 'bounded', clean: false });
     const got = await back.inbox.next(5);
     assert.deepEqual(got.map((m) => m.payload), ['m1', 'm2', 'm3', 'm4', 'm5']);
-    await back.inbox.expectNone(400);
+    await back.inbox.expectNoMore();
   });
 
   // Section 4.6: the per-client inflight window (maxInflightMessages) with a subscriber that does
@@ -101,16 +101,16 @@ describe('sessions', () => {
     const first = await sub.readPublish();
     const second = await sub.readPublish();
     assert.deepEqual([first.payload.toString(), second.payload.toString()], ['m1', 'm2']);
-    await sub.expectSilence(300);
+    await sub.expectNothingPending();
     sub.send(puback(first.id!));
     const third = await sub.readPublish();
     assert.equal(third.payload.toString(), 'm3');
-    await sub.expectSilence(200);
+    await sub.expectNothingPending();
     sub.send(puback(second.id!));
     sub.send(puback(third.id!));
     const rest = [await sub.readPublish(), await sub.readPublish()];
     assert.deepEqual(rest.map((m) => [m.payload.toString(), m.dup]), [['m4', false], ['m5', false]]);
     for (const m of rest) sub.send(puback(m.id!));
-    await sub.expectSilence(200);
+    await sub.expectNothingPending();
   });
 });

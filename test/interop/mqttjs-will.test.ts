@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { clientGone } from '../helpers/broker.js';
 import { setup, type Harness } from '../helpers/harness.js';
 import { hex } from '../helpers/packets.js';
 import type { TestClient } from '../helpers/mqttjs.js';
@@ -61,7 +62,8 @@ describe('will messages', { concurrency: true }, () => {
     const w = await watcher(h);
     const c = await h.mqtt({ clientId: 'polite', ...will('will/polite') });
     await c.endAsync();
-    await w.inbox.expectNone(500);
+    await clientGone(h.broker, 'polite'); // the broker has handled the DISCONNECT and the close
+    await w.inbox.expectNoMore();
   });
 
   // [MQTT-3.1.2-12] "If the Will Flag is set to 0, a Will Message MUST NOT be published when this
@@ -71,7 +73,8 @@ describe('will messages', { concurrency: true }, () => {
     const w = await watcher(h, '#');
     const c = await h.mqtt({ clientId: 'nowill' });
     c.kill();
-    await w.inbox.expectNone(500);
+    await clientGone(h.broker, 'nowill');
+    await w.inbox.expectNoMore();
   });
 
   // [MQTT-3.1.2-16] "If the Will Flag is set to 1 and If Will Retain is set to 0, the Server MUST
@@ -93,7 +96,7 @@ describe('will messages', { concurrency: true }, () => {
       await late.subscribeAsync('will/#', { qos: 2 });
       const [retained] = await late.inbox.next(1);
       assert.deepEqual([retained?.topic, retained?.retain, retained?.qos], ['will/kept', true, qos]);
-      await late.inbox.expectNone(200);
+      await late.inbox.expectNoMore();
     });
   }
 });

@@ -8,10 +8,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IDisconnectPacket } from 'mqtt';
 import { cicadaOnly, mosquittoDiffers } from '../helpers/broker.js';
-import { endMqtt } from '../helpers/mqttjs.js';
+import { endMqtt, roundTrip } from '../helpers/mqttjs.js';
 import { setup } from '../helpers/harness.js';
 import { subscribe, suback } from '../helpers/packets.js';
-import { sleep, withTimeout } from '../helpers/wait.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 import { mqtt5, mqtt5Subscriber, Packets } from '../helpers/v5.js';
 
 
@@ -105,7 +105,7 @@ describe('MQTT.js v5: session expiry and will delay', { concurrency: true }, () 
     await endMqtt(again);
     await p.publishAsync('jssei/t', 'after the end', { qos: 1 });
     const third = await mqtt5(h, 'js-sei', { clean: false });
-    await third.inbox.expectNone(300);
+    await third.inbox.expectNoMore();
   });
 
   test('will delay 1 s from MQTT.js (willDelayInterval): the will arrives after the delay, with its properties', async (t) => {
@@ -190,14 +190,9 @@ describe('MQTT.js: shared subscriptions and 3.1.1 next to 5.0', { concurrency: t
     await neu.subscribeAsync('$share/g/jsshare/t', { qos: 1 });
     const p = await mqtt5(h, 'share-pub');
     for (let i = 0; i < 10; i++) await p.publishAsync('jsshare/t', String(i), { qos: 1 });
-    await withTimeout(
-      (async () => {
-        while (old.inbox.all.length + neu.inbox.all.length < 10) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      3000,
-      'all 10 shared messages',
-    );
-    await sleep(200);
+    await waitFor(() => old.inbox.all.length + neu.inbox.all.length >= 10, 3000, 'all 10 shared messages');
+    await roundTrip(old); // anything else routed to the members has arrived by now
+    await roundTrip(neu);
     assert.equal(old.inbox.all.length + neu.inbox.all.length, 10, 'a message went to both members');
     const all = [...old.inbox.all, ...neu.inbox.all].map((m) => Number(m.payload)).sort((a, b) => a - b);
     assert.deepEqual(all, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import mqtt from 'mqtt';
 import type { Broker } from '../../src/index.js';
 import { startPersistentBroker } from '../helpers/persistence.js';
+import { elapse } from '../helpers/wait.js';
 
 const N = 200;
 const INTERVAL_MS = 100;
@@ -40,7 +41,7 @@ test('persistence: QoS 1 deliveries acknowledged before the next commit are neve
   const acknowledged = await Promise.all(Array.from({ length: N }, (_, i) => publisher.publishAsync('cancel/t', `m${i}`, { qos: 1 })));
   assert.equal(acknowledged.length, N);
   await until('every message at the subscriber', () => received >= N);
-  await sleep(INTERVAL_MS * 3); // the commit after the last acknowledgement
+  await elapse(INTERVAL_MS * 3, 'the commit cadence: the commit after the last acknowledgement comes within it');
   assert.equal(rows('deliveries'), 0, 'no delivery row in the file');
   assert.equal(rows('messages'), 0, 'no message row in the file');
   // Without cancellation each message costs 4 rows (2 inserts, 2 deletes): 800 here.

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { runProcess, spawnProcess, type Spawned, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { createBroker } from '../../src/index.js';
 import { lockDataDirectory, DataDirectoryLockedError } from '../../src/storage/lock.js';
 
@@ -18,7 +18,7 @@ const BIN = fileURLToPath(new URL('../../../bin/cicada.js', import.meta.url));
 
 async function startCli(cwd: string, port: number): Promise<Spawned> {
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-p', String(port)], { cwd });
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   return broker;
 }
 
@@ -68,7 +68,7 @@ test('two brokers with persistence_location pointing at the same directory: the 
   const [port1, port2] = [await freePort(), await freePort()];
   const first = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf(port1)]);
   t.after(() => first.kill('SIGKILL'));
-  await first.waitForOutput(`127.0.0.1:${port1}`, 10_000);
+  await first.waitForOutput(`127.0.0.1:${port1}`, START_TIMEOUT_MS);
   const second = await runProcess(process.execPath, [BIN, 'broker', '-c', conf(port2)], 10_000);
   assert.equal(second.code, 1);
   assert.match(second.stderr, new RegExp(`^cicada: data directory ${dir} is in use by another Cicada process \\(pid ${first.child.pid},`));

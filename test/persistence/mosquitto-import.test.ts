@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { runProcess, spawnProcess, type Spawned, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { withTimeout } from '../helpers/wait.js';
 import { startMosquitto } from '../client/support.js';
-import { prng } from '../security/fuzz-engine.js';
+import { prng, replayNote, seedFor } from '../helpers/seed.js';
 import { MosquittoDbError, parseMosquittoDb } from '../../src/storage/mosquitto-db.js';
 import { importMosquittoDb } from '../../src/storage/mosquitto-import.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
@@ -74,7 +74,7 @@ function cicadaConf(dir: string, port: number, extra = ''): string {
 
 async function startCicada(conf: string, port: number): Promise<Spawned> {
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', conf]);
-  await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   return broker;
 }
 
@@ -202,15 +202,15 @@ test('cicada import: a missing, foreign or truncated file is one line and exit 1
 
 test('the parser is bounded: every truncation and 3000 seeded corruptions of a real file either parse (and import) or fail with a MosquittoDbError, never anything else', (t) => {
   const original = readFileSync(mosquittoDb);
-  const seed = Number(process.env.CICADA_FUZZ_SEED ?? Date.now() % 0x7fffffff);
-  t.diagnostic(`seed ${seed} (CICADA_FUZZ_SEED=${seed} replays it)`);
+  const seed = seedFor('mosquitto-db corruptions');
+  t.diagnostic(replayNote(seed));
   const check = (bytes: Buffer, what: string): void => {
     try {
       const db = parseMosquittoDb(bytes);
       importMosquittoDb(db, new MemoryStorage());
     } catch (error) {
-      if (!(error instanceof MosquittoDbError)) assert.fail(`${what} (seed ${seed}): ${(error as Error).stack ?? String(error)}`);
-      assert.equal((error as Error).message.includes('\n'), false, `one line (${what}, seed ${seed})`);
+      if (!(error instanceof MosquittoDbError)) assert.fail(`${what} (${replayNote(seed)}): ${(error as Error).stack ?? String(error)}`);
+      assert.equal((error as Error).message.includes('\n'), false, `one line (${what}, ${replayNote(seed)})`);
     }
   };
   for (let n = 0; n < original.length; n++) check(original.subarray(0, n), `truncated to ${n} bytes`);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { createBroker, type Broker } from '../../src/index.js';
+import { elapse } from '../helpers/wait.js';
 
 async function start(dir: string, port = 0): Promise<Broker> {
   const broker = createBroker({ host: '127.0.0.1', port, logLevel: 'silent', sysInterval: 0, persistence: true, persistenceLocation: dir });
@@ -76,7 +77,7 @@ test('persistent_client_expiration ends a disconnected 3.1.1 persistent session 
   const soon = mqtt.connect(url, { clientId: 'expiring', clean: false, reconnectPeriod: 0 });
   assert.equal((await new Promise<mqtt.IConnackPacket>((resolve) => soon.once('connect', resolve))).sessionPresent, true);
   await soon.endAsync();
-  await new Promise((r) => setTimeout(r, 1500));
+  await elapse(1500, 'persistent_client_expiration (1 s) passes');
   const late = mqtt.connect(url, { clientId: 'expiring', clean: false, reconnectPeriod: 0 });
   assert.equal((await new Promise<mqtt.IConnackPacket>((resolve) => late.once('connect', resolve))).sessionPresent, false);
   await late.endAsync();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { freePort } from '../helpers/broker.js';
-import type { ProcessResult } from '../helpers/processes.js';
+import { START_TIMEOUT_MS, type ProcessResult } from '../helpers/processes.js';
 import { CICADA_BIN, persistentConfig as config, spawnBroker } from '../helpers/persistence.js';
 
 /** stderr has exactly one non-empty line. */
@@ -28,7 +28,7 @@ test('a commit that fails (file size limit, as a full disk) stops the broker wit
   // SIGXFSZ ignored, so the process sees the error as on a full file system.
   const broker = spawnBroker(conf, "trap '' XFSZ; ulimit -f 4096; ");
   try {
-    await broker.waitForOutput(`127.0.0.1:${port}`, 10_000);
+    await broker.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0, clean: false, clientId: 'filler' });
     client.on('error', () => undefined);
     const payload = Buffer.alloc(64 * 1024, 7);
@@ -81,7 +81,7 @@ test('a database file the broker may not write is refused at start, not at the f
   const conf = config(dir, port);
   chmodSync(join(dir, 'data'), 0o777); // the directory is writable, the file will not be
   const first = spawnBroker(conf); // as root: creates the file, owned by root, 0644
-  await first.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await first.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   first.kill('SIGTERM');
   assert.equal((await first.exit(10_000)).code, 0);
   const result = await spawnBroker(conf, '', AS_NOBODY).exit(15_000);
@@ -96,7 +96,7 @@ async function startAfter(damage: (file: string) => void): Promise<ProcessResult
   const port = await freePort();
   const conf = config(dir, port);
   const first = spawnBroker(conf);
-  await first.waitForOutput(`127.0.0.1:${port}`, 10_000);
+  await first.waitForOutput(`127.0.0.1:${port}`, START_TIMEOUT_MS);
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
   for (let i = 0; i < 300; i++) client.publish(`r/${i}`, Buffer.alloc(500, i), { qos: 0, retain: true });
   await client.publishAsync('r/last', 'x', { qos: 1, retain: true });

@@ -106,6 +106,37 @@ void test('event sources: $events/client_connected, client_disconnected, session
   }
 });
 
+void test('event sources on the hook chain: $events/message_delivered, message_acked, message_dropped, client_connack (clients\' messages only, so a rule cannot feed itself)', only, async () => {
+  const rules = rulesFrom([
+    'rule deliveries',
+    'sql SELECT event, clientid, topic, reason FROM "$events/message_delivered", "$events/message_acked", "$events/message_dropped", "$events/client_connack"',
+    'action republish report/${event} payload=${clientid}:${topic}:${reason}',
+  ]);
+  const b = await startBroker({ rules });
+  const watcher = await connectMqtt(b.url, { clientId: 'watcher' });
+  try {
+    await watcher.subscribeAsync('report/#');
+    const seen = new Set<string>();
+    watcher.on('message', (topic, payload) => seen.add(`${topic} ${payload.toString()}`));
+    const device = await connectMqtt(b.url, { clientId: 'd2' });
+    await device.subscribeAsync('data/1', { qos: 1 });
+    const publisher = await connectMqtt(b.url, { clientId: 'p2' });
+    await publisher.publishAsync('data/1', 'x', { qos: 1 });
+    await device.inbox.next(1);
+    await publisher.publishAsync('nobody/here', 'y', { qos: 1 });
+    await waitFor(() => seen.has('report/message.acked d2:data/1:') && seen.has('report/message.dropped :nobody/here:no-subscribers'), 10_000, `the message events (seen: ${[...seen].join(', ')})`);
+    assert.ok(seen.has('report/message.delivered d2:data/1:'), [...seen].join(', '));
+    assert.ok(seen.has('report/client.connack d2::'), [...seen].join(', '));
+    // The reports themselves (the broker's own messages) were delivered to the watcher: no events for them.
+    assert.ok(![...seen].some((line) => line.includes(':report/')), [...seen].join(', '));
+    await endMqtt(publisher);
+    await endMqtt(device);
+  } finally {
+    await endMqtt(watcher);
+    await b.close();
+  }
+});
+
 void test('payloads that are not JSON, huge or deeply nested never crash a rule; evaluation errors count as failed', only, async () => {
   const rules = rulesFrom([
     'rule parse',

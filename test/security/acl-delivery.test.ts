@@ -62,11 +62,11 @@ test('a will on a topic its client may not write is dropped, the connection acce
   const allowed = await client(t, s, 'bob', { clientId: 'bob-allowed', will: { topic: 'bob/status', payload: Buffer.from('gone'), qos: 1, retain: false } });
   allowed.kill();
   assert.equal((await alice.inbox.next(1))[0]?.topic, 'bob/status');
-  await alice.inbox.expectNone(300);
+  await alice.inbox.expectNone(300); // time: the refused wills of two other connections, ended before, are not ordered with this one
   // Nor was the refused will retained.
   const late = await client(t, s, 'alice', { clientId: 'alice-late' });
   await granted(late, 'control/#');
-  await late.inbox.expectNone(300);
+  await late.inbox.expectNoMore();
   if (s.broker.broker !== undefined) assert.match(s.broker.logs(), /will not authorized: dropped.*control\/reboot/);
 });
 
@@ -86,8 +86,8 @@ test('a SUBSCRIBE overlapping a deny rule is granted and the denied topic filter
   const sweeper = await client(t, s, 'bob', { clientId: 'bob-sweeper' });
   assert.deepEqual(await granted(sweeper, '#', 1), [1]);
   assert.deepEqual((await sweeper.inbox.next(2)).map((m) => m.payload).sort(), ['r-news', 'r-ok']);
-  await sweeper.inbox.expectNone(300);
-  await bob.inbox.expectNone(100);
+  await sweeper.inbox.expectNoMore();
+  await bob.inbox.expectNoMore();
 });
 
 test('pattern substitution as Mosquitto 2.0: %c with / substituted as it is; an id with + or # gets nothing from any pattern', async (t) => {
@@ -105,7 +105,7 @@ test('pattern substitution as Mosquitto 2.0: %c with / substituted as it is; an 
   assert.deepEqual((await device.inbox.next(3)).map((m) => m.topic), ['public/p', 'users/bob/u', 'news/n']);
   // x+y: its user's own rule (news/#) still applies; no pattern grants it anything.
   assert.deepEqual((await plus.inbox.next(1)).map((m) => m.topic), ['news/n']);
-  await plus.inbox.expectNone(300);
+  await plus.inbox.expectNoMore();
 });
 
 test('SIGHUP: a read rule removed stops deliveries to a subscriber already subscribed', async (t) => {
@@ -121,7 +121,7 @@ test('SIGHUP: a read rule removed stops deliveries to a subscriber already subsc
   await alice.publishAsync('news/a', 'after', { qos: 1 });
   await alice.publishAsync('ping/x', 'sentinel', { qos: 1 });
   assert.deepEqual((await bob.inbox.next(1)).map((m) => m.payload), ['sentinel'], 'news/a is no longer readable');
-  await bob.inbox.expectNone(100);
+  await bob.inbox.expectNoMore();
 });
 
 test('SIGHUP: a client whose user is removed from the password file, or whose password changed, is disconnected', mosquittoDiffers('Mosquitto 2.0.11 keeps delivering to them'), async (t) => {
@@ -138,7 +138,7 @@ test('SIGHUP: a client whose user is removed from the password file, or whose pa
   await waitFor(() => !carol.connected, 3000, 'carol disconnected (password changed)');
   assert.ok(alice.connected, 'alice (unchanged) stays');
   await alice.publishAsync('news/x', 'after', { qos: 1 });
-  await bob.inbox.expectNone(100);
+  assert.equal(bob.connected, false, 'bob stays disconnected: nothing more reaches him');
   assert.match(s.broker.logs(), /user removed from the password file \(reload\)/);
 });
 
@@ -151,7 +151,7 @@ test('a persistent session is resumed only by the user who made it: another user
   await publisher.publishAsync('inbox/1', 'for alice', { qos: 1 });
   const intruder = await client(t, s, 'bob', { clientId: 'shared-id', clean: false });
   assert.equal(sessionPresent(intruder), false);
-  await intruder.inbox.expectNone(300);
+  await intruder.inbox.expectNoMore();
   assert.match(s.broker.logs(), /session made by another user: starting a fresh session/);
   await endMqtt(intruder);
   // The same user resumes its own session.

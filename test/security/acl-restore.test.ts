@@ -55,7 +55,7 @@ test('a subscription restored from the database is checked at delivery against t
   await alice.publishAsync('news/a', 'no longer readable', { qos: 1 });
   await alice.publishAsync('ping/a', 'sentinel', { qos: 1 });
   assert.deepEqual((await again.inbox.next(1)).map((m) => m.payload), ['sentinel']);
-  await again.inbox.expectNone(100);
+  await again.inbox.expectNoMore();
 });
 
 test('a delayed will restored from the database is checked when sent: not sent once its topic is no longer writable', ONLY, async (t) => {
@@ -71,7 +71,7 @@ test('a delayed will restored from the database is checked when sent: not sent o
   await waitFor(() => second.logs.some((l) => l.includes('will not authorized: dropped')), 5000, 'restored will refused');
   const alice = await connect(t, second, 'alice', 'alice');
   await alice.subscribeAsync('bob/#');
-  await alice.inbox.expectNone(200);
+  await alice.inbox.expectNoMore();
 });
 
 test('the owner of a persistent session is kept in the database: after a restart another user still gets a fresh session', ONLY, async (t) => {
@@ -102,5 +102,5 @@ test('JWT ACL claims decide each delivery: a session resumed with a token of few
   await publisher.publishAsync('b/x', 'not in the claims any more', { qos: 1 });
   await publisher.publishAsync('a/x', 'sentinel', { qos: 1 });
   assert.deepEqual((await narrow.inbox.next(1)).map((m) => m.payload), ['sentinel']);
-  await narrow.inbox.expectNone(100);
+  await narrow.inbox.expectNoMore();
 });

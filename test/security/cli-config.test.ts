@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess } from '../helpers/processes.js';
+import { runProcess, spawnProcess, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { makePki, tempDir } from './support.js';
 
@@ -52,7 +52,7 @@ test('cicada -c: TCP + TLS + unix listeners, password and ACL files, SIGHUP relo
   );
   const broker = spawnProcess(process.execPath, [BIN, 'broker', '-c', join(dir, 'cicada.conf')]);
   t.after(() => broker.kill('SIGKILL'));
-  await broker.waitForOutput(`unix:${sock}`, 10_000);
+  await broker.waitForOutput(`unix:${sock}`, START_TIMEOUT_MS);
   assert.match(broker.stderr, /warning: .*cicada\.conf:18: autosave_interval: accepted for Mosquitto compatibility, no effect/);
   // pid_file: written once listening, removed at exit.
   await waitFor(() => existsSync(join(dir, 'cicada.pid')), 5000, 'pid file');

@@ -9,6 +9,7 @@
 import net from 'node:net';
 import mqtt from 'mqtt';
 import { encode, type Packet, type ProtocolVersion } from '../../src/protocol/index.js';
+import { prng } from '../helpers/seed.js';
 
 export interface FuzzOptions {
   port: number;
@@ -31,17 +32,6 @@ export interface FuzzReport {
   elapsedMs: number;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Valid packets of both families: the corpus the mutations start from. */
 export function corpus(): Array<{ version: ProtocolVersion; bytes: Buffer }> {

@@ -3,14 +3,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fuzz } from './fuzz-engine.js';
+import { replayNote, seedFor } from '../helpers/seed.js';
 import { portOf, startCicada } from './support.js';
 
 test('fuzz: random and mutated packets for ~8 s; the probe client is served throughout, the broker stays up', async (t) => {
-  const seed = Number(process.env.CICADA_FUZZ_SEED ?? Date.now() % 1_000_000);
+  const seed = seedFor('network fuzz');
   const { broker, url } = await startCicada(t, { listeners: [{ port: 0, host: '127.0.0.1' }], connectTimeoutMs: 1000, maxPacketSize: 1024 * 1024 });
   const report = await fuzz({ port: portOf(url()), durationMs: 8000, maxPackets: 500_000, seed, concurrency: 8, probeTimeoutMs: 2000 });
-  t.diagnostic(`fuzz seed ${seed}: ${JSON.stringify({ ...report, probeFailures: report.probeFailures.length })}`);
-  assert.deepEqual(report.probeFailures, [], `seed ${seed}`);
+  t.diagnostic(`fuzz ${replayNote(seed)}: ${JSON.stringify({ ...report, probeFailures: report.probeFailures.length })}`);
+  assert.deepEqual(report.probeFailures, [], replayNote(seed));
   assert.ok(report.packetsSent > 1000, `enough packets sent (${report.packetsSent})`);
   assert.ok(report.probeRounds > 10);
   assert.ok(broker.stats.protocolErrors > 0, 'the broker saw (and counted) malformed input');

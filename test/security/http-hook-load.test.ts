@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { HttpAuthOptions } from '../../src/broker/options.js';
+import type { HttpAuthOptions } from '../../src/auth/options.js';
 import { ConfigError, parseConfig } from '../../src/config/config-file.js';
 import { connect, subscribe, T } from '../helpers/packets.js';
 import { rawClient, type RawClient } from '../helpers/raw.js';

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
+import { waitFor } from '../helpers/wait.js';
 import { pubackCode, refusedCode, startCicada, tempDir } from './support.js';
 
 type Key = Parameters<SignJWT['sign']>[0];
@@ -62,7 +63,7 @@ test('JWT RS256 with a PEM public key and ES256 with a JWKS file; ACL claims lim
     if (packet.cmd === 'suback') codes.push(...(packet.granted as number[]));
   });
   dev.subscribe('dev/#', () => undefined);
-  await new Promise((r) => setTimeout(r, 200));
+  await waitFor(() => codes.length > 0, 3000, 'the SUBACK for dev/#');
   assert.deepEqual(codes, [0x87], 'dev/# is wider than the sub claim');
   const denied = await pubackCode(dev, 'other/x', 'no');
   assert.equal(denied, 0x87);

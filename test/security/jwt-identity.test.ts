@@ -99,7 +99,7 @@ test('JWT: re-authentication (AUTH 0x19, method JWT) with a fresh token keeps th
   const answer = await readType(c, AUTH);
   assert.equal(answer.body[0], 0x00, 're-authenticated');
   // Past the first token's exp (at most 2 s), the connection is still served.
-  await c.expectSilence(3000);
+  await c.expectSilence(3000); // time is the behaviour: the first token's exp passes
   c.send(pingreq());
   await readType(c, T.PINGRESP);
   c.send(auth(0x19, await token({ sub: 'admin' }, 60)));

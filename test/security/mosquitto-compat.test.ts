@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/broker.js';
-import { runProcess, spawnProcess, type Spawned } from '../helpers/processes.js';
+import { runProcess, spawnProcess, START_TIMEOUT_MS, type Spawned } from '../helpers/processes.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 import { listening, makePki, tempDir, type Pki } from './support.js';
 
@@ -68,7 +68,7 @@ async function behaviour(s: Setup): Promise<Record<string, string>> {
   // Delivery: bob reads sensors/# (alice writes it); carol does not.
   for (const [user, pw] of [['bob', 'bobpw'], ['carol', 'carolpw']] as const) {
     const sub = spawnProcess('mosquitto_sub', [...plain, '-u', user, '-P', pw, '-t', 'sensors/t', '-C', '1', '-W', '3']);
-    await sleep(300);
+    // mosquitto_sub has no "subscribed" signal: publish again (paced) until it exits or gives up.
     for (let i = 0; i < 5 && sub.running; i++) {
       await runProcess('mosquitto_pub', [...alice, '-t', 'sensors/t', '-m', `reading`, '-q', '1'], 8000);
       await sleep(200);
@@ -98,7 +98,7 @@ test('the same mosquitto.conf, password file and ACL file: Mosquitto and Cicada 
     const s = await setup(tempDir(t));
     const broker = kind === 'mosquitto' ? spawnProcess('mosquitto', ['-c', s.conf]) : spawnProcess(process.execPath, [BIN, 'broker', '-c', s.conf]);
     t.after(() => broker.kill('SIGKILL'));
-    await waitFor(async () => (await listening(s.plain)) && (await listening(s.tls)), 10_000, `${kind} listening`).catch((error: Error) => {
+    await waitFor(async () => (await listening(s.plain)) && (await listening(s.tls)), START_TIMEOUT_MS, `${kind} listening`).catch((error: Error) => {
       throw new Error(`${error.message}: ${broker.stdout}${broker.stderr}`);
     });
     results[kind] = await behaviour(s);

@@ -6,21 +6,26 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RestoredState, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import type { RestoredState, Rows, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
 
 /** Everything load() streams, read in its declared order into arrays. */
-function loadAll(storage: Storage): { [K in keyof RestoredState]: Array<RestoredState[K] extends Iterable<infer T> ? T : never> } {
+async function loadAll(storage: Storage): Promise<{ [K in keyof RestoredState]: Array<RestoredState[K] extends Rows<infer T> ? T : never> }> {
   const state = storage.load();
+  const all = async <T>(rows: Rows<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for await (const chunk of rows) out.push(...chunk);
+    return out;
+  };
   return {
-    messages: [...state.messages],
-    retained: [...state.retained],
-    sessions: [...state.sessions],
-    subscriptions: [...state.subscriptions],
-    deliveries: [...state.deliveries],
-    incoming: [...state.incoming],
-    wills: [...state.wills],
+    messages: await all(state.messages),
+    retained: await all(state.retained),
+    sessions: await all(state.sessions),
+    subscriptions: await all(state.subscriptions),
+    deliveries: await all(state.deliveries),
+    incoming: await all(state.incoming),
+    wills: await all(state.wills),
   };
 }
 
@@ -46,10 +51,23 @@ const delivery = (clientId: string, seq: number, messageId: number, packetId = 0
   state: 0,
 });
 
-function storageSuite(name: string, open: () => { storage: Storage; reopen: () => Storage }): void {
+/** One store under test, as a backend gives it to the suite. */
+interface Opened {
+  storage: Storage;
+  /** Close the store and open it again (memory: the same object). */
+  reopen: () => Promise<Storage>;
+  /** A second handle on the same store, which sees what is durable (memory: the store itself). */
+  reader: () => Storage;
+  /** Make the store refuse the batch being written at its commit (absent: the store cannot fail). */
+  breakBatch?: () => void;
+}
+
+const session = (clientId: string): { clientId: string; expiryInterval: number; disconnectedAt: number } => ({ clientId, expiryInterval: 60, disconnectedAt: 0 });
+
+function storageSuite(name: string, open: () => Promise<Opened>, canFail: boolean): void {
   describe(`storage suite: ${name}`, () => {
-    test('committed records come back from load(), in delivery order', () => {
-      const { storage, reopen } = open();
+    test('committed records come back from load(), in delivery order', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putMessage(message(2));
       storage.putSession({ clientId: 'c1', expiryInterval: 3600, disconnectedAt: 0 });
@@ -59,8 +77,8 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putIncoming('c1', 42);
       storage.putRetained('r/t', 1);
       storage.putWill({ clientId: 'c1', topic: 'w', payload: Buffer.from('bye'), qos: 1, retain: true, properties: undefined, publishAt: 1234 });
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.messages.sort((a, b) => a.id - b.id), [message(1), message(2)]);
       assert.deepEqual(state.sessions, [{ clientId: 'c1', expiryInterval: 3600, disconnectedAt: 0 }]);
       assert.equal(state.subscriptions[0]?.rawFilter, 'a/#');
@@ -71,20 +89,20 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       assert.equal(state.wills[0]?.payload.toString(), 'bye');
     });
 
-    test('a session keeps the user name and listener of the client that made it', () => {
-      const { storage, reopen } = open();
+    test('a session keeps the user name and listener of the client that made it', async () => {
+      const { storage, reopen } = await open();
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' });
       storage.putSession({ clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 });
-      storage.commit();
-      const sessions = loadAll(reopen()).sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
+      await storage.commit();
+      const sessions = (await loadAll(await reopen())).sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
       assert.deepEqual(sessions, [
         { clientId: 'c1', expiryInterval: 10, disconnectedAt: 0, username: 'alice', listener: 'mqtt:1883' },
         { clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 },
       ]);
     });
 
-    test('updates replace, deletes remove, deleting a session removes everything of it', () => {
-      const { storage, reopen } = open();
+    test('updates replace, deletes remove, deleting a session removes everything of it', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0 });
       storage.putSession({ clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 });
@@ -97,8 +115,8 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putRetained('r', 1);
       storage.deleteRetained('r');
       storage.deleteSession('c1');
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.sessions.map((s) => s.clientId), ['c2']);
       assert.deepEqual(state.subscriptions, []);
       assert.deepEqual(state.deliveries, [{ ...delivery('c2', 1, 1, 5), state: 1 }]);
@@ -107,46 +125,46 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       assert.deepEqual(state.retained, []);
     });
 
-    test('a message and a delivery created and deleted in one batch leave nothing', () => {
-      const { storage, reopen } = open();
+    test('a message and a delivery created and deleted in one batch leave nothing', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0 });
       storage.putDelivery(delivery('c1', 1, 1), true);
       storage.putDelivery(delivery('c1', 1, 1, 3), false); // sent: same row, now in flight
       storage.deleteDelivery('c1', 1);
       storage.deleteMessage(1);
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.messages, []);
       assert.deepEqual(state.deliveries, []);
       assert.deepEqual(state.sessions.map((s) => s.clientId), ['c1']);
     });
 
-    test('rows committed in one batch and deleted in the next are gone', () => {
-      const { storage, reopen } = open();
+    test('rows committed in one batch and deleted in the next are gone', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putDelivery(delivery('c1', 1, 1, 3), true);
       storage.putIncoming('c1', 9);
-      storage.commit();
+      await storage.commit();
       storage.putDelivery({ ...delivery('c1', 1, 1, 3), state: 1 }, false);
       storage.deleteDelivery('c1', 1);
       storage.deleteMessage(1);
       storage.putIncoming('c1', 9);
       storage.deleteIncoming('c1', 9);
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.messages, []);
       assert.deepEqual(state.deliveries, []);
       assert.deepEqual(state.incoming, []);
     });
 
-    test('the last write of a row in a batch wins, also a put after a delete', () => {
-      const { storage, reopen } = open();
+    test('the last write of a row in a batch wins, also a put after a delete', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putDelivery(delivery('c1', 1, 1), true);
       storage.putDelivery(delivery('c1', 2, 1), true);
       storage.putRetained('r', 1);
-      storage.commit();
+      await storage.commit();
       storage.putDelivery(delivery('c1', 1, 1, 7), false);
       storage.putDelivery({ ...delivery('c1', 1, 1, 7), state: 1 }, false);
       // Deleted, then new again (`fresh`: not stored as far as the caller knows), then deleted:
@@ -158,22 +176,22 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putRetained('r', 1);
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0 });
       storage.putSession({ clientId: 'c1', expiryInterval: 20, disconnectedAt: 5 });
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.deliveries, [{ ...delivery('c1', 1, 1, 7), state: 1 }]);
       assert.deepEqual(state.retained, [{ topic: 'r', messageId: 1 }]);
       assert.deepEqual(state.sessions, [{ clientId: 'c1', expiryInterval: 20, disconnectedAt: 5 }]);
     });
 
-    test('deleteSession in a batch drops the pending rows of that client, keeps what follows it', () => {
-      const { storage, reopen } = open();
+    test('deleteSession in a batch drops the pending rows of that client, keeps what follows it', async () => {
+      const { storage, reopen } = await open();
       storage.putMessage(message(1));
       storage.putSession({ clientId: 'c1', expiryInterval: 10, disconnectedAt: 0 });
       storage.putSubscription({ clientId: 'c1', rawFilter: 'old', qos: 1, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: 0 });
       storage.putDelivery(delivery('c1', 1, 1, 1), true);
       storage.putSession({ clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 });
       storage.putDelivery(delivery('c2', 1, 1, 1), true);
-      storage.commit();
+      await storage.commit();
       storage.putDelivery(delivery('c1', 2, 1), true); // pending when the session goes
       storage.putIncoming('c1', 4);
       storage.putWill({ clientId: 'c1', topic: 'w', payload: Buffer.alloc(0), qos: 0, retain: false, properties: undefined, publishAt: 1 });
@@ -182,8 +200,8 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       storage.putSession({ clientId: 'c1', expiryInterval: 30, disconnectedAt: 0 });
       storage.putSubscription({ clientId: 'c1', rawFilter: 'new', qos: 0, noLocal: false, retainAsPublished: false, retainHandling: 0, subscriptionId: 0 });
       storage.putDelivery(delivery('c1', 1, 1, 2), true);
-      storage.commit();
-      const state = loadAll(reopen());
+      await storage.commit();
+      const state = (await loadAll(await reopen()));
       assert.deepEqual(state.sessions.sort((a, b) => (a.clientId < b.clientId ? -1 : 1)), [
         { clientId: 'c1', expiryInterval: 30, disconnectedAt: 0 },
         { clientId: 'c2', expiryInterval: 10, disconnectedAt: 0 },
@@ -193,27 +211,96 @@ function storageSuite(name: string, open: () => { storage: Storage; reopen: () =
       assert.deepEqual(state.incoming, []);
       assert.deepEqual(state.wills, []);
     });
+
+    test('concurrent batches: each commit seals the writes before it, commits settle in order, each batch is durable when its commit resolves', async () => {
+      const { storage, reopen, reader } = await open();
+      const peek = reader();
+      const settled: number[] = [];
+      const durableAtResolve: number[][] = [];
+      const commits: Array<Promise<void>> = [];
+      // Five batches written back to back, each while the commits before it may be in flight.
+      for (let k = 1; k <= 5; k++) {
+        storage.putMessage(message(k));
+        storage.putRetained('last', k); // the last batch must win
+        if (k === 2) storage.putDelivery(delivery('c1', 1, 1), true);
+        if (k === 3) storage.deleteDelivery('c1', 1); // a row of an earlier batch: a real delete
+        if (k === 4) storage.putDelivery(delivery('c1', 1, 1, 9), true); // new again
+        commits.push(
+          storage.commit().then(async () => {
+            settled.push(k);
+            const ids: number[] = [];
+            for await (const chunk of peek.load().messages) ids.push(...chunk.map((m) => m.id));
+            durableAtResolve[k - 1] = ids;
+          }),
+        );
+      }
+      await Promise.all(commits);
+      assert.deepEqual(settled, [1, 2, 3, 4, 5], 'commits settle in the order they were made');
+      for (let k = 1; k <= 5; k++) {
+        for (let j = 1; j <= k; j++) assert.ok(durableAtResolve[k - 1]?.includes(j), `message ${j} is durable when commit ${k} resolves (saw ${durableAtResolve[k - 1]?.join(',')})`);
+      }
+      if (peek !== storage) await peek.close();
+      const state = await loadAll(await reopen());
+      assert.deepEqual(state.messages.map((m) => m.id), [1, 2, 3, 4, 5]);
+      assert.deepEqual(state.retained, [{ topic: 'last', messageId: 5 }], 'batches applied in order');
+      assert.deepEqual(state.deliveries, [delivery('c1', 1, 1, 9)], 'put, delete, put again in three batches: the last one stands');
+    });
+
+    test('a failed commit rejects, every later commit rejects too, and close commits nothing more', { skip: canFail ? false : 'this store does no I/O and cannot fail' }, async () => {
+      const { storage, reopen, breakBatch } = await open();
+      storage.putSession(session('kept'));
+      await storage.commit();
+      breakBatch?.();
+      storage.putSession(session('lost'));
+      const failed = storage.commit();
+      storage.putSession(session('later')); // the next batch, written while the failing one is in flight
+      const later = storage.commit();
+      await assert.rejects(failed, 'the commit of the refused batch rejects');
+      await assert.rejects(later, 'the batch after a failed one rejects too');
+      storage.putSession(session('after'));
+      await assert.rejects(storage.commit(), 'a broken store never commits again');
+      const state = await loadAll(await reopen()); // closes the broken store first: nothing committed
+      assert.deepEqual(state.sessions.map((s) => s.clientId), ['kept']);
+      assert.deepEqual(state.retained, []);
+    });
   });
 }
 
-storageSuite('memory', () => {
-  const storage = new MemoryStorage();
-  return { storage, reopen: () => storage };
-});
+storageSuite(
+  'memory',
+  async () => {
+    const storage = new MemoryStorage();
+    return { storage, reopen: async () => storage, reader: () => storage };
+  },
+  false, // no I/O: nothing to fail
+);
 
-storageSuite('sqlite', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'db', 'cicada.db');
-  const storage = new SqliteStorage(file);
-  return {
-    storage,
-    reopen: () => {
-      storage.close();
-      return new SqliteStorage(file);
-    },
-  };
-});
+storageSuite(
+  'sqlite',
+  async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'db', 'cicada.db');
+    const storage = new SqliteStorage(file);
+    return {
+      storage,
+      reopen: async () => {
+        await storage.close();
+        return new SqliteStorage(file);
+      },
+      reader: () => new SqliteStorage(file),
+      // A trigger, added by another connection, refuses one retained topic: the transaction
+      // of the batch that writes it fails, as on a full disk.
+      breakBatch: () => {
+        const db = new Database(file);
+        db.exec("CREATE TRIGGER IF NOT EXISTS refuse BEFORE INSERT ON retained WHEN NEW.topic = 'refused' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+        db.close();
+        storage.putRetained('refused', 1);
+      },
+    };
+  },
+  true,
+);
 
-test('sqlite: a format 1 file is upgraded in place; its sessions count as anonymous ones', () => {
+test('sqlite: a format 1 file is upgraded in place; its sessions count as anonymous ones', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
   const old = new Database(file);
   old.exec('CREATE TABLE sessions (client_id TEXT PRIMARY KEY, expiry_interval INTEGER NOT NULL, disconnected_at INTEGER NOT NULL) WITHOUT ROWID');
@@ -224,24 +311,24 @@ test('sqlite: a format 1 file is upgraded in place; its sessions count as anonym
   old.pragma('user_version = 1');
   old.close();
   const storage = new SqliteStorage(file);
-  assert.deepEqual(loadAll(storage).sessions, [{ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5 }]);
+  assert.deepEqual((await loadAll(storage)).sessions, [{ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5 }]);
   storage.putSession({ clientId: 'c1', expiryInterval: 60, disconnectedAt: 5, username: 'bob' });
-  storage.commit();
-  storage.close();
-  assert.equal(loadAll(new SqliteStorage(file)).sessions[0]?.username, 'bob');
+  await storage.commit();
+  await storage.close();
+  assert.equal((await loadAll(new SqliteStorage(file))).sessions[0]?.username, 'bob');
 });
 
-test('sqlite: uncommitted writes are not in the file', () => {
+test('sqlite: uncommitted writes are not in the file', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
   const storage = new SqliteStorage(file);
   storage.putMessage(message(1));
   const other = new SqliteStorage(file);
-  assert.equal(loadAll(other).messages.length, 0);
-  storage.commit();
-  assert.equal(loadAll(other).messages.length, 1);
+  assert.equal((await loadAll(other)).messages.length, 0);
+  await storage.commit();
+  assert.equal((await loadAll(other)).messages.length, 1);
 });
 
-test('sqlite: rows created and deleted in one batch cost no SQL; committed ones are written once', () => {
+test('sqlite: rows created and deleted in one batch cost no SQL; committed ones are written once', async () => {
   const storage = new SqliteStorage(join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db'));
   for (let seq = 1; seq <= 100; seq++) {
     storage.putMessage(message(seq));
@@ -250,17 +337,17 @@ test('sqlite: rows created and deleted in one batch cost no SQL; committed ones 
     storage.deleteDelivery('c1', seq);
     storage.deleteMessage(seq);
   }
-  assert.equal(storage.commit(), 0);
+  assert.equal(await storage.commit(), 0);
   storage.putMessage(message(101));
   storage.putDelivery(delivery('c1', 101, 101), true);
-  assert.equal(storage.commit(), 2);
+  assert.equal(await storage.commit(), 2);
   storage.deleteDelivery('c1', 101);
   storage.deleteMessage(101);
-  assert.equal(storage.commit(), 2);
-  storage.close();
+  assert.equal(await storage.commit(), 2);
+  await storage.close();
 });
 
-test('sqlite: a file that is not a database is one clear error naming the file and what to do', () => {
+test('sqlite: a file that is not a database is one clear error naming the file and what to do', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-store-'));
   const file = join(dir, 'cicada.db');
   writeFileSync(file, 'this is not a database, just some text that is long enough to have a header'.repeat(20));
@@ -270,30 +357,30 @@ test('sqlite: a file that is not a database is one clear error naming the file a
   );
 });
 
-test('sqlite: a location that cannot be a directory is one clear error', () => {
+test('sqlite: a location that cannot be a directory is one clear error', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cicada-store-'));
   writeFileSync(join(dir, 'plain-file'), 'x');
   const file = join(dir, 'plain-file', 'data', 'cicada.db');
   assert.throws(() => new SqliteStorage(file), (error: unknown) => error instanceof StorageError && error.message.includes(file));
 });
 
-test('sqlite: the WAL goes back to its size limit after a checkpoint, and freed pages go back to the file system (incremental vacuum)', () => {
+test('sqlite: the WAL goes back to its size limit after a checkpoint, and freed pages go back to the file system (incremental vacuum)', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
   const storage = new SqliteStorage(file, { vacuumEveryMs: 0, walLimitBytes: 256 * 1024 });
   const big = (id: number): StoredMessage => ({ ...message(id), payload: Buffer.alloc(16 * 1024, id) });
   for (let id = 1; id <= 500; id++) storage.putMessage(big(id)); // 8 MB in one transaction
-  storage.commit();
+  await storage.commit();
   const peak = statSync(file).size;
   assert.ok(peak > 8_000_000, `the database holds the 8 MB (${peak})`);
   for (let id = 1; id <= 500; id++) storage.deleteMessage(id);
-  storage.commit();
+  await storage.commit();
   // Small commits: the WAL was checkpointed after the big ones and restarts, truncated to its limit.
   for (let id = 501; id <= 505; id++) {
     storage.putMessage(message(id));
-    storage.commit();
+    await storage.commit();
   }
   assert.ok(statSync(`${file}-wal`).size <= 256 * 1024, `WAL ${statSync(`${file}-wal`).size} bytes after a checkpoint`);
-  storage.close();
+  await storage.close();
   const size = statSync(file).size;
   assert.ok(size < peak / 4, `the file gave its free pages back: ${size} bytes after ${peak}`);
   const db = new Database(file, { readonly: true });

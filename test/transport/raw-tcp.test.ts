@@ -12,7 +12,7 @@ import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connectMqtt, endMqtt } from '../helpers/mqttjs.js';
 import { connack, connect, hex, pingreq } from '../helpers/packets.js';
 import { rawClient, rawConnect } from '../helpers/raw.js';
-import { runProcess, spawnProcess } from '../helpers/processes.js';
+import { runProcess, spawnProcess, START_TIMEOUT_MS } from '../helpers/processes.js';
 import { waitFor, withTimeout } from '../helpers/wait.js';
 import { createBroker } from '../../src/index.js';
 
@@ -126,7 +126,7 @@ test('CICADA_NET_SOCKETS=1 puts plain TCP on net.Socket, which serves mosquitto_
   const cwd = mkdtempSync(join(tmpdir(), 'cicada-cwd-')); // its ./data, not the repository's
   const cicada = spawnProcess('env', ['CICADA_NET_SOCKETS=1', process.execPath, BIN, 'broker', '-p', String(port)], { cwd });
   t.after(() => cicada.kill('SIGKILL'));
-  await cicada.waitForOutput('"transport":"stream"', 10_000);
+  await cicada.waitForOutput('"transport":"stream"', START_TIMEOUT_MS);
   const sub = spawnProcess('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-C', '1', '-W', '5']);
   for (let i = 0; i < 20 && sub.running; i++) {
     await runProcess('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'net/t', '-m', 'via net'], 5000);

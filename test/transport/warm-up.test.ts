@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BrokerCore } from '../../src/broker/core.js';
 import { silentLogger } from '../../src/broker/logger.js';
-import { resolveOptions, warmUpOptions } from '../../src/broker/options.js';
+import { resolveCoreOptions, warmUpOptions } from '../../src/broker/options.js';
 import { warmUp } from '../../src/transport/warm-up.js';
 import { cicadaOnly, freePort, startBroker } from '../helpers/broker.js';
 import { connect, subscribe } from '../helpers/packets.js';
@@ -47,7 +47,7 @@ test('warmUp: 12,000 messages through a throwaway broker before listening; the r
   await client.publishAsync('warm-up/4/literal', 'real', { qos: 1 });
   const got = await client.inbox.next(1);
   assert.deepEqual(got.map((m) => m.payload), ['real']);
-  await client.inbox.expectNone(200);
+  await client.inbox.expectNoMore();
   assert.deepEqual(seen, ['warm-up-sub-4']);
 });
 
@@ -168,7 +168,7 @@ test('the warm-up listener admits only its own clients: a local process that fin
 });
 
 test('warmUp stops at its time budget, pauses and clean-up included, however much is left to do', cicadaOnly('warm-up'), async () => {
-  const core = new BrokerCore(warmUpOptions(resolveOptions({ logLevel: 'silent' })), silentLogger, undefined);
+  const core = new BrokerCore(warmUpOptions(resolveCoreOptions({})), silentLogger, undefined);
   try {
     const started = Date.now();
     const result = await warmUp(core, 5_000_000, 4, 40, 30);

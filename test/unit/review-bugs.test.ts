@@ -41,7 +41,7 @@ void test('BrokerCore.publish leaves no publisher behind in flow control when ro
   core.stop();
 });
 
-void test('restored shared-subscription deliveries keep their share group and move to another member when their session ends', () => {
+void test('restored shared-subscription deliveries keep their share group and move to another member when their session ends', async () => {
   const storage = new MemoryStorage();
   const before = unitCore({ persistence: true }, storage);
   for (const id of ['m1', 'm2']) {
@@ -50,11 +50,11 @@ void test('restored shared-subscription deliveries keep their share group and mo
     channel.handle({ type: 'disconnect', reasonCode: 0 });
   }
   for (let i = 0; i < 4; i++) before.publishAsBroker('t', Buffer.from(`m${i}`), 1, false);
-  before.persistence?.commitIfDirty();
+  await before.persistence?.commitIfDirty();
   before.stop();
 
   const after = unitCore({ persistence: true }, storage);
-  after.restore();
+  await after.restore();
   const queued = (id: string): number => after.sessions.get(id)?.queue.length ?? -1;
   assert.equal(queued('m1') + queued('m2'), 4, 'the four messages were restored, queued for the two members');
   assert.ok(queued('m1') > 0, 'm1 holds restored shared deliveries');
@@ -67,7 +67,7 @@ void test('restored shared-subscription deliveries keep their share group and mo
   after.stop();
 });
 
-void test('a restored session with a plain and a shared subscription to the same topic: only the copies that came through the group move', () => {
+void test('a restored session with a plain and a shared subscription to the same topic: only the copies that came through the group move', async () => {
   const storage = new MemoryStorage();
   const before = unitCore({ persistence: true }, storage);
   for (const [id, filters] of [['both', ['$share/g/t', 't']], ['other', ['$share/g/t']]] as const) {
@@ -76,11 +76,11 @@ void test('a restored session with a plain and a shared subscription to the same
     channel.handle({ type: 'disconnect', reasonCode: 0 });
   }
   for (const payload of ['a', 'b', 'c', 'd']) before.publishAsBroker('t', Buffer.from(payload), 1, false);
-  before.persistence?.commitIfDirty();
+  await before.persistence?.commitIfDirty();
   before.stop();
 
   const after = unitCore({ persistence: true }, storage);
-  after.restore();
+  await after.restore();
   const queue = after.sessions.get('both')?.queue ?? [];
   const plain = queue.filter((d) => d.group === undefined).map((d) => d.message.payload.toString());
   assert.deepEqual(plain, ['a', 'b', 'c', 'd'], 'one plain copy of each message, not movable');

@@ -24,7 +24,12 @@ export function handleAck(channel: Channel, packet: AckPacket): void {
     } else channel.send({ type: 'pubrel', packetId: packet.packetId });
     return;
   }
+  const hooks = channel.core.hooks;
+  const delivery = hooks.onAcked ? session.inflight.get(packet.packetId) : undefined;
+  // PUBACK ends a QoS 1 delivery, PUBCOMP a QoS 2 one (after PUBREC and PUBREL): acknowledged once.
+  const acked = delivery !== undefined && (packet.type === 'puback' ? delivery.qos === 1 : delivery.state === 'pubrel');
   session.complete(packet.packetId);
+  if (acked) hooks.notify('message.acked', channel.info(), delivery.message);
 }
 
 /** PUBREL: the client releases an incoming QoS 2 message; answer PUBCOMP [MQTT-4.3.3-2]. */

@@ -8,9 +8,8 @@ import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { Channel } from '../channel.js';
 import { MQTT_MAX_PACKET_SIZE, type AuthGrant, type AuthResult, type ConnectInfo } from '../options.js';
 import { startEnhancedAuth } from './auth.js';
-import { clearLongTimeout } from '../long-timer.js';
 import { connackCode, reasonName } from '../reasons.js';
-import { Session } from '../session.js';
+import type { OpenedSession } from '../registry.js';
 
 export function handleConnect(channel: Channel, packet: ConnectPacket): void {
   channel.version = packet.protocolVersion;
@@ -48,12 +47,12 @@ export function handleConnect(channel: Channel, packet: ConnectPacket): void {
     startEnhancedAuth(channel, packet, method); // 5.0 enhanced authentication (section 4.12)
     return;
   }
-  const authenticate = channel.core.options.authenticate;
-  if (authenticate === undefined) {
+  const hooks = channel.core.hooks;
+  if (!hooks.has('client.authenticate')) {
     accept(channel, packet);
     return;
   }
-  const result = authenticate(connectInfo(channel, packet));
+  const result = hooks.authenticate(connectInfo(channel, packet));
   if (result instanceof Promise) channel.defer(result, (value) => authenticated(channel, packet, value));
   else authenticated(channel, packet, result);
 }
@@ -134,6 +133,11 @@ export function refuse(channel: Channel, reason: number, why: string, packet?: C
     { clientId, username, remote: channel.remoteAddress, reason: reasonName(reason) },
     `connection refused: ${why} (client ${clientId ?? '(none)'}, user ${username ?? '(none)'})`,
   );
+  const hooks = channel.core.hooks;
+  if (hooks.has('client.connack')) {
+    const client = { clientId: clientId ?? '', username, remoteAddress: channel.remoteAddress, listener: channel.listener, connectionId: channel.connectionId };
+    hooks.notify('client.connack', client, reason);
+  }
   channel.terminate(why, false);
 }
 
@@ -141,9 +145,8 @@ export function refuse(channel: Channel, reason: number, why: string, packet?: C
 export function accept(channel: Channel, packet: ConnectPacket, auth?: Properties): void {
   const core = channel.core;
   const options = core.options;
-  const assigned = packet.clientId.length === 0 ? core.assignClientId() : undefined;
-  const clientId = assigned ?? packet.clientId;
-  channel.clientId = clientId;
+  const assigned = packet.clientId.length === 0 ? core.registry.assignClientId() : undefined;
+  channel.clientId = assigned ?? packet.clientId;
   channel.username ??= packet.username;
   channel.will = packet.will;
   // 5.0: a Keep Alive above max_keepalive gets Server Keep Alive = max_keepalive [MQTT-3.2.2-21];
@@ -157,61 +160,52 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
     channel.topicAliasMaximum = channel.listenerOptions?.maxTopicAlias ?? options.topicAliasMaximum;
     channel.outAliasMaximum = options.outboundTopicAliases ? (props?.topicAliasMaximum ?? 0) : 0;
   }
-
-  // Session takeover: the existing connection of this client id is closed [MQTT-3.1.4-2].
-  const previous = core.connected.get(clientId);
-  if (previous !== undefined) {
-    core.log.info({ clientId, remote: channel.remoteAddress }, 'client id in use: taking over the session');
-    previous.takenOver();
-  }
-
-  let session = core.sessions.get(clientId);
-  if (session !== undefined && packet.clean) {
-    // Clean Session / Clean Start discards any existing session [MQTT-3.1.2-6].
-    core.removeSession(session);
-    session = undefined;
-  }
-  if (session !== undefined && session.owner !== channel.username) {
-    // A persistent session is resumed only by the user who made it: another user gets a fresh one.
-    core.log.warn({ clientId, username: channel.username, owner: session.owner }, 'client id of a session made by another user: starting a fresh session');
-    core.removeSession(session);
-    session = undefined;
-  }
-  const sessionPresent = session !== undefined; // [MQTT-3.2.2-1], [MQTT-3.2.2-2], [MQTT-3.2.2-3]
-  if (session === undefined) {
-    session = new Session(clientId, core);
-    session.owner = channel.username;
-    core.sessions.set(clientId, session);
-  }
-  session.listener = channel.listener;
-  clearLongTimeout(session.expiryTimer);
-  core.cancelWill(session);
-  session.expiryInterval =
+  const expiryInterval =
     packet.protocolVersion === 5 ? cappedExpiry(channel, props?.sessionExpiryInterval ?? 0) : packet.clean ? 0 : (options.persistentClientExpiration ?? 0xffffffff);
-  channel.session = session;
-  // A session that outlives its connection is stored (the persistence issue's contract).
-  if (session.expiryInterval > 0) core.persistence?.saveSession(session, 0);
-  // A resumed session that now ends with its connection (5.0 Session Expiry 0) must not come back
-  // after a crash: its stored state goes before the CONNACK (which waits for that commit).
-  else core.persistence?.dropSession(session);
+  // Take-over, clean start, resumption: the registry's (synchronous when the claim is local).
+  const opened = core.registry.open(channel, packet.clean, expiryInterval);
+  if (opened instanceof Promise) channel.defer(opened.then(releasedIfClosed(channel)), (result) => connected(channel, packet, result, assigned, auth));
+  else connected(channel, packet, opened, assigned, auth);
+}
+
+/** A channel closed while its claim was pending: the session it was given is released again. */
+function releasedIfClosed(channel: Channel): (opened: OpenedSession) => OpenedSession {
+  return (opened) => {
+    if (channel.state === 'closed') channel.core.registry.release(channel, opened.session);
+    return opened;
+  };
+}
+
+/** The session is open: CONNACK, then the session's re-sends and queue. */
+function connected(channel: Channel, packet: ConnectPacket, opened: OpenedSession, assigned: string | undefined, auth: Properties | undefined): void {
+  const core = channel.core;
+  const session = opened.session;
   channel.state = 'connected';
-  core.connected.set(clientId, channel);
   const stats = core.stats;
   if (++stats.clientsConnected > stats.clientsMaximum) stats.clientsMaximum = stats.clientsConnected;
   stats.clientsTotal++;
 
-  const connack: ConnackPacket = { type: 'connack', sessionPresent, reasonCode: 0 };
+  const connack: ConnackPacket = { type: 'connack', sessionPresent: opened.present, reasonCode: 0 };
   if (packet.protocolVersion === 5) connack.properties = { ...connackProperties(channel, packet, assigned), ...auth };
   channel.send(connack);
+  const clientId = channel.clientId;
   const username = channel.username;
   core.logConnection(
     { clientId, username, remote: channel.remoteAddress, protocol: core.protocolLabel(packet.protocolVersion), clean: packet.clean, keepalive: packet.keepalive },
     'client connected',
   );
+  connectedHooks(channel, opened.present);
   session.attach(channel); // re-send unacknowledged messages, then the queue [MQTT-4.4.0-1]
-  // info() builds (and keeps) an object: only when someone listens.
-  if (core.events.listenerCount('clientConnected') > 0) core.events.emit('clientConnected', channel.info());
+  if (core.hooks.has('client.connected')) core.hooks.notify('client.connected', channel.info());
   authorizeWill(channel);
+}
+
+/** `client.connack` (accepted) and `session.created` or `session.resumed`; info() builds (and keeps) an object: only when someone listens. */
+function connectedHooks(channel: Channel, sessionPresent: boolean): void {
+  const hooks = channel.core.hooks;
+  if (hooks.has('client.connack')) hooks.notify('client.connack', channel.info(), ReasonCode.Success);
+  const point = sessionPresent ? 'session.resumed' : 'session.created';
+  if (hooks.has(point)) hooks.notify(point, channel.info());
 }
 
 /**
@@ -220,14 +214,14 @@ export function accept(channel: Channel, packet: ConnectPacket, auth?: Propertie
  */
 function authorizeWill(channel: Channel): void {
   const will = channel.will;
-  const authorize = channel.core.options.authorizePublish;
-  if (will === undefined || authorize === undefined) return;
+  const hooks = channel.core.hooks;
+  if (will === undefined || !hooks.authorizes('publish')) return;
   const drop = (allowed: boolean): void => {
     if (allowed || channel.will !== will) return;
     channel.will = undefined;
     channel.core.log.info({ clientId: channel.clientId, topic: will.topic }, 'will not authorized: dropped');
   };
-  const allowed = authorize(channel.info(), will.topic, will.qos, will.retain);
+  const allowed = hooks.authorize('publish', channel.info(), will.topic, will.qos, will.retain);
   if (allowed instanceof Promise) channel.defer(allowed, drop);
   else drop(allowed);
 }

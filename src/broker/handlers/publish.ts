@@ -65,12 +65,12 @@ export function handlePublish(channel: Channel, packet: PublishPacket): void {
     decided(channel, packet, topic, false); // $SYS and $share are the broker's, whatever the ACL says
     return;
   }
-  const authorize = core.options.authorizePublish;
-  if (authorize === undefined) {
+  const hooks = core.hooks;
+  if (!hooks.checksPublish) {
     accept(channel, packet, topic);
     return;
   }
-  const allowed = authorize(channel.info(), topic, packet.qos, packet.retain);
+  const allowed = hooks.authorize('publish', channel.info(), topic, packet.qos, packet.retain);
   if (allowed instanceof Promise) channel.defer(allowed, (ok) => decided(channel, packet, topic, ok));
   else decided(channel, packet, topic, allowed);
 }
@@ -114,7 +114,7 @@ function accept(channel: Channel, packet: PublishPacket, topic: string): void {
     packet.retain,
     props === undefined ? undefined : forwardedProperties(props),
     channel.clientId,
-    expiry === undefined ? 0 : Date.now() + expiry * 1000,
+    expiry === undefined ? 0 : channel.core.now() + expiry * 1000,
   );
   channel.core.publish(message, channel);
   acknowledge(channel, packet, ReasonCode.Success);

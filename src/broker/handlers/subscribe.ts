@@ -15,13 +15,13 @@ import type { SubscriptionEntry } from '../session.js';
 type Grant = boolean | QoS;
 
 export function handleSubscribe(channel: Channel, packet: SubscribePacket): void {
-  const authorize = channel.core.options.authorizeSubscribe;
-  if (authorize === undefined) {
+  const hooks = channel.core.hooks;
+  if (!hooks.authorizes('subscribe')) {
     subscribeAll(channel, packet, undefined);
     return;
   }
   const info = channel.info();
-  const grants: Array<Grant | Promise<Grant>> = packet.subscriptions.map((s) => authorize(info, s.topicFilter, s.qos));
+  const grants: Array<Grant | Promise<Grant>> = packet.subscriptions.map((s) => hooks.authorize('subscribe', info, s.topicFilter, s.qos, false));
   if (grants.some((g) => g instanceof Promise)) {
     channel.defer(Promise.all(grants.map((g) => Promise.resolve(g))), (resolved) => subscribeAll(channel, packet, resolved));
   } else subscribeAll(channel, packet, grants as Grant[]);
@@ -74,7 +74,7 @@ function subscribeAll(channel: Channel, packet: SubscribePacket, grants: readonl
     reasonCodes.push(qos);
     // Retained messages are not sent for a shared subscription (MQTT 5.0 section 4.8.2).
     if (shared === undefined) retainedFor.push([entry, isNew]);
-    core.events.emit('subscribed', channel.info(), sub.topicFilter, qos);
+    if (core.hooks.has('session.subscribed')) core.hooks.notify('session.subscribed', channel.info(), sub.topicFilter, qos);
   }
   core.stats.subscriptions = core.router.subscriptionCount;
   // 5.0: say why a filter was refused, unless the client turned problem information off [MQTT-3.1.2-29].
@@ -92,7 +92,7 @@ function sendRetained(channel: Channel, entry: SubscriptionEntry, isNew: boolean
   if (entry.retainHandling === 2 || (entry.retainHandling === 1 && !isNew)) return;
   const core = channel.core;
   const session = entry.session;
-  const now = Date.now();
+  const now = core.now();
   const subIds = entry.subscriptionId > 0 ? [entry.subscriptionId] : undefined;
   for (const message of core.retained.match(entry.filter)) {
     if (message.isExpired(now)) continue;

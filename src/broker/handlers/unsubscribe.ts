@@ -15,7 +15,7 @@ export function handleUnsubscribe(channel: Channel, packet: UnsubscribePacket): 
     session.removeSubscription(filter);
     if (existed) core.persistence?.dropSubscription(session, filter);
     reasonCodes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
-    if (existed) core.events.emit('unsubscribed', channel.info(), filter);
+    if (existed && core.hooks.has('session.unsubscribed')) core.hooks.notify('session.unsubscribed', channel.info(), filter);
   }
   core.stats.subscriptions = core.router.subscriptionCount;
   // UNSUBACK even when no filter matched [MQTT-3.10.4-4], [MQTT-3.10.4-5].
