@@ -12,9 +12,10 @@ const layers = {
   config: ['broker', 'protocol'],
   client: ['protocol'],
   auth: ['broker', 'protocol', 'topics'],
-  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth'],
+  cli: ['protocol', 'topics', 'broker', 'transport', 'config', 'log', 'client', 'auth', 'admin'],
   log: ['broker'],
   storage: ['broker', 'protocol'],
+  admin: ['broker', 'protocol', 'topics', 'auth', 'log', 'storage'],
 };
 const all = Object.keys(layers);
 

@@ -22,6 +22,9 @@ import { ReasonCode } from './protocol/reason-codes.js';
 import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
+import { AdminFacade } from './broker/admin.js';
+import { startAdminHttp, type AdminHttp } from './admin/http.js';
+import { ApiKeys, DashboardUsers } from './admin/auth.js';
 
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
@@ -33,6 +36,7 @@ class CicadaBroker implements Broker {
   private listening = false;
   private readonly warm: boolean;
   private readonly configFile: string | undefined;
+  private admin: AdminHttp | undefined;
 
   constructor(
     private readonly options: BrokerOptions,
@@ -103,12 +107,29 @@ class CicadaBroker implements Broker {
     this.listening = true;
     this.warnAboutAnonymous();
     try {
+      await this.startAdminHttp();
       this.writePidFile();
       this.logRunning();
       this.switchUser();
     } catch (error) {
       await this.close();
       throw error;
+    }
+  }
+
+  /** The admin HTTP server (http_listener): dashboard, /api/v1, /metrics; none unless asked for. */
+  private async startAdminHttp(): Promise<void> {
+    const listen = this.options.http;
+    if (listen === undefined || listen === false) return;
+    const core = this.core;
+    const keys = this.options.httpApiKeyFile === undefined ? ApiKeys.none() : ApiKeys.read(this.options.httpApiKeyFile);
+    const users = DashboardUsers.open(core.options.persistenceLocation, core.log);
+    const context = { core, admin: new AdminFacade(core), log: core.log, users, keys, options: this.options, reload: () => this.reload() };
+    try {
+      this.admin = await startAdminHttp(context, listen);
+    } catch (error) {
+      if (listen.optional !== true) throw error;
+      core.log.warn({ err: error }, `${(error as Error).message}: running without the admin HTTP server (set http_listener in a configuration file)`);
     }
   }
 
@@ -227,6 +248,11 @@ class CicadaBroker implements Broker {
     return this.running.map((l) => l.url);
   }
 
+  /** The admin HTTP server's URL, when it listens (http_listener). */
+  get httpUrl(): string | undefined {
+    return this.admin?.url;
+  }
+
   get stats(): Readonly<BrokerStats> {
     return this.core.stats;
   }
@@ -237,6 +263,9 @@ class CicadaBroker implements Broker {
     const wasListening = this.listening;
     this.listening = false;
     const closed = running.map((listener) => listener.close());
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin !== undefined) closed.push(admin.close());
     this.core.stop();
     await Promise.all(closed);
     const storage = this.storage;

@@ -70,6 +70,18 @@ export interface ListenerOptions {
   httpHeadersSize?: number;
 }
 
+/** Where the admin HTTP server listens (http_listener PORT [ADDRESS], TLS with the listener TLS directives). */
+export interface HttpListenerOptions {
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Address to bind; default 127.0.0.1. */
+  host?: string;
+  /** HTTPS. */
+  tls?: TlsOptions;
+  /** A default, not a setting: when the address is in use, log a warning and run without it. */
+  optional?: boolean;
+}
+
 /** JWT authentication: the token is the CONNECT password (Cicada directives jwt_*). */
 export interface JwtOptions {
   /** Shared secret for HS256 (jwt_secret). */
@@ -297,6 +309,16 @@ export interface BrokerOptions extends BrokerHooks {
    * (cicada: warm_up). Costs about 0.25 s at start. Default false; `cicada broker` turns it on.
    */
   warmUp?: boolean;
+  /**
+   * The admin HTTP server (cicada: http_listener): dashboard, /api/v1, /api-docs, /metrics.
+   * Default none (undefined or false) for createBroker and for a configuration file without
+   * http_listener; `cicada broker` without a configuration file serves it on 127.0.0.1:18083.
+   */
+  http?: HttpListenerOptions | false;
+  /** API keys of the admin HTTP API, `key:secret:role` per line (cicada: http_api_key_file). */
+  httpApiKeyFile?: string;
+  /** /metrics needs a key or a dashboard session too (cicada: http_metrics_auth). Default false. */
+  httpMetricsAuth?: boolean;
   /** What happens to a client whose unsent bytes pass maxOutgoingBytes: QoS 0 dropped, or disconnected. Default 'drop'. */
   slowConsumer?: 'drop' | 'disconnect';
   /** Most levels in a topic name or filter (cicada: max_topic_levels). Default 128. */

@@ -111,6 +111,9 @@ async function runBroker(argv: string[], name: string): Promise<number> {
   options.persistence ??= true;
   // A standalone broker compiles its hot path before its first client (warm_up false: not).
   options.warmUp ??= true;
+  // Without a configuration file, the admin HTTP server on the loopback (EMQX's port); a
+  // configuration file opens only what it declares (http_listener), as its listeners.
+  if (options.configFile === undefined && options.http === undefined) options.http = { port: 18083, host: '127.0.0.1', optional: true };
   const broker = createBroker(options);
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.
