@@ -33,6 +33,8 @@ declare module 'fastify' {
     tags?: string[];
     summary?: string;
     description?: string;
+    /** Left out of /api-docs (e.g. the dashboard's static files). */
+    hide?: boolean;
   }
   interface FastifyRequest {
     /** The caller, set by the guard (undefined on public routes called without credentials). */
