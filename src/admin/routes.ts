@@ -4,5 +4,7 @@
  */
 import type { AdminRouteModule } from './http.js';
 import { sessionRoutes } from './routes-session.js';
+import { topicRoutes } from './routes-topics.js';
+import { dashboardRoutes } from './routes-dashboard.js';
 
-export const routeModules: AdminRouteModule[] = [sessionRoutes];
+export const routeModules: AdminRouteModule[] = [sessionRoutes, topicRoutes, dashboardRoutes];
