@@ -22,7 +22,7 @@ import { ReasonCode } from './protocol/reason-codes.js';
 import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
-import { AdminFacade } from './broker/admin.js';
+import { AdminFacade, type ListenerState } from './broker/admin.js';
 import { startAdminHttp, type AdminHttp } from './admin/http.js';
 import { ApiKeys, DashboardUsers } from './admin/auth.js';
 
@@ -124,13 +124,23 @@ class CicadaBroker implements Broker {
     const core = this.core;
     const keys = this.options.httpApiKeyFile === undefined ? ApiKeys.none() : ApiKeys.read(this.options.httpApiKeyFile);
     const users = DashboardUsers.open(core.options.persistenceLocation, core.log);
-    const context = { core, admin: new AdminFacade(core), log: core.log, users, keys, options: this.options, reload: () => this.reload() };
+    const admin = new AdminFacade(core);
+    admin.listenerStates = () => this.listenerStates();
+    const context = { core, admin, log: core.log, users, keys, options: this.options, reload: () => this.reload() };
     try {
       this.admin = await startAdminHttp(context, listen);
     } catch (error) {
       if (listen.optional !== true) throw error;
       core.log.warn({ err: error }, `${(error as Error).message}: running without the admin HTTP server (set http_listener in a configuration file)`);
     }
+  }
+
+  private listenerStates(): ListenerState[] {
+    return this.named.map(({ name, options }) => {
+      const running = this.running.find((l) => l.name === name);
+      const url = running?.url ?? '';
+      return { name, url, port: running?.port ?? options.port, protocol: options.protocol ?? 'mqtt', tls: options.tls !== undefined, running: running !== undefined, connections: 0 };
+    });
   }
 
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */

@@ -276,11 +276,19 @@ export class AdminFacade {
 
   // ---- publish -----------------------------------------------------------------------------
 
-  /** Publish as the broker; the number of sessions it went to is not known here (fan-out is the router's). */
-  publish(request: AdminPublish): void {
+  /** Throws the AdminError publish would throw. */
+  checkPublish(request: AdminPublish): void {
     const { topic } = request;
     if (!isValidTopicName(topic)) throw new AdminError('invalid', 'not a valid topic name (no +, #, empty or NUL)', 'topic');
     if (brokerOwnedTopic(topic)) throw new AdminError('invalid', 'topics under $SYS and $share belong to the broker', 'topic');
+    const response = request.properties?.responseTopic;
+    if (response !== undefined && !isValidTopicName(response)) throw new AdminError('invalid', 'the response topic is not a valid topic name', 'properties.responseTopic');
+  }
+
+  /** Publish as the broker (to every matching subscription, as a client's PUBLISH). */
+  publish(request: AdminPublish): void {
+    this.checkPublish(request);
+    const { topic } = request;
     const expiry = request.properties?.messageExpiryInterval;
     const message = new Message(topic, request.payload, request.qos ?? 0, request.retain ?? false, request.properties, undefined, expiry === undefined ? 0 : this.core.now() + expiry * 1000);
     this.core.publish(message, undefined);
