@@ -91,8 +91,8 @@ function appOptions(): FastifyServerOptions {
     logger: false,
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 1024 },
-    // Unknown fields are refused (400), not dropped in silence.
-    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    // Unknown fields are refused (400), not dropped in silence; a scalar is never made an array.
+    ajv: { customOptions: { removeAdditional: false, allErrors: false, coerceTypes: true } },
     return503OnClosing: true,
   };
 }

@@ -338,7 +338,7 @@ export class AdminFacade {
     return {
       clientId,
       username: channel?.username ?? session?.owner ?? null,
-      ip: channel?.remoteAddress ?? null,
+      ip: channel === undefined ? null : addressOnly(channel.remoteAddress),
       listener: channel?.listener ?? session?.listener ?? null,
       protocol: channel?.version ?? null,
       connected: channel !== undefined,
@@ -351,6 +351,12 @@ export class AdminFacade {
       expiryInterval: session?.expiryInterval ?? 0,
     };
   }
+}
+
+/** The IP of a remote address, which the transport gives as `ip:port` (IPv6 too: `::1:5000`), or `unix`. */
+function addressOnly(remote: string): string {
+  const colon = remote.lastIndexOf(':');
+  return colon > 0 && /^\d+$/.test(remote.slice(colon + 1)) ? remote.slice(0, colon) : remote;
 }
 
 function clientMatches(row: ClientSummary, q: ClientQuery): boolean {
