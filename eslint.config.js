@@ -58,5 +58,15 @@ export default tseslint.config(
       }],
     },
   },
+  {
+    // The dashboard's browser modules (plain JS, served as they are): linted without type information.
+    files: ['src/admin/dashboard/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(['window', 'document', 'location', 'sessionStorage', 'fetch', 'URL', 'Node', 'TextDecoder', 'TextEncoder', 'atob', 'confirm', 'setInterval', 'clearInterval', 'console'].map((name) => [name, 'readonly'])),
+    },
+  },
   ...layerRules,
 );
