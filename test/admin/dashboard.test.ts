@@ -6,7 +6,7 @@
 // test-artifacts/ (ignored by git).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -61,10 +61,13 @@ async function mqttClient(clientId: string, version: 4 | 5 = 4): Promise<TestCli
 before(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'cicada-dashboard-'));
+  writeFileSync(join(dataDir, 'passwd'), '');
+  writeFileSync(join(dataDir, 'acl'), 'topic readwrite #\n');
   broker = createBroker(
     {
       persistence: false,
       persistenceLocation: dataDir,
+      security: { allowAnonymous: true, passwordFile: join(dataDir, 'passwd'), aclFile: join(dataDir, 'acl') },
       sysInterval: 0,
       listeners: [
         { port: 0, host: '127.0.0.1' },
@@ -79,6 +82,8 @@ before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.setDefaultTimeout(WAIT);
+  // The page asks before deleting (confirm()): the tests say yes.
+  page.on('dialog', (dialog) => void dialog.accept());
   page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     // An API answer of 4xx is logged by Chromium as a failed resource: expected (wrong password), not a script error.
@@ -184,7 +189,6 @@ browserTest('topic tree, payload formats, chart of a JSON field, delete retained
   await page.locator('.field-chart figcaption', { hasText: 'nested.hum over time' }).waitFor();
 
   // Delete this retained message, then a subtree with two more.
-  page.on('dialog', (dialog) => void dialog.accept());
   await page.click('button[data-action=delete-retained]');
   await page.locator('.status', { hasText: 'Retained message deleted.' }).waitFor();
   await waitFor(async () => (await retainedCount('plant')) === 0, WAIT, 'plant/line1/temp no longer retained');
@@ -231,6 +235,37 @@ browserTest('topics, payloads and client ids with <img onerror> stay text (no sc
   await shot('xss');
   assert.equal(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss), undefined, 'no injected script ran');
   assert.equal(await page.locator('main img').count(), 0, 'no <img> element was created from data');
+});
+
+browserTest('users and ACL: a password_file user added in the page connects at once, removed it is disconnected; the ACL file is checked, then saved', async () => {
+  await page.goto(`${broker.httpUrl}/#/users`);
+  await page.fill('input[name=mqttUser]', 'sensor-user');
+  await page.fill('input[name=mqttPassword]', 'sensor-secret');
+  await page.click('form:has(input[name=mqttUser]) button[type=submit]');
+  await page.locator('table.mqtt-users td', { hasText: 'sensor-user' }).waitFor();
+  const sensor = await connectMqtt(mqttUrl, { clientId: 'by-password', username: 'sensor-user', password: 'sensor-secret' });
+  clients.push(sensor);
+  const closed = new Promise<void>((resolve) => sensor.once('close', () => resolve()));
+  await page.locator('table.mqtt-users tr', { hasText: 'sensor-user' }).locator('button').click();
+  await closed; // removed from the password file: disconnected at once, as on SIGHUP
+  await page.locator('table.mqtt-users td', { hasText: 'sensor-user' }).waitFor({ state: 'detached' });
+
+  const acl = page.locator('textarea[name=acl]');
+  await acl.fill('topic readwrite #\nbogus line here\n');
+  await page.click('form:has(textarea[name=acl]) button[type=submit]');
+  await page.locator('.status .error', { hasText: 'Failed' }).waitFor();
+  assert.equal(readFileSync(join(dataDir, 'acl'), 'utf8'), 'topic readwrite #\n', 'a bad ACL is not written');
+  await acl.fill('topic readwrite #\nuser sensor-user\ntopic read sensors/#\n');
+  await page.click('form:has(textarea[name=acl]) button[type=submit]');
+  await page.locator('.status', { hasText: 'ACL file saved and applied.' }).waitFor();
+  assert.equal(readFileSync(join(dataDir, 'acl'), 'utf8'), 'topic readwrite #\nuser sensor-user\ntopic read sensors/#\n');
+
+  await page.fill('input[name=dashUser]', 'watcher');
+  await page.fill('input[name=dashPassword]', 'watcher-password');
+  await page.selectOption('select[name=role]', 'viewer');
+  await page.click('form:has(input[name=dashUser]) button[type=submit]');
+  await page.locator('section.panel tr', { hasText: 'watcher' }).filter({ hasText: 'viewer' }).waitFor();
+  await shot('users-acl');
 });
 
 void test('dashboard: no script error and no CSP violation in the page', () => {

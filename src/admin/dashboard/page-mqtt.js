@@ -6,7 +6,8 @@ import { api } from './api.js';
 import { field, h, replace } from './dom.js';
 
 const MAX_HISTORY = 500;
-const session = { client: undefined, state: 'disconnected', error: '', messages: [], subscriptions: [], onChange: () => {} };
+const session = { client: undefined, state: 'disconnected', error: '', messages: [], subscriptions: [], settings: undefined, onChange: () => {} };
+const KEPT = ['url', 'clientId', 'username', 'version', 'keepalive'];
 
 function loadMqtt() {
   if (window.mqtt) return Promise.resolve(window.mqtt);
@@ -43,6 +44,7 @@ function setState(state, error = '') {
 async function connect(form) {
   const mqtt = await loadMqtt();
   session.client?.end(true);
+  session.settings = Object.fromEntries(KEPT.map((name) => [name, form.elements[name].value]));
   const version = Number(form.elements.version.value);
   const options = { protocolVersion: version, clientId: form.elements.clientId.value, clean: form.elements.clean.checked, keepalive: Number(form.elements.keepalive.value), reconnectPeriod: 0, connectTimeout: 10_000 };
   if (form.elements.username.value) options.username = form.elements.username.value;
@@ -148,6 +150,8 @@ export async function render(main) {
   }
   session.onChange = update;
   update();
+  // Back on this page: the form shows the settings of the last connection.
+  for (const [name, value] of Object.entries(session.settings ?? {})) connectForm.elements[name].value = value;
   replace(main, h('h1', {}, 'MQTT client'),
     h('div', { class: 'mqtt' },
       h('section', {}, h('h2', {}, 'Connection'), connectForm, status),
