@@ -10,8 +10,8 @@
  * Secrets are compared in constant time; tokens are kept only as their SHA-256.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from '../broker/logger.js';
 import { hashPassword, verifyPassword } from '../auth/password-file.js';
 import { ApiError } from './errors.js';
@@ -60,6 +60,7 @@ export function validUsername(name: string): boolean {
 /** Dashboard users, their failed logins and their sessions. */
 export class DashboardUsers {
   private users = new Map<string, StoredUser>();
+  private loadedMtime = 0;
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private readonly sessions = new Map<string, { username: string; role: Role; createdAt: number; usedAt: number }>();
   /** A hash to verify against for unknown users, so both answers take as long. */
@@ -70,6 +71,13 @@ export class DashboardUsers {
     private readonly now: () => number,
   ) {}
 
+  /** The users of `directory` as they are (none when the file does not exist): `cicada admin passwd`. */
+  static load(directory: string): DashboardUsers {
+    const users = new DashboardUsers(join(directory, USERS_FILE), Date.now);
+    if (existsSync(users.path)) users.load();
+    return users;
+  }
+
   /** The users of `directory`; the first time, an `admin` with a random password, logged once. */
   static open(directory: string, log: Logger, now: () => number = Date.now): DashboardUsers {
     const users = new DashboardUsers(join(directory, USERS_FILE), now);
@@ -77,7 +85,6 @@ export class DashboardUsers {
       users.load();
       return users;
     }
-    mkdirSync(directory, { recursive: true });
     const password = randomBytes(12).toString('base64url');
     users.users.set('admin', { username: 'admin', role: 'administrator', hash: hashPassword(password, { iterations: HASH_ITERATIONS }) });
     users.save();
@@ -88,6 +95,7 @@ export class DashboardUsers {
   private load(): void {
     let parsed: unknown;
     try {
+      this.loadedMtime = statSync(this.path).mtimeMs;
       parsed = JSON.parse(readFileSync(this.path, 'utf8'));
     } catch (error) {
       throw new Error(`${this.path}: cannot read the dashboard users (${(error as Error).message})`, { cause: error });
@@ -104,18 +112,30 @@ export class DashboardUsers {
   }
 
   private save(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
     writeFileAtomic(this.path, `${JSON.stringify({ users: [...this.users.values()] }, null, 2)}\n`);
     chmodSync(this.path, 0o600);
+    this.loadedMtime = statSync(this.path).mtimeMs;
+  }
+
+  /** The file changed under us (`cicada admin passwd` while the broker runs): read it again. */
+  private refresh(): void {
+    try {
+      if (statSync(this.path).mtimeMs !== this.loadedMtime) this.load();
+    } catch {
+      // Unreadable now: keep the users we have (fail closed would lock everyone out).
+    }
   }
 
   list(): Array<{ username: string; role: Role }> {
     return [...this.users.values()].map(({ username, role }) => ({ username, role }));
   }
 
-  /** Create or change a user; its sessions end. */
+  /** Create or change a user (new users: viewer, or administrator when there is none); its sessions end. */
   setUser(username: string, password: string, role?: Role): void {
     const previous = this.users.get(username);
-    this.users.set(username, { username, role: role ?? previous?.role ?? 'viewer', hash: hashPassword(password, { iterations: HASH_ITERATIONS }) });
+    const fallback = this.users.size === 0 ? 'administrator' : 'viewer';
+    this.users.set(username, { username, role: role ?? previous?.role ?? fallback, hash: hashPassword(password, { iterations: HASH_ITERATIONS }) });
     this.save();
     this.endSessionsOf(username);
   }
@@ -129,6 +149,7 @@ export class DashboardUsers {
 
   /** Check a login; a session token, or an ApiError (BAD_CREDENTIALS, USER_LOCKED). */
   login(username: string, password: string): { token: string; expiresAt: number; role: Role } {
+    this.refresh();
     const now = this.now();
     const failure = this.failures.get(username);
     if (failure !== undefined && failure.lockedUntil > now) {

@@ -9,7 +9,7 @@ import { CliUsageError, usageErrorText, versionLine } from './usage.js';
 import { handReloadsTo, holdReloads } from './reload-signal.js';
 
 const USAGE = `Usage: cicada [broker] [options]
-       cicada pub|sub|passwd|bench|import [options]   (--help for each)
+       cicada pub|sub|passwd|bench|import|admin [options]   (--help for each)
 
 Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
 
@@ -39,6 +39,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   passwd: async () => (await import('./passwd.js')).runPasswd,
   bench: async () => (await import('./bench.js')).runBench,
   import: async () => (await import('./import.js')).runImport,
+  admin: async () => (await import('./admin.js')).runAdmin,
 };
 
 const BROKER_FLAGS = {
@@ -150,7 +151,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    throw new CliUsageError(`Unknown command '${command}' (broker, pub, sub, passwd or bench).`);
+    throw new CliUsageError(`Unknown command '${command}' (broker, pub, sub, passwd, bench, import or admin).`);
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(usageErrorText(command === 'broker' ? 'cicada broker' : 'cicada', error.message));
