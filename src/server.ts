@@ -23,8 +23,7 @@ import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 import { AdminFacade, type ListenerState } from './broker/admin.js';
-import { startAdminHttp, type AdminHttp } from './admin/http.js';
-import { ApiKeys, DashboardUsers } from './admin/auth.js';
+import type { AdminHttp } from './admin/http.js';
 
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
@@ -122,6 +121,8 @@ class CicadaBroker implements Broker {
     const listen = this.options.http;
     if (listen === undefined || listen === false) return;
     const core = this.core;
+    // Loaded only when asked for: Fastify costs start-up time to brokers that serve no HTTP.
+    const [{ startAdminHttp }, { ApiKeys, DashboardUsers }] = await Promise.all([import('./admin/http.js'), import('./admin/auth.js')]);
     const keys = this.options.httpApiKeyFile === undefined ? ApiKeys.none() : ApiKeys.read(this.options.httpApiKeyFile);
     const users = DashboardUsers.open(core.options.persistenceLocation, core.log);
     const admin = new AdminFacade(core);

@@ -63,8 +63,8 @@ export class DashboardUsers {
   private loadedMtime = 0;
   private readonly failures = new Map<string, { count: number; lockedUntil: number }>();
   private readonly sessions = new Map<string, { username: string; role: Role; createdAt: number; usedAt: number }>();
-  /** A hash to verify against for unknown users, so both answers take as long. */
-  private readonly decoy = hashPassword(randomBytes(16), { iterations: HASH_ITERATIONS });
+  /** A hash to verify against for unknown users, so both answers take as long (made at first need). */
+  private decoy: string | undefined;
 
   private constructor(
     readonly path: string,
@@ -156,13 +156,15 @@ export class DashboardUsers {
       throw new ApiError('USER_LOCKED', `too many failed logins: try again in ${Math.ceil((failure.lockedUntil - now) / 60_000)} minutes`);
     }
     const user = this.users.get(username);
-    const ok = verifyPassword(user?.hash ?? this.decoy, password) && user !== undefined;
+    const ok = verifyPassword(user?.hash ?? (this.decoy ??= hashPassword(randomBytes(16), { iterations: HASH_ITERATIONS })), password) && user !== undefined;
     if (!ok) {
       this.failed(username, now);
       throw new ApiError('BAD_CREDENTIALS', 'wrong user name or password');
     }
     this.failures.delete(username);
     if (this.sessions.size >= MAX_SESSIONS) this.sweep(now);
+    // Still full: the oldest session ends (a Map iterates in insertion order).
+    if (this.sessions.size >= MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value as string);
     const token = randomBytes(32).toString('base64url');
     this.sessions.set(digest(token), { username, role: user.role, createdAt: now, usedAt: now });
     return { token, expiresAt: now + SESSION_IDLE_MS, role: user.role };

@@ -43,10 +43,12 @@ function parseLabels(text: string, where: string): Record<string, string> {
   return labels;
 }
 
+/** A value as Go's strconv.ParseFloat reads it (Prometheus's parser): NaN and Inf in any case. */
 function parseValue(text: string, where: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return NaN;
+  const special = text.toLowerCase();
+  if (special === '+inf' || special === 'inf' || special === '+infinity' || special === 'infinity') return Infinity;
+  if (special === '-inf' || special === '-infinity') return -Infinity;
+  if (special === 'nan') return NaN;
   assert.match(text, /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/, `${where}: value ${text}`);
   return Number(text);
 }
