@@ -149,7 +149,9 @@ class CicadaBroker implements Broker {
     const options = this.core.options;
     const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
     const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
-    const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
+    const http = this.admin === undefined ? [] : [this.admin.url];
+    const httpLocal = this.options.http === undefined || this.options.http === false || isLoopback(this.options.http.host);
+    const where = `${[...this.urls, ...http].join(', ')}${local && httpLocal ? ' (local only)' : ''}`;
     this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} running: config ${this.configFile ?? 'none'}, data ${data}, listening on ${where}`);
   }
 

@@ -4,6 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../helpers/broker.js';
+import { spawnProcess } from '../helpers/processes.js';
 import { withTimeout } from '../helpers/wait.js';
 import { call, startAdminBroker } from './helpers.js';
 
@@ -48,4 +53,18 @@ void test('cicada admin passwd: mismatched or short passwords and bad arguments 
     assert.notEqual(result.code, 0, args.join(' '));
     assert.match(result.stderr, message, args.join(' '));
   }
+});
+
+void test('cicada broker without a configuration file serves the admin HTTP server on 127.0.0.1:18083 (or warns when it is taken)', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'cicada-admin-cli-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const broker = spawnProcess(process.execPath, [BIN, 'broker', '-p', String(await freePort())], { cwd });
+  t.after(() => broker.exit(10_000));
+  await broker.waitForOutput(' running: config none', 20_000);
+  assert.match(broker.stdout, /dashboard user admin created with password \S+/);
+  const served = broker.stdout.includes('listening on http://127.0.0.1:18083');
+  const taken = broker.stdout.includes('running without the admin HTTP server');
+  assert.ok(served !== taken, broker.stdout);
+  if (served) assert.match(broker.stdout, /running: config none, .*listening on mqtt:\/\/127\.0\.0\.1:\d+, http:\/\/127\.0\.0\.1:18083 \(local only\)/);
+  broker.kill('SIGTERM');
 });
