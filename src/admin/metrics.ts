@@ -9,7 +9,7 @@
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { BrokerStats } from '../broker/api.js';
-import type { BrokerCore } from '../broker/core.js';
+import type { AdminFacade } from '../broker/admin.js';
 import type { AdminContext } from './http.js';
 
 type StatName = keyof BrokerStats;
@@ -76,32 +76,26 @@ function gauge(registry: Registry, name: string, help: string, read: () => numbe
   });
 }
 
-export function createMetricsRegistry(core: BrokerCore): Registry {
+export function createMetricsRegistry(admin: AdminFacade): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const stats = core.stats;
+  const stats = admin.core.stats;
   for (const [name, help, field] of COUNTERS) mirroredCounter(registry, `cicada_${name}_total`, help, [], () => [[{}, stats[field]]]);
-  mirroredCounter(registry, 'cicada_messages_dropped_total', 'Messages dropped, by reason', ['reason'], () => Object.entries(core.droppedByReason).map(([reason, n]) => [{ reason }, n]));
+  mirroredCounter(registry, 'cicada_messages_dropped_total', 'Messages dropped, by reason', ['reason'], () => Object.entries(admin.droppedByReason()).map(([reason, n]) => [{ reason }, n]));
   mirroredCounter(registry, 'cicada_refusals_total', 'Packets, messages and connections refused, by reason', ['reason'], () => REFUSALS.map(([reason, field]) => [{ reason }, stats[field]]));
   gauge(registry, 'cicada_connections', 'Connected clients', () => stats.clientsConnected);
-  gauge(registry, 'cicada_sockets', 'Open network connections (connected or before CONNECT)', () => core.channels.size);
-  gauge(registry, 'cicada_sessions', 'Sessions (connected or not)', () => core.sessions.size);
+  gauge(registry, 'cicada_sockets', 'Open network connections (connected or before CONNECT)', () => admin.stats().connections ?? 0);
+  gauge(registry, 'cicada_sessions', 'Sessions (connected or not)', () => admin.stats().sessions ?? 0);
   gauge(registry, 'cicada_subscriptions', 'Subscriptions', () => stats.subscriptions);
   gauge(registry, 'cicada_retained_messages', 'Retained messages', () => stats.retainedMessages);
-  gauge(registry, 'cicada_queued_messages', 'Messages queued for sessions (all sessions)', () => sumSessions(core, 'queue'));
-  gauge(registry, 'cicada_inflight_messages', 'QoS 1 and 2 messages sent and not yet acknowledged (all sessions)', () => sumSessions(core, 'inflight'));
-  gauge(registry, 'cicada_uptime_seconds', 'Seconds since the broker started', () => (core.now() - core.startedAt) / 1000);
+  gauge(registry, 'cicada_queued_messages', 'Messages queued for sessions (all sessions)', () => admin.queueTotals().queued);
+  gauge(registry, 'cicada_inflight_messages', 'QoS 1 and 2 messages sent and not yet acknowledged (all sessions)', () => admin.queueTotals().inflight);
+  gauge(registry, 'cicada_uptime_seconds', 'Seconds since the broker started', () => admin.node().uptimeSeconds);
   return registry;
 }
 
-function sumSessions(core: BrokerCore, what: 'queue' | 'inflight'): number {
-  let total = 0;
-  for (const session of core.sessions.values()) total += what === 'queue' ? session.queue.length : session.inflight.size;
-  return total;
-}
-
 export function metricsRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  const registry = createMetricsRegistry(ctx.core);
+  const registry = createMetricsRegistry(ctx.admin);
   app.get(
     '/metrics',
     { config: { access: ctx.options.httpMetricsAuth === true ? 'viewer' : 'public' }, schema: { tags: ['metrics'], summary: 'Prometheus metrics (text format 0.0.4)' } },

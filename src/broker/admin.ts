@@ -315,6 +315,22 @@ export class AdminFacade {
     return { ...core.stats, sessions: core.sessions.size, connections: core.channels.size, ...dropped };
   }
 
+  /** Messages queued for, and in flight to, all sessions. */
+  queueTotals(): { queued: number; inflight: number } {
+    let queued = 0;
+    let inflight = 0;
+    for (const session of this.core.sessions.values()) {
+      queued += session.queue.length;
+      inflight += session.inflight.size;
+    }
+    return { queued, inflight };
+  }
+
+  /** Messages dropped, by reason. */
+  droppedByReason(): Readonly<Record<string, number>> {
+    return this.core.droppedByReason;
+  }
+
   listeners(): ListenerState[] {
     const counts = new Map<string, number>();
     for (const channel of this.core.channels) {
