@@ -10,12 +10,20 @@
  * - the last value is a copy of at most `maxValueBytes` bytes (never a view into the socket's
  *   chunk, which would pin the whole chunk), with the original size;
  * - the history keeps the last `historyLength` payloads of at most `maxSampleBytes` bytes that
- *   start like JSON (`{`, `[`, a digit or `-`), at most one per `sampleEveryMs` (500 ms).
+ *   start like JSON (`{`, `[`, a digit or `-`), at most one per `sampleEveryMs` (500 ms), each
+ *   the topic's last value at a settle.
  * So memory is bounded by maxTopics x (maxValueBytes + historyLength x maxSampleBytes) plus the
  * topic strings (at most maxTopics x the broker's packet size bound).
  *
+ * The hot path (`record`, once per message) only counts and keeps a reference to the payload;
+ * `settle()`, every `settleEveryMs` (500 ms) from the feed's timer and before any read, copies the
+ * last payload of each topic that changed, takes its history sample and updates its rate. So a
+ * busy topic costs no copy per message, and a payload view pins its socket chunk for at most
+ * half a second (memory bounded by the input of that half second).
+ *
  * Rate: an exponentially weighted moving average of messages per second (time constant
- * `rateWindowMs`), decayed when read, so a topic that went quiet shows its rate falling to zero.
+ * `rateWindowMs`), updated at each settle from the count since the previous one and decayed when
+ * read, so a topic that went quiet shows its rate falling to zero.
  *
  * Browsing: topics are also kept in a trie of levels (`a/b/c` -> a -> b -> c; an empty level is a
  * level named ''), each node counting the topics below it; evicting a topic prunes empty nodes.
@@ -27,8 +35,10 @@ export interface TopicTreeOptions {
   historyLength?: number;
   maxSampleBytes?: number;
   rateWindowMs?: number;
-  /** At most one history sample per topic in this many ms (a busy topic costs no copy per message). */
+  /** At most one history sample per topic in this many ms. */
   sampleEveryMs?: number;
+  /** Period of settle() when fed by feedTopicTree. */
+  settleEveryMs?: number;
   /** The clock (ms); tests pass a fake one. */
   now?: () => number;
 }
@@ -51,8 +61,14 @@ interface TopicEntry {
   count: number;
   firstAt: number;
   lastAt: number;
-  /** EWMA of messages per second at `lastAt`. */
+  /** The last payload, not yet copied into `value` (a view into the socket's chunk). */
+  pending: Buffer | undefined;
+  /** In the list of entries to settle. */
+  dirty: boolean;
+  /** EWMA of messages per second at `rateAt`, and the count it had seen. */
   rate: number;
+  rateAt: number;
+  rateCount: number;
   /** Published to since the last eviction pass looked at it (CLOCK's reference bit). */
   touched: boolean;
   samples: Sample[];
@@ -118,7 +134,10 @@ export class TopicTree {
   private readonly maxSampleBytes: number;
   private readonly rateWindowMs: number;
   private readonly sampleEveryMs: number;
+  readonly settleEveryMs: number;
   private readonly now: () => number;
+  /** Entries with messages since the last settle. */
+  private dirty: TopicEntry[] = [];
   /** Every topic by name. */
   private readonly entries = new Map<string, TopicEntry>();
   /** The same entries in CLOCK's circle of slots, and its hand. */
@@ -136,6 +155,7 @@ export class TopicTree {
     this.rateWindowMs = positive(options.rateWindowMs ?? 10_000, 'rateWindowMs');
     this.sampleEveryMs = options.sampleEveryMs ?? 500;
     if (!(this.sampleEveryMs >= 0)) throw new RangeError(`topic tree: sampleEveryMs must be >= 0, got ${this.sampleEveryMs}`);
+    this.settleEveryMs = positive(options.settleEveryMs ?? 500, 'settleEveryMs');
     this.now = options.now ?? Date.now;
   }
 
@@ -143,27 +163,40 @@ export class TopicTree {
     return this.entries.size;
   }
 
-  /** A message was accepted for routing (the broker's `message` event). */
+  /** A message was accepted for routing (the broker's `message` event): count it, keep a reference. */
   record(topic: string, payload: Buffer, qos: number, retain: boolean): void {
     const now = this.now();
     this.messages++;
     let entry = this.entries.get(topic);
-    if (entry === undefined) {
-      entry = this.add(topic, now);
-    } else {
-      entry.rate = this.decayed(entry, now) + 1000 / this.rateWindowMs;
-      entry.touched = true;
-    }
+    if (entry === undefined) entry = this.add(topic, now);
+    else entry.touched = true; // a second chance at the next eviction pass
     entry.count++;
     entry.lastAt = now;
     entry.qos = qos;
     entry.retain = retain;
-    this.keepValue(entry, payload);
-    this.keepSample(entry, payload, now);
+    entry.pending = payload;
+    if (!entry.dirty) {
+      entry.dirty = true;
+      this.dirty.push(entry);
+    }
+  }
+
+  /** Copy the last payloads, take history samples, update rates (the feed's timer; reads call it first). */
+  settle(): void {
+    const now = this.now();
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const entry of dirty) {
+      entry.dirty = false;
+      if (this.entries.get(entry.topic) !== entry) continue; // evicted since
+      this.settleValue(entry);
+      this.settleRate(entry, now);
+    }
   }
 
   /** The children of a level (`path` undefined: the root), sorted by name, paged. */
   children(path: string | undefined, offset = 0, limit = 100): { total: number; children: TopicChild[] } | undefined {
+    this.settle();
     const node = path === undefined ? this.root : this.find(path);
     if (node === undefined) return undefined;
     const names = node.children === undefined ? [] : [...node.children.keys()].sort();
@@ -186,6 +219,7 @@ export class TopicTree {
 
   /** One topic's last value, counters and history; undefined if it is not (or no longer) kept. */
   detail(topic: string): TopicDetail | undefined {
+    this.settle();
     const entry = this.entries.get(topic);
     if (entry === undefined) return undefined;
     const ring = entry.samples;
@@ -240,7 +274,11 @@ export class TopicTree {
       count: 0,
       firstAt: now,
       lastAt: now,
-      rate: 1000 / this.rateWindowMs,
+      pending: undefined,
+      dirty: false,
+      rate: 0,
+      rateAt: now,
+      rateCount: 0,
       touched: false,
       samples: [],
       nextSample: 0,
@@ -294,10 +332,24 @@ export class TopicTree {
   }
 
   private decayed(entry: TopicEntry, now: number): number {
-    return entry.rate * Math.exp(-Math.max(0, now - entry.lastAt) / this.rateWindowMs);
+    return entry.rate * Math.exp(-Math.max(0, now - entry.rateAt) / this.rateWindowMs);
   }
 
-  private keepValue(entry: TopicEntry, payload: Buffer): void {
+  /** The EWMA over the time since the last update, whose mean rate is the count since then over that time. */
+  private settleRate(entry: TopicEntry, now: number): void {
+    const elapsed = now - entry.rateAt;
+    if (elapsed <= 0) return;
+    const keep = Math.exp(-elapsed / this.rateWindowMs);
+    const mean = ((entry.count - entry.rateCount) * 1000) / elapsed;
+    entry.rate = entry.rate * keep + mean * (1 - keep);
+    entry.rateAt = now;
+    entry.rateCount = entry.count;
+  }
+
+  private settleValue(entry: TopicEntry): void {
+    const payload = entry.pending;
+    if (payload === undefined) return;
+    entry.pending = undefined;
     const length = Math.min(payload.length, this.maxValueBytes);
     // Own memory (allocUnsafeSlow), never a slice of Node's shared 8 KiB pool, which one small
     // value kept for hours would pin whole.
@@ -305,15 +357,16 @@ export class TopicTree {
     payload.copy(entry.value, 0, 0, length);
     entry.valueLength = length;
     entry.size = payload.length;
+    this.keepSample(entry, payload, entry.lastAt);
   }
 
-  private keepSample(entry: TopicEntry, payload: Buffer, now: number): void {
+  private keepSample(entry: TopicEntry, payload: Buffer, at: number): void {
     const last = entry.samples.length === 0 ? undefined : entry.samples[(entry.nextSample + entry.samples.length - 1) % entry.samples.length];
-    if (last !== undefined && now - last.at < this.sampleEveryMs) return;
+    if (last !== undefined && at - last.at < this.sampleEveryMs) return;
     if (payload.length === 0 || payload.length > this.maxSampleBytes || !JSON_START.has(payload[0] as number)) return;
     const copy = Buffer.allocUnsafeSlow(payload.length);
     payload.copy(copy);
-    const sample = { at: now, payload: copy };
+    const sample = { at, payload: copy };
     if (entry.samples.length < this.historyLength) {
       entry.samples.push(sample);
       return;
@@ -330,12 +383,16 @@ function positive(value: number, name: string): number {
   return value;
 }
 
-/** Feed a tree from a broker's `message` events; returns the function that stops it. */
-export function feedTopicTree(
-  events: { on(event: 'message', listener: (topic: string, payload: Buffer, qos: number, retain: boolean) => void): unknown; off(event: 'message', listener: (topic: string, payload: Buffer, qos: number, retain: boolean) => void): unknown },
-  tree: TopicTree,
-): () => void {
-  const listener = (topic: string, payload: Buffer, qos: number, retain: boolean): void => tree.record(topic, payload, qos, retain);
+type MessageListener = (topic: string, payload: Buffer, qos: number, retain: boolean) => void;
+
+/** Feed a tree from a broker's `message` events and settle it every settleEveryMs; returns the function that stops both. */
+export function feedTopicTree(events: { on(event: 'message', listener: MessageListener): unknown; off(event: 'message', listener: MessageListener): unknown }, tree: TopicTree): () => void {
+  const listener: MessageListener = (topic, payload, qos, retain) => tree.record(topic, payload, qos, retain);
   events.on('message', listener);
-  return () => void events.off('message', listener);
+  const timer = setInterval(() => tree.settle(), tree.settleEveryMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    events.off('message', listener);
+  };
 }

@@ -11,14 +11,15 @@ function fakeClock(start = 1_000_000): { now: () => number; advance: (ms: number
 
 const text = (base64: string): string => Buffer.from(base64, 'base64').toString();
 
-void test('topic tree: last value, count, QoS and retain per topic; the value is a copy, not a view', () => {
+void test('topic tree: last value, count, QoS and retain per topic; settle() copies the value, never keeps the view', () => {
   const clock = fakeClock();
   const tree = new TopicTree({ now: clock.now });
   const chunk = Buffer.from('xx{"t":1}yy');
   tree.record('home/kitchen/temp', chunk.subarray(2, 9), 1, false);
+  tree.settle(); // the feed's timer
+  chunk.fill(0); // the socket's chunk is reused: the tree must not see it
   clock.advance(1000);
   tree.record('home/kitchen/temp', Buffer.from('{"t":2}'), 0, true);
-  chunk.fill(0); // the socket's chunk is reused: the tree must not see it
   const detail = tree.detail('home/kitchen/temp');
   assert.ok(detail);
   assert.equal(text(detail.payload), '{"t":2}');
@@ -28,10 +29,25 @@ void test('topic tree: last value, count, QoS and retain per topic; the value is
   assert.equal(detail.firstAt, 1_000_000);
   assert.equal(detail.lastAt, 1_001_000);
   assert.deepEqual(
-    detail.history.map((h) => text(h.payload)),
-    ['{"t":1}', '{"t":2}'],
+    detail.history.map((h) => [h.at, text(h.payload)]),
+    [
+      [1_000_000, '{"t":1}'],
+      [1_001_000, '{"t":2}'],
+    ],
   );
   assert.equal(tree.detail('home/kitchen'), undefined, 'a level with no message of its own has no detail');
+});
+
+void test('topic tree: between two settles only the last payload of a topic is copied (no copy per message)', () => {
+  const clock = fakeClock();
+  const tree = new TopicTree({ now: clock.now, sampleEveryMs: 0 });
+  for (let i = 0; i < 10; i++) {
+    tree.record('burst', Buffer.from(String(i)), 0, false);
+    clock.advance(10);
+  }
+  const detail = tree.detail('burst')!;
+  assert.equal(detail.count, 10);
+  assert.deepEqual(detail.history.map((h) => text(h.payload)), ['9']);
 });
 
 void test('topic tree: values longer than maxValueBytes are cut with their size kept; binary and large payloads stay out of the history', () => {
@@ -54,6 +70,7 @@ void test('topic tree: the history is a ring of the last historyLength samples, 
   const tree = new TopicTree({ historyLength: 3, sampleEveryMs: 0, now: clock.now });
   for (let i = 1; i <= 7; i++) {
     tree.record('s', Buffer.from(String(i)), 0, false);
+    tree.settle();
     clock.advance(10);
   }
   const history = tree.detail('s')!.history;
@@ -66,6 +83,7 @@ void test('topic tree: a busy topic keeps at most one history sample per sampleE
   const tree = new TopicTree({ sampleEveryMs: 500, now: clock.now });
   for (let i = 0; i < 20; i++) {
     tree.record('busy', Buffer.from(String(i)), 0, false);
+    tree.settle();
     clock.advance(100);
   }
   assert.deepEqual(tree.detail('busy')!.history.map((h) => text(h.payload)), ['0', '5', '10', '15']);
@@ -78,6 +96,7 @@ void test('topic tree: the rate converges to messages per second and decays to z
   for (let i = 0; i < 600; i++) {
     tree.record('r', Buffer.from('1'), 0, false);
     clock.advance(100); // 10 messages per second for 60 s
+    if (i % 5 === 4) tree.settle(); // every 500 ms, as the feed's timer
   }
   const steady = tree.detail('r')!.rate;
   assert.ok(Math.abs(steady - 10) < 0.6, `about 10 msg/s, got ${steady}`);
