@@ -1,7 +1,7 @@
 /**
  * The dashboard's topic tree and overview history (topic-tree.ts, stats-history.ts): both are
- * created with the HTTP server, fed by the broker (the `message` event; a sample of its counters
- * every 5 s) and stopped when it closes.
+ * created with the HTTP server, fed through the admin facade (its messages; a sample of its
+ * counters every 5 s) and stopped when it closes.
  * - GET /api/v1/topic-tree?path=&page=&limit= : one level of the tree (no `path`: the root);
  * - GET /api/v1/topic-tree/value?topic= : a topic's last value, count, rate and recent JSON history;
  * - GET /api/v1/topic-tree/search?q=&limit= : topics containing a text;
@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './http.js';
 import { ApiError } from './errors.js';
 import { feedTopicTree, TopicTree } from './topic-tree.js';
-import { HISTORY_RANGES, StatsHistory } from './stats-history.js';
+import { HISTORY_RANGES, StatsHistory, type LoadCounters } from './stats-history.js';
 
 /** A topic is at most 65,535 bytes of UTF-8 (MQTT's string length), so at most that many characters. */
 const TOPIC = { type: 'string', maxLength: 65535 } as const;
@@ -21,8 +21,8 @@ const LIMIT = { type: 'integer', minimum: 1, maximum: 1000, default: 100 } as co
 
 export function topicRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const tree = new TopicTree();
-  const unfeed = feedTopicTree(ctx.core.events, tree);
-  const history = new StatsHistory(() => ctx.core.stats);
+  const unfeed = feedTopicTree((listener) => ctx.admin.watchMessages(listener), tree);
+  const history = new StatsHistory(() => loadCounters(ctx.admin.stats()));
   history.start();
   app.addHook('onClose', (_instance, done) => {
     unfeed();
@@ -89,4 +89,16 @@ export function topicRoutes(app: FastifyInstance, ctx: AdminContext): void {
       return { range, ...history.query(HISTORY_RANGES[range] as number) };
     },
   );
+}
+
+function loadCounters(stats: Record<string, number>): LoadCounters {
+  const n = (key: string): number => stats[key] ?? 0;
+  return {
+    clientsConnected: n('clientsConnected'),
+    messagesReceived: n('messagesReceived'),
+    messagesSent: n('messagesSent'),
+    messagesDropped: n('messagesDropped'),
+    bytesReceived: n('bytesReceived'),
+    bytesSent: n('bytesSent'),
+  };
 }

@@ -385,14 +385,13 @@ function positive(value: number, name: string): number {
 
 type MessageListener = (topic: string, payload: Buffer, qos: number, retain: boolean) => void;
 
-/** Feed a tree from a broker's `message` events and settle it every settleEveryMs; returns the function that stops both. */
-export function feedTopicTree(events: { on(event: 'message', listener: MessageListener): unknown; off(event: 'message', listener: MessageListener): unknown }, tree: TopicTree): () => void {
-  const listener: MessageListener = (topic, payload, qos, retain) => tree.record(topic, payload, qos, retain);
-  events.on('message', listener);
+/** Feed a tree from the broker's messages (`watch` subscribes a listener and returns its stop) and settle it every settleEveryMs; returns the function that stops both. */
+export function feedTopicTree(watch: (listener: MessageListener) => () => void, tree: TopicTree): () => void {
+  const unwatch = watch((topic, payload, qos, retain) => tree.record(topic, payload, qos, retain));
   const timer = setInterval(() => tree.settle(), tree.settleEveryMs);
   timer.unref();
   return () => {
     clearInterval(timer);
-    events.off('message', listener);
+    unwatch();
   };
 }

@@ -331,6 +331,12 @@ export class AdminFacade {
     return this.core.droppedByReason;
   }
 
+  /** Every message accepted for routing (the dashboard's topic tree); returns the function that stops it. */
+  watchMessages(listener: (topic: string, payload: Buffer, qos: QoS, retain: boolean) => void): () => void {
+    this.core.events.on('message', listener);
+    return () => void this.core.events.off('message', listener);
+  }
+
   listeners(): ListenerState[] {
     const counts = new Map<string, number>();
     for (const channel of this.core.channels) {
