@@ -18,7 +18,7 @@ import { ROLES, validUsername, writeFileAtomic, type Role } from './auth.js';
 import { ApiError, badRequest, notFound } from './errors.js';
 import type { AdminContext } from './http.js';
 
-const MQTT_USER = { type: 'object', required: ['username'], properties: { username: { type: 'string', minLength: 1, maxLength: 65535, pattern: '^[^:\\n\\r]+$' } } } as const;
+const MQTT_USER = { type: 'object', required: ['username'], properties: { username: { type: 'string', minLength: 1, maxLength: 65535, pattern: '^[^:\\s](?:[^:\\n\\r]*[^:\\s])?$', description: 'no colon, no line break, no blank at either end (the password file trims them)' } } } as const;
 const DASHBOARD_USER = { type: 'object', required: ['username'], properties: { username: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.@-]+$' } } } as const;
 const NEW_PASSWORD = { type: 'string', minLength: 8, maxLength: 1024 } as const;
 

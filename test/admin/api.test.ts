@@ -233,6 +233,7 @@ void test('password_file users: added, then an MQTT.js client logs in with it; r
   await assert.rejects(connectMqtt(b.mqtt, { clientId: 'api-bob-2', username: 'bob', password: 'bob-pw' }));
   assert.equal((await call(b.http, 'DELETE', '/api/v1/mqtt/users/bob', admin)).status, 404);
   assert.equal((await call(b.http, 'PUT', `/api/v1/mqtt/users/${encodeURIComponent('x:y')}`, admin, { password: 'p' })).body.field, 'params.username');
+  assert.equal((await call(b.http, 'PUT', `/api/v1/mqtt/users/${encodeURIComponent(' bob')}`, admin, { password: 'p' })).body.field, 'params.username', 'the file would trim it');
 });
 
 void test('acl_file: a bad rule is a 400 naming its line and changes nothing; a good one takes effect at once', async () => {
