@@ -128,6 +128,11 @@ browserTest('an MQTT.js client appears in the clients table; its detail; kick it
   await page.locator('dl.facts dd', { hasText: 'MQTT 5.0' }).waitFor();
   await page.locator('td', { hasText: 'kick/me/+' }).waitFor();
   await shot('client-detail');
+  await page.goto(`${broker.httpUrl}/#/subscriptions`);
+  await page.fill('input[name=clientId]', 'mqttjs-kick-me');
+  await page.locator('tbody tr', { hasText: 'kick/me/+' }).waitFor();
+  await shot('subscriptions');
+  await page.goBack();
   await page.click('button.kick');
   assert.equal(await disconnected, 0x98, 'DISCONNECT with reason Administrative action');
   await page.locator('.status', { hasText: 'Kicked.' }).waitFor();
@@ -136,13 +141,15 @@ browserTest('an MQTT.js client appears in the clients table; its detail; kick it
 
 browserTest('the built-in WebSocket client publishes to an MQTT.js client and receives from one', async () => {
   const listener = await mqttClient('mqttjs-listener');
-  await new Promise<void>((resolve, reject) => listener.subscribe('dash/out', { qos: 1 }, (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) => listener.subscribe(['dash/out', 'dash/will'], { qos: 1 }, (error) => (error ? reject(error) : resolve())));
   await page.goto(`${broker.httpUrl}/#/mqtt`);
   const url = page.locator('#mqtt-url');
   await url.waitFor();
   await waitFor(async () => (await url.inputValue()).startsWith('ws://'), WAIT, 'the WebSocket URL is filled in from the listeners');
   await page.fill('#mqtt-clientId', 'dashboard-client');
   await page.selectOption('#mqtt-version', '5');
+  await page.fill('#mqtt-willTopic', 'dash/will');
+  await page.fill('#mqtt-willPayload', 'the dashboard client is gone');
   await page.click('#mqtt-connect');
   await page.locator('#mqtt-status[data-state=connected]').waitFor();
   await page.fill('#mqtt-filter', 'dash/in/#');
@@ -159,6 +166,17 @@ browserTest('the built-in WebSocket client publishes to an MQTT.js client and re
   await page.locator('#mqtt-history tr.in', { hasText: 'hello from MQTT.js' }).waitFor();
   await page.locator('#mqtt-history tr.out', { hasText: 'hello from the dashboard' }).waitFor();
   await shot('mqtt-client');
+  // Kicked from the Clients page, the built-in client's will goes out (an unclean close).
+  await page.goto(`${broker.httpUrl}/#/clients/dashboard-client`);
+  await page.locator('dl.facts dd', { hasText: 'dash/will (QoS 0' }).waitFor();
+  await page.click('button.kick');
+  const [will] = await listener.inbox.next(1, WAIT);
+  assert.deepEqual([will!.topic, will!.payload], ['dash/will', 'the dashboard client is gone']);
+  await page.goto(`${broker.httpUrl}/#/mqtt`);
+  await page.locator('#mqtt-status[data-state=disconnected]').waitFor();
+  assert.equal(await page.locator('#mqtt-clientId').inputValue(), 'dashboard-client', 'the form keeps the last connection settings');
+  await page.click('#mqtt-connect');
+  await page.locator('#mqtt-status[data-state=connected]').waitFor();
 });
 
 browserTest('topic tree, payload formats, chart of a JSON field, delete retained (one and a subtree)', async () => {

@@ -64,6 +64,7 @@ export async function render(main, initial) {
     view.selected = topic;
     view.points = new Map();
     view.field = undefined;
+    view.prefix = undefined;
     refreshAll().catch(() => undefined);
   }
 
@@ -107,7 +108,9 @@ export async function render(main, initial) {
   /** Delete every retained message at and below a level of the selected topic (chosen: itself or a parent). */
   function subtreeDelete(topic) {
     const levels = topic.split('/').map((_, i, all) => all.slice(0, i + 1).join('/')).reverse();
-    const prefix = h('select', { name: 'prefix', 'aria-label': 'level' }, levels.map((l) => h('option', { value: l }, `${l}/…`)));
+    // The choice outlives the refresh of the pane every 2 s.
+    if (!levels.includes(view.prefix)) view.prefix = topic;
+    const prefix = h('select', { name: 'prefix', 'aria-label': 'level', onchange: () => { view.prefix = prefix.value; } }, levels.map((l) => h('option', { value: l, selected: l === view.prefix }, `${l}/…`)));
     const run = () => confirm(`Delete every retained message at and below ${prefix.value}?`) && act(() => deleteRetainedTree(prefix.value), 'Retained messages deleted.');
     return h('span', { class: 'subtree' }, h('button', { type: 'button', class: 'danger', 'data-action': 'delete-retained-tree', onclick: run }, 'Delete retained subtree'), ' under ', prefix);
   }
