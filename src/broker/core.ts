@@ -206,7 +206,6 @@ export class BrokerCore implements SessionHost {
     }
   }
 
-  /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
   /** Remove the retained message of `topic` (admin API), publishing nothing. */
   deleteRetained(topic: string): boolean {
     const previous = this.retained.get(topic);
@@ -216,6 +215,7 @@ export class BrokerCore implements SessionHost {
     return true;
   }
 
+  /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
   private sweepRetained(): void {
     this.retained.sweep(Date.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
   }
