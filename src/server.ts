@@ -7,7 +7,7 @@ import type { Broker, BrokerEvents, BrokerPublish, BrokerStats } from './broker/
 import { BrokerCore } from './broker/core.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
-import { resolveOptions, warmUpOptions, type BrokerOptions, type ResolvedOptions } from './broker/options.js';
+import { resolveOptions, warmUpOptions, type BrokerOptions, type HttpListenerOptions, type ResolvedOptions } from './broker/options.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
@@ -23,7 +23,8 @@ import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 import { AdminFacade, type ListenerState } from './broker/admin.js';
-import type { AdminHttp } from './admin/http.js';
+import type { AdminContext, AdminHttp } from './admin/http.js';
+import type { FastifyInstance } from 'fastify';
 
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
@@ -87,7 +88,11 @@ class CicadaBroker implements Broker {
     core.restore();
     core.start();
     const rate = new ConnectionRate(core.options.connectionRateLimit);
+    let admin: Awaited<ReturnType<CicadaBroker['prepareAdminHttp']>>;
     try {
+      // Built before the MQTT listeners open (loading Fastify and compiling the schemas takes a
+      // moment), so that listen() resolves, and signals are handled, soon after they accept.
+      admin = await this.prepareAdminHttp();
       for (const { name, options } of this.named) {
         const anonymous = this.security?.admitsAnonymous(name) ?? core.options.authenticate === undefined;
         const listener = await startListener(core, options, name, rate, anonymous).catch((error: unknown) => {
@@ -99,14 +104,15 @@ class CicadaBroker implements Broker {
         this.running.push(listener);
         core.log.info({ listener: name, url: listener.url, transport: listener.transport }, `listening on ${listener.url}`);
       }
+      if (admin !== undefined) await this.openAdminHttp(admin);
     } catch (error) {
+      if (this.admin === undefined) await admin?.app.close();
       await this.close();
       throw error;
     }
     this.listening = true;
     this.warnAboutAnonymous();
     try {
-      await this.startAdminHttp();
       this.writePidFile();
       this.logRunning();
       this.switchUser();
@@ -116,23 +122,28 @@ class CicadaBroker implements Broker {
     }
   }
 
-  /** The admin HTTP server (http_listener): dashboard, /api/v1, /metrics; none unless asked for. */
-  private async startAdminHttp(): Promise<void> {
+  /** The admin HTTP server's app (http_listener: dashboard, /api/v1, /metrics), not listening yet; none unless asked for. */
+  private async prepareAdminHttp(): Promise<{ app: FastifyInstance; context: AdminContext; listen: HttpListenerOptions } | undefined> {
     const listen = this.options.http;
-    if (listen === undefined || listen === false) return;
+    if (listen === undefined || listen === false) return undefined;
     const core = this.core;
     // Loaded only when asked for: Fastify costs start-up time to brokers that serve no HTTP.
-    const [{ startAdminHttp }, { ApiKeys, DashboardUsers }] = await Promise.all([import('./admin/http.js'), import('./admin/auth.js')]);
+    const [{ buildAdminApp }, { ApiKeys, DashboardUsers }] = await Promise.all([import('./admin/http.js'), import('./admin/auth.js')]);
     const keys = this.options.httpApiKeyFile === undefined ? ApiKeys.none() : ApiKeys.read(this.options.httpApiKeyFile);
     const users = DashboardUsers.open(core.options.persistenceLocation, core.log);
     const admin = new AdminFacade(core);
     admin.listenerStates = () => this.listenerStates();
-    const context = { core, admin, log: core.log, users, keys, options: this.options, reload: () => this.reload() };
+    const context: AdminContext = { core, admin, log: core.log, users, keys, options: this.options, reload: () => this.reload() };
+    return { app: await buildAdminApp(context, listen.tls), context, listen };
+  }
+
+  private async openAdminHttp({ app, context, listen }: { app: FastifyInstance; context: AdminContext; listen: HttpListenerOptions }): Promise<void> {
+    const { listenAdminApp } = await import('./admin/http.js');
     try {
-      this.admin = await startAdminHttp(context, listen);
+      this.admin = await listenAdminApp(app, context, listen);
     } catch (error) {
       if (listen.optional !== true) throw error;
-      core.log.warn({ err: error }, `${(error as Error).message}: running without the admin HTTP server (set http_listener in a configuration file)`);
+      this.core.log.warn({ err: error }, `${(error as Error).message}: running without the admin HTTP server (set http_listener in a configuration file)`);
     }
   }
 

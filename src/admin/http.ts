@@ -108,9 +108,8 @@ function httpsOptions(tls: NonNullable<HttpListenerOptions['tls']>): SecureServe
   };
 }
 
-/** Listen on `listen` (port 0: a free one) and log where. */
-export async function startAdminHttp(ctx: AdminContext, listen: HttpListenerOptions): Promise<AdminHttp> {
-  const app = await buildAdminApp(ctx, listen.tls);
+/** Listen on `listen` (port 0: a free one) with an app of buildAdminApp, and log where; the app is closed if it cannot. */
+export async function listenAdminApp(app: FastifyInstance, ctx: AdminContext, listen: HttpListenerOptions): Promise<AdminHttp> {
   const host = listen.host ?? '127.0.0.1';
   try {
     await app.listen({ port: listen.port, host });
