@@ -6,7 +6,9 @@
  * and writes bench/results/<date>.json. See the "Performance" section of README.md.
  *
  *   node bench/run.mjs [--scenarios a,b] [--brokers cicada,mosquitto] [--duration 5]
- *                      [--out FILE] [--no-build] [--no-install] [--list] [--port-base 18901]
+ *                      [--out FILE] [--no-build] [--no-install] [--list] [--port-base 18901] [--admin-poll]
+ *   --admin-poll: Cicada also serves its admin HTTP API, polled once a second as an open
+ *   dashboard does (clients, stats, stats history, topic tree, /metrics): its cost.
  *   node bench/run.mjs --table bench/results/FILE.json   (print a saved run's table again)
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -42,6 +44,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === '--no-build') opts.build = false;
   else if (a === '--no-install') opts.install = false;
   else if (a === '--list') opts.list = true;
+  else if (a === '--admin-poll') opts.adminPoll = true;
   else if (a === '--table') opts.table = next();
   else if (a === '--help' || a === '-h') {
     console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(2, 10).map((l) => l.replace(/^ \*( |$)/, '')).join('\n'));
@@ -221,8 +224,8 @@ async function startBroker(name, scenario) {
   if (name === 'cicada' || name === 'cicada_persist') {
     if (scenario?.rules === 'postgres') scenario.pg = await startPostgres(dir);
     const rules = scenario?.rules ? ruleLines(scenario, scenario.pg) : [];
-    const conf = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'sys_interval 0', ...acl, ...rules];
-    if (name === 'cicada') conf.push('persistence false');
+    const conf = [`listener ${port} ${HOST}`, 'allow_anonymous true', 'sys_interval 0', ...acl, ...rules, ...(opts.adminPoll ? adminLines(dir, port) : [])];
+    if (name === 'cicada') conf.push('persistence false', ...(opts.adminPoll ? [`persistence_location ${dir}`] : [])); // dashboard users
     else conf.push('persistence true', `persistence_location ${dir}`);
     writeFileSync(join(dir, 'cicada.conf'), `${conf.join('\n')}\n`);
     // As bin/cicada.js's shebang and `npm start` run it (the young-generation cap, see there).
@@ -242,11 +245,44 @@ async function startBroker(name, scenario) {
     throw new Error(`${name} did not listen on ${port}: ${child.log.join('').slice(-500)}`);
   }
   broker.sampler = setInterval(() => { broker.peakRss = Math.max(broker.peakRss, procStatusKb(broker.pid, 'VmRSS') ?? 0); }, 200);
+  if (opts.adminPoll && name.startsWith('cicada')) broker.poller = pollAdmin(port + ADMIN_PORT_OFFSET);
   return broker;
+}
+
+// --admin-poll: the admin HTTP server on port + ADMIN_PORT_OFFSET, read with an API key.
+const ADMIN_PORT_OFFSET = 1000;
+const ADMIN_KEY = 'bench:bench-secret-0123456789';
+function adminLines(dir, port) {
+  writeFileSync(join(dir, 'keys'), `${ADMIN_KEY}:viewer\n`);
+  return [`http_listener ${port + ADMIN_PORT_OFFSET} ${HOST}`, `http_api_key_file ${join(dir, 'keys')}`];
+}
+
+/** What an open dashboard asks every second; one round at a time. */
+function pollAdmin(port) {
+  const headers = { authorization: `Basic ${Buffer.from(ADMIN_KEY).toString('base64')}` };
+  // CICADA_BENCH_ADMIN_PATHS=none: the server runs, nobody asks (the cost of serving at all).
+  const paths = process.env.CICADA_BENCH_ADMIN_PATHS === 'none' ? [] : ['/api/v1/clients?limit=50', '/api/v1/stats', '/api/v1/stats/history?range=1h', '/api/v1/topic-tree', '/metrics'];
+  const poller = { rounds: 0, failures: 0 };
+  let busy = false;
+  poller.timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    for (const path of paths) {
+      const ok = await fetch(`http://${HOST}:${port}${path}`, { headers }).then((r) => r.arrayBuffer().then(() => r.ok), () => false);
+      if (!ok) poller.failures++;
+    }
+    poller.rounds++;
+    busy = false;
+  }, 1000);
+  return poller;
 }
 
 async function stopBroker(broker) {
   clearInterval(broker.sampler);
+  if (broker.poller !== undefined) {
+    clearInterval(broker.poller.timer);
+    if (broker.poller.failures > 0 || broker.poller.rounds === 0) console.error(`admin poll: ${broker.poller.rounds} rounds, ${broker.poller.failures} failed requests`);
+  }
   broker.hwm = procStatusKb(broker.pid, 'VmHWM');
   const { child } = broker;
   if (child.exitCode === null && child.signalCode === null) {

@@ -12,7 +12,7 @@ export { alteredMessage } from './broker/hooks.js';
 import { silentLogger, type Logger } from './broker/logger.js';
 import { Message } from './broker/message.js';
 import { warmUpOptions } from './broker/options.js';
-import { resolveOptions, type BrokerOptions, type ListenerOptions, type ResolvedBrokerOptions } from './config/schema.js';
+import { resolveOptions, type BrokerOptions, type HttpListenerOptions, type ListenerOptions, type ResolvedBrokerOptions } from './config/schema.js';
 import type { Storage } from './broker/storage.js';
 import { SqliteStorage } from './storage/sqlite.js';
 import { lockDataDirectory, type DirectoryLock } from './storage/lock.js';
@@ -28,6 +28,9 @@ import { warmUp } from './transport/warm-up.js';
 import { disableRawTcp, rawTcpAvailable } from './transport/raw-tcp.js';
 import { ConnectionRate, listenerName, startListener, type RunningListener } from './transport/listeners.js';
 import { startRules, type RunningRules } from './rules/index.js';
+import { AdminFacade, type ListenerState } from './broker/admin.js';
+import type { AdminContext, AdminHttp } from './admin/http.js';
+import type { FastifyInstance } from 'fastify';
 
 class CicadaBroker implements Broker {
   private readonly core: BrokerCore;
@@ -46,6 +49,7 @@ class CicadaBroker implements Broker {
   private readonly resolved: ResolvedBrokerOptions;
   private readonly events: BrokerEventListeners;
   private readonly hookRegistry: HookRegistry;
+  private admin: AdminHttp | undefined;
 
   constructor(
     private readonly options: BrokerOptions,
@@ -98,7 +102,11 @@ class CicadaBroker implements Broker {
     }
     core.start();
     const rate = new ConnectionRate(core.options.connectionRateLimit);
+    let admin: Awaited<ReturnType<CicadaBroker['prepareAdminHttp']>>;
     try {
+      // Built before the MQTT listeners open (loading Fastify and compiling the schemas takes a
+      // moment), so that listen() resolves, and signals are handled, soon after they accept.
+      admin = await this.prepareAdminHttp();
       for (const { name, options } of this.named) {
         const anonymous = this.security?.admitsAnonymous(name) ?? !core.hooks.has('client.authenticate');
         const listener = await startListener(core, options, name, rate, anonymous).catch((error: unknown) => {
@@ -110,7 +118,9 @@ class CicadaBroker implements Broker {
         this.running.push(listener);
         core.log.info({ listener: name, url: listener.url, transport: listener.transport }, `listening on ${listener.url}`);
       }
+      if (admin !== undefined) await this.openAdminHttp(admin);
     } catch (error) {
+      if (this.admin === undefined) await admin?.app.close();
       await this.close();
       throw error;
     }
@@ -134,12 +144,47 @@ class CicadaBroker implements Broker {
     await this.core.restore();
   }
 
+  /** The admin HTTP server's app (http_listener: dashboard, /api/v1, /metrics), not listening yet; none unless asked for. */
+  private async prepareAdminHttp(): Promise<{ app: FastifyInstance; context: AdminContext; listen: HttpListenerOptions } | undefined> {
+    const listen = this.options.http;
+    if (listen === undefined || listen === false) return undefined;
+    const core = this.core;
+    // Loaded only when asked for: Fastify costs start-up time to brokers that serve no HTTP.
+    const [{ buildAdminApp }, { ApiKeys, DashboardUsers }] = await Promise.all([import('./admin/http.js'), import('./admin/auth.js')]);
+    const keys = this.options.httpApiKeyFile === undefined ? ApiKeys.none() : ApiKeys.read(this.options.httpApiKeyFile);
+    const users = DashboardUsers.open(this.resolved.persistenceLocation, core.log);
+    const admin = new AdminFacade(core);
+    admin.listenerStates = () => this.listenerStates();
+    const context: AdminContext = { core, admin, log: core.log, users, keys, options: this.options, reload: () => this.reload() };
+    return { app: await buildAdminApp(context, listen.tls), context, listen };
+  }
+
+  private async openAdminHttp({ app, context, listen }: { app: FastifyInstance; context: AdminContext; listen: HttpListenerOptions }): Promise<void> {
+    const { listenAdminApp } = await import('./admin/http.js');
+    try {
+      this.admin = await listenAdminApp(app, context, listen);
+    } catch (error) {
+      if (listen.optional !== true) throw error;
+      this.core.log.warn({ err: error }, `${(error as Error).message}: running without the admin HTTP server (set http_listener in a configuration file)`);
+    }
+  }
+
+  private listenerStates(): ListenerState[] {
+    return this.named.map(({ name, options }) => {
+      const running = this.running.find((l) => l.name === name);
+      const url = running?.url ?? '';
+      return { name, url, port: running?.port ?? options.port, protocol: options.protocol ?? 'mqtt', tls: options.tls !== undefined, running: running !== undefined, connections: 0 };
+    });
+  }
+
   /** The start-up banner: version, configuration file, data directory, listeners, local only. */
   private logRunning(): void {
     const options = this.resolved;
     const local = this.named.every((l) => l.options.path !== undefined || isLoopback(l.options.host));
     const data = options.persistence ? join(options.persistenceLocation, options.persistenceFile) : 'none (persistence false)';
-    const where = `${this.urls.join(', ')}${local ? ' (local only)' : ''}`;
+    const http = this.admin === undefined ? [] : [this.admin.url];
+    const httpLocal = this.options.http === undefined || this.options.http === false || isLoopback(this.options.http.host);
+    const where = `${[...this.urls, ...http].join(', ')}${local && httpLocal ? ' (local only)' : ''}`;
     this.core.log.info({ type: 'notice' }, `cicada version ${BROKER_VERSION} running: config ${this.configFile ?? 'none'}, data ${data}, listening on ${where}`);
   }
 
@@ -250,6 +295,11 @@ class CicadaBroker implements Broker {
     return this.running.map((l) => l.url);
   }
 
+  /** The admin HTTP server's URL, when it listens (http_listener). */
+  get httpUrl(): string | undefined {
+    return this.admin?.url;
+  }
+
   get stats(): Readonly<BrokerStats> {
     return this.core.stats;
   }
@@ -260,6 +310,9 @@ class CicadaBroker implements Broker {
     const wasListening = this.listening;
     this.listening = false;
     const closed = running.map((listener) => listener.close());
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin !== undefined) closed.push(admin.close());
     this.core.stop();
     await Promise.all(closed);
     await this.rules?.close();

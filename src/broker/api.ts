@@ -96,6 +96,8 @@ export interface Broker {
   readonly port: number;
   /** Where each listener accepts clients, e.g. mqtts://0.0.0.0:8883 (after listen). */
   readonly urls: string[];
+  /** Where the admin HTTP server listens (http_listener), after listen; undefined when it does not. */
+  readonly httpUrl: string | undefined;
   /** Stop listening, disconnect every client (5.0: reason 0x8B), flush, release timers. */
   close(): Promise<void>;
   /**

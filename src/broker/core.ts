@@ -55,6 +55,8 @@ export class BrokerCore implements SessionHost {
   readonly logPackets: boolean;
   /** memory_limit is exceeded (checked by the sweep): PUBLISH packets are refused. */
   overMemoryLimit = false;
+  /** Messages dropped, by reason (admin API, /metrics). */
+  readonly droppedByReason: Record<DropReason, number> = { 'queue-full': 0, expired: 0, 'slow-consumer': 0, 'too-large': 0 };
   /** Changes when read rights may have changed (reload): channels drop their cached answers. */
   readEpoch = 0;
   private sweepTimer: unknown;
@@ -219,6 +221,15 @@ export class BrokerCore implements SessionHost {
     }
   }
 
+  /** Remove the retained message of `topic` (admin API), publishing nothing. */
+  deleteRetained(topic: string): boolean {
+    const previous = this.retained.get(topic);
+    if (previous === undefined) return false;
+    this.retained.delete(topic);
+    this.retainedChanged(topic, undefined, previous);
+    return true;
+  }
+
   /** Expired retained messages leave memory and the store (MQTT 5.0 section 3.3.2.3.3). */
   private sweepRetained(): void {
     this.retained.sweep(this.clock.now(), (topic, message) => this.retainedChanged(topic, undefined, message));
@@ -275,6 +286,8 @@ export class BrokerCore implements SessionHost {
   }
 
   onDropped(session: Session, message: Message, why: DropReason): void {
+    session.dropped++;
+    this.droppedByReason[why]++;
     if (this.hooks.onDeliveryDropped) this.hooks.notify('delivery.dropped', session.clientId, message, why);
     // Counted always; logged at most once a second, so a flood cannot flood the log too.
     const since = countThrottled(this.stats, 'messagesDropped');

@@ -48,7 +48,7 @@ export type DeliveryDropReason = DropReason | 'not-authorized';
  * Why a session ended: a Clean Start / Clean Session connection, a connection of another user
  * with its client id, its expiry interval passed, its connection ended with expiry 0.
  */
-export type SessionEndReason = 'clean-start' | 'other-user' | 'expired' | 'closed';
+export type SessionEndReason = 'clean-start' | 'other-user' | 'expired' | 'closed' | 'deleted';
 
 /** The callback of each hook point. */
 export interface HookCallbacks {

@@ -129,6 +129,8 @@ export class Session implements RouteTarget {
   private nextSeq = 1;
   /** Payload bytes of the deliveries in `queue`. */
   queuedBytes = 0;
+  /** Messages for this session dropped (queue full, expired, slow consumer, too large). */
+  dropped = 0;
   /** Payload bytes of the deliveries in `inflight`. */
   inflightBytes = 0;
   /** Seconds the session outlives its connection: 0 ends it with the connection; 0xFFFFFFFF never. */

@@ -9,7 +9,7 @@ import { CliUsageError, usageErrorText, versionLine } from './usage.js';
 import { handReloadsTo, holdReloads } from './reload-signal.js';
 
 const USAGE = `Usage: cicada [broker] [options]
-       cicada pub|sub|passwd|bench|import|rules [options]   (--help for each)
+       cicada pub|sub|passwd|bench|import|rules|admin [options]   (--help for each)
 
 Start the Cicada MQTT broker (MQTT 3.1, 3.1.1 and 5.0).
 
@@ -41,6 +41,7 @@ const TOOLS: Record<string, () => Promise<Tool>> = {
   bench: async () => (await import('./bench.js')).runBench,
   import: async () => (await import('./import.js')).runImport,
   rules: async () => (await import('./rules.js')).runRules,
+  admin: async () => (await import('./admin.js')).runAdmin,
 };
 
 const BROKER_FLAGS = {
@@ -113,6 +114,9 @@ async function runBroker(argv: string[], name: string): Promise<number> {
   options.persistence ??= true;
   // A standalone broker compiles its hot path before its first client (warm_up false: not).
   options.warmUp ??= true;
+  // Without a configuration file, the admin HTTP server on the loopback (EMQX's port); a
+  // configuration file opens only what it declares (http_listener), as its listeners.
+  if (options.configFile === undefined && options.http === undefined) options.http = { port: 18083, host: '127.0.0.1', optional: true };
   const broker = createBroker(options);
   await broker.listen(); // its errors say which address could not be used
   // SIGHUP re-reads the password and ACL files, as Mosquitto does.
@@ -149,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    throw new CliUsageError(`Unknown command '${command}' (broker, pub, sub, passwd or bench).`);
+    throw new CliUsageError(`Unknown command '${command}' (broker, pub, sub, passwd, bench, import or admin).`);
   } catch (error) {
     if (error instanceof CliUsageError) {
       process.stderr.write(usageErrorText(command === 'broker' ? 'cicada broker' : 'cicada', error.message));

@@ -112,7 +112,7 @@ export async function runPasswd(argv: string[], io: ToolIo = processIo, stdin: R
 }
 
 /** Reads the password twice (from the terminal without echo, or two lines of piped stdin). */
-async function askPassword(io: ToolIo, stdin: Readable): Promise<string> {
+export async function askPassword(io: ToolIo, stdin: Readable): Promise<string> {
   if (stdin === process.stdin && process.stdin.isTTY) {
     const first = await readHidden(io, 'Password: ');
     const second = await readHidden(io, 'Reenter password: ');

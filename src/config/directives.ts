@@ -48,6 +48,8 @@ interface ListenerDraft {
   tls13Ciphers?: string;
   /** The default listener, created by a listener setting before any `listener` line, without `port`. */
   implicit?: boolean;
+  /** The admin HTTP server's section (http_listener): only TLS directives apply to it. */
+  http?: boolean;
 }
 
 interface State {
@@ -65,6 +67,8 @@ interface State {
   warnings: string[];
   /** With per_listener_settings: the first security line before any listener section. */
   earlySecurity?: ConfigLine;
+  /** http_listener: a section (for its TLS directives), or none. */
+  http?: ListenerDraft | 'none';
 }
 
 interface Ctx {
@@ -139,6 +143,27 @@ const directives: Record<string, Setter> = {
     } else if (address !== undefined) draft.options.host = address;
     ctx.state.listeners.push(draft);
     ctx.state.current = draft;
+  },
+  // The admin HTTP server (cicada): a section of its own, for the listener TLS directives.
+  http_listener(ctx) {
+    const { args } = ctx.line;
+    if (ctx.state.http !== undefined) ctx.fail('may appear only once');
+    if (args.length === 1 && args[0] === 'none') {
+      ctx.state.http = 'none';
+      return;
+    }
+    if (args.length < 1 || args.length > 2) ctx.fail('expects a port and an optional bind address, or none');
+    const port = integer({ ...ctx, line: { ...ctx.line, args: args.slice(0, 1) } }, 0, 65535);
+    const draft = newListener(ctx.line, port, args[1] ?? '127.0.0.1');
+    draft.http = true;
+    ctx.state.http = draft;
+    ctx.state.current = draft;
+  },
+  http_api_key_file(ctx) {
+    ctx.state.options.httpApiKeyFile = existingPath(ctx, 'file');
+  },
+  http_metrics_auth(ctx) {
+    ctx.state.options.httpMetricsAuth = boolean(ctx);
   },
   port(ctx) {
     const state = ctx.state;
@@ -513,6 +538,22 @@ function finishListener(draft: ListenerDraft): ListenerOptions {
   return options;
 }
 
+/** http_listener: its section may hold only TLS directives; the API settings need it. */
+function finishHttp(state: State, lines: ConfigLine[]): void {
+  const http = state.http;
+  const options = state.options;
+  if (http === undefined || http === 'none') {
+    const orphan = lines.find((l) => l.name === 'http_api_key_file' || l.name === 'http_metrics_auth');
+    if (orphan !== undefined) throw errorAt(orphan, 'has no effect without http_listener PORT');
+    if (http === 'none') options.http = false;
+    return;
+  }
+  const { port, host, tls, ...others } = finishListener(http);
+  const stray = Object.keys(others);
+  if (stray.length > 0) throw errorAt(http.at, `only TLS directives (certfile, keyfile, cafile, ...) apply to the HTTP listener; put listener settings (${stray.join(', ')}) under a listener line`);
+  options.http = { port, ...(host !== undefined ? { host } : {}), ...(tls !== undefined ? { tls } : {}) };
+}
+
 /** log_type lines as Mosquitto reads them: `all` enables every type, `none` none. */
 function logTypes(types: string[]): string[] | undefined {
   if (types.length === 0) return undefined;
@@ -574,6 +615,7 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     state.warnings.push(`${implicit.at.file}:${implicit.at.line}: ${implicit.at.name}: applies to the default listener, which is not opened without \`port\`: ignored`);
   } else if (implicit !== undefined) implicit.options.host ??= '127.0.0.1'; // no listener configured: loopback only
   if (state.listeners.length > 0) options.listeners = state.listeners.map(finishListener);
+  finishHttp(state, lines);
   // Mosquitto 2: with a listener configured, anonymous clients need allow_anonymous true (on
   // every listener, loopback included); without one, the loopback-only default stays.
   if (state.listeners.some((l) => l.implicit !== true)) {

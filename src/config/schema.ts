@@ -5,7 +5,7 @@
  * (schemas in src/auth/options.ts), logging, the store's location, the process. Every field has a
  * default in `resolveOptions`; sizes are bytes, durations are named with their unit.
  */
-import type { ListenerSecurity, SecurityOptions } from '../auth/options.js';
+import type { ListenerSecurity, SecurityOptions, TlsOptions } from '../auth/options.js';
 import { resolveCoreOptions, type CoreOptions, type ListenerRules, type ResolvedOptions, type RulesDeclaration } from '../broker/options.js';
 import type { LogDestination, LogLevel } from '../log/logger.js';
 
@@ -34,6 +34,18 @@ export interface ListenerOptions extends ListenerRules, ListenerSecurity {
   httpDir?: string;
   /** WebSocket: largest HTTP request header in bytes (websockets_headers_size). Default Node's 16 KiB. */
   httpHeadersSize?: number;
+}
+
+/** Where the admin HTTP server listens (http_listener PORT [ADDRESS], TLS with the listener TLS directives). */
+export interface HttpListenerOptions {
+  /** Port; 0 picks a free one. */
+  port: number;
+  /** Address to bind; default 127.0.0.1. */
+  host?: string;
+  /** HTTPS. */
+  tls?: TlsOptions;
+  /** A default, not a setting: when the address is in use, log a warning and run without it. */
+  optional?: boolean;
 }
 
 export interface BrokerOptions extends CoreOptions {
@@ -67,6 +79,16 @@ export interface BrokerOptions extends CoreOptions {
    * (cicada: warm_up). Costs about 0.25 s at start. Default false; `cicada broker` turns it on.
    */
   warmUp?: boolean;
+  /**
+   * The admin HTTP server (cicada: http_listener): dashboard, /api/v1, /api-docs, /metrics.
+   * Default none (undefined or false) for createBroker and for a configuration file without
+   * http_listener; `cicada broker` without a configuration file serves it on 127.0.0.1:18083.
+   */
+  http?: HttpListenerOptions | false;
+  /** API keys of the admin HTTP API, `key:secret:role` per line (cicada: http_api_key_file). */
+  httpApiKeyFile?: string;
+  /** /metrics needs a key or a dashboard session too (cicada: http_metrics_auth). Default false. */
+  httpMetricsAuth?: boolean;
   /** Authentication and authorization for all listeners (or the default of each listener). */
   security?: SecurityOptions;
   /** Security settings are per listener (per_listener_settings). Default false. */
