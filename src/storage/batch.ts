@@ -9,6 +9,11 @@
 import type { Properties } from '../protocol/packets.js';
 import type { RestoredState, Storage, StoredDelivery, StoredMessage, StoredSession, StoredSubscription, StoredWill } from '../broker/storage.js';
 
+/** A store that cannot be used; the message says which, what is wrong and what to do. */
+export class StorageError extends Error {
+  override readonly name = 'StorageError';
+}
+
 // JSON with Buffers (correlation data, authentication data) kept as base64.
 export function propertiesToJson(properties: Properties | undefined): string | null {
   if (properties === undefined) return null;
@@ -81,14 +86,14 @@ export function rowsOf<K, R>(table: ClientRows<K, R>, clientId: string): Rows<K,
  * Write every pending row of a per-client table and empty it. The map of a client with no
  * pending row is dropped (it is made again on its next write), so idle sessions cost nothing.
  */
-export function eachClientRow<K, R>(table: ClientRows<K, R>, write: (clientId: string, key: K, row: R | null) => void): number {
+export function eachClientRow<K, R>(table: ClientRows<K, R>, write: (clientId: string, key: K, row: R | null, created: boolean) => void): number {
   let written = 0;
   for (const [clientId, rows] of table) {
     if (rows.size === 0) {
       table.delete(clientId);
       continue;
     }
-    for (const [key, { row }] of rows) write(clientId, key, row);
+    for (const [key, { row, created }] of rows) write(clientId, key, row, created);
     written += rows.size;
     rows.clear();
   }

@@ -25,7 +25,7 @@ import { dirname } from 'node:path';
 import type { QoS } from '../protocol/packets.js';
 import type { RestoredState, Rows as RowStream } from '../broker/storage.js';
 import { asyncChunks, promiseOf } from './chunks.js';
-import { BatchedStorage, eachClientRow, propertiesFromJson, propertiesToJson } from './batch.js';
+import { BatchedStorage, eachClientRow, propertiesFromJson, propertiesToJson, StorageError } from './batch.js';
 
 const FORMAT_VERSION = 2;
 /** Upgrades of older files: MIGRATIONS[v] turns version v into v + 1. */
@@ -61,10 +61,7 @@ CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NUL
   qos INTEGER NOT NULL, retain INTEGER NOT NULL, properties TEXT, publish_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
-/** A database that cannot be used; the message names the file and what to do. */
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
-}
+export { StorageError };
 
 export interface SqliteOptions {
   /** 'normal' (default): survives process crashes; 'full': also power loss (fsync per commit). */
