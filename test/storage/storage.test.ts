@@ -9,31 +9,13 @@ import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RestoredState, Rows, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import type { Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import { loadAll } from './load-all.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
 import { Redis } from 'ioredis';
 import { RedisStorage } from '../../src/storage/redis.js';
 import { RedisServer } from './redis-server.js';
-
-/** Everything load() streams, read in its declared order into arrays. */
-async function loadAll(storage: Storage): Promise<{ [K in keyof RestoredState]: Array<RestoredState[K] extends Rows<infer T> ? T : never> }> {
-  const state = storage.load();
-  const all = async <T>(rows: Rows<T>): Promise<T[]> => {
-    const out: T[] = [];
-    for await (const chunk of rows) out.push(...chunk);
-    return out;
-  };
-  return {
-    messages: await all(state.messages),
-    retained: await all(state.retained),
-    sessions: await all(state.sessions),
-    subscriptions: await all(state.subscriptions),
-    deliveries: await all(state.deliveries),
-    incoming: await all(state.incoming),
-    wills: await all(state.wills),
-  };
-}
 
 const message = (id: number, topic = `t/${id}`): StoredMessage => ({
   id,
