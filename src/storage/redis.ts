@@ -234,7 +234,7 @@ export class RedisStorage extends BatchedStorage {
    * has settled. Resolves with the rows written or deleted; a failure breaks the store.
    */
   commit(): Promise<number> {
-    if (this.broken !== undefined) return Promise.reject(this.broken);
+    // Chained even when broken: commit N's promise settles before commit N+1's, whatever happens.
     const commands: Command[] = [];
     const written = this.pendingCount === 0 ? 0 : this.seal(commands);
     this.pendingCount = 0;
