@@ -128,7 +128,8 @@ export class RedisStorage extends BatchedStorage {
     const where = `${url.replace(/\/\/[^@/]*@/, '//')} (key prefix ${JSON.stringify(prefix)})`;
     // A command sent on a connection that breaks is not resent (its outcome is unknown): it fails.
     const redis = new Redis(url, { lazyConnect: true, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 1 });
-    redis.on('error', () => {}); // reported through the failing command
+    let refused: Error | undefined; // why the connection failed (the command only says it closed)
+    redis.on('error', (error: Error) => (refused = error));
     try {
       await redis.connect();
       const format = await redis.get(`${prefix}format`);
@@ -143,7 +144,7 @@ export class RedisStorage extends BatchedStorage {
     } catch (error) {
       redis.disconnect();
       if (error instanceof StorageError) throw error;
-      throw new StorageError(`cannot use Redis storage at ${where}: ${(error as Error).message}: check that Redis runs there and accepts writes, then start the broker again`, { cause: error });
+      throw new StorageError(`cannot use Redis storage at ${where}: ${reason(refused ?? error)}: check that Redis runs there and accepts writes, then start the broker again`, { cause: error });
     }
   }
 
@@ -219,7 +220,7 @@ export class RedisStorage extends BatchedStorage {
           try {
             page = await redis.zrangebylexBuffer(key, from, '+', 'LIMIT', 0, LOAD_PAGE);
           } catch (error) {
-            throw new StorageError(`cannot read Redis storage at ${where}: ${(error as Error).message}: check Redis, then start the broker again`, { cause: error });
+            throw new StorageError(`cannot read Redis storage at ${where}: ${reason(error)}: check Redis, then start the broker again`, { cause: error });
           }
           if (page.length > 0) yield page.map((m) => build(split(m, keys)));
           if (page.length < LOAD_PAGE) return;
@@ -256,9 +257,9 @@ export class RedisStorage extends BatchedStorage {
       failure = error instanceof Error ? error : new Error(String(error));
     }
     if (failure === undefined) return written;
-    const detail = (failure as { previousErrors?: Error[] }).previousErrors?.[0]?.message ?? failure.message;
+    const detail = reason((failure as { previousErrors?: Error[] }).previousErrors?.[0] ?? failure);
     this.broken = new StorageError(
-      `cannot write Redis storage at ${this.where}: ${detail}${this.lastError !== undefined && this.lastError !== failure ? ` (${this.lastError.message})` : ''}: ` +
+      `cannot write Redis storage at ${this.where}: ${detail}${this.lastError !== undefined && this.lastError !== failure ? ` (${reason(this.lastError)})` : ''}: ` +
         'stopped so that nothing unsaved is acknowledged; check Redis (reachable, maxmemory, its disk), then start the broker again',
       { cause: failure },
     );
@@ -342,6 +343,11 @@ export class RedisStorage extends BatchedStorage {
       await this.redis.quit().catch(() => this.redis.disconnect());
     }
   }
+}
+
+/** An error's message without its final period (it goes in the middle of ours). */
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }
 
 function sessionJson(x: StoredSession): unknown[] {

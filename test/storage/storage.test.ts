@@ -369,9 +369,27 @@ describe('on a real redis-server', { skip: process.env.CICADA_TEST_UNIT === '1' 
     assert.equal((await loadAll(storage)).deliveries.length, 1);
   });
 
+  test('redis: without the append-only file the store says it is not durable', async () => {
+    const snapshotsOnly = await RedisServer.start(['--appendonly', 'no']);
+    try {
+      const storage = await RedisStorage.open({ url: snapshotsOnly.url });
+      assert.equal(storage.durable, false, 'INFO persistence says aof_enabled:0');
+      await storage.close();
+    } finally {
+      await snapshotsOnly.close();
+    }
+  });
+
+  test('redis: keys of a newer layout version are refused with one clear error, not read wrongly', async () => {
+    const control = new Redis(server.url);
+    await control.set('newer:format', '99');
+    await control.quit();
+    await assert.rejects(RedisStorage.open({ url: server.url, prefix: 'newer:' }), (error: unknown) => error instanceof StorageError && /layout version 99/.test(error.message));
+  });
+
   test('redis: a Redis that cannot be reached is one clear error naming it', async () => {
     const url = `redis://127.0.0.1:${server.port + 1}`;
-    await assert.rejects(RedisStorage.open({ url }), (error: unknown) => error instanceof StorageError && error.message.includes(`127.0.0.1:${server.port + 1}`));
+    await assert.rejects(RedisStorage.open({ url }), (error: unknown) => error instanceof StorageError && error.message.includes(`127.0.0.1:${server.port + 1}`) && /ECONNREFUSED/.test(error.message));
   });
 });
 
