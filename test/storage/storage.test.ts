@@ -15,6 +15,7 @@ import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
 import { Redis } from 'ioredis';
 import { RedisStorage } from '../../src/storage/redis.js';
+import { freePort } from '../helpers/broker.js';
 import { RedisServer } from './redis-server.js';
 
 const message = (id: number, topic = `t/${id}`): StoredMessage => ({
@@ -388,8 +389,8 @@ describe('on a real redis-server', { skip: process.env.CICADA_TEST_UNIT === '1' 
   });
 
   test('redis: a Redis that cannot be reached is one clear error naming it', async () => {
-    const url = `redis://127.0.0.1:${server.port + 1}`;
-    await assert.rejects(RedisStorage.open({ url }), (error: unknown) => error instanceof StorageError && error.message.includes(`127.0.0.1:${server.port + 1}`) && /ECONNREFUSED/.test(error.message));
+    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    await assert.rejects(RedisStorage.open({ url }), (error: unknown) => error instanceof StorageError && error.message.includes(url.slice('redis://'.length)) && /ECONNREFUSED/.test(error.message));
   });
 });
 
