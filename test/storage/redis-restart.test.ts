@@ -3,7 +3,8 @@
 // deliveries, a retained message and an unreleased incoming QoS 2 id; as soon as the commit has
 // resolved, redis-server (appendonly yes, appendfsync always) is killed with SIGKILL and started
 // again on its data, and load() gives back every committed row; a new core restores from it and
-// delivers the queue. Starts a real redis-server, so `npm run test:unit` skips it.
+// delivers the queue. An idle store reconnects by itself after such a restart. Starts a real
+// redis-server, so `npm run test:unit` skips it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RedisStorage } from '../../src/storage/redis.js';
@@ -54,4 +55,18 @@ test('redis: every row a commit resolved survives SIGKILL of redis-server, and a
   assert.deepEqual(outbox.of('publish').map((p) => p.payload.toString()), ['m0', 'm1', 'm2', 'kept', 'q'], 'the queue is delivered after the restart, in order');
   restarted.stop();
   await restarted.persistence?.close();
+});
+
+test('redis: an idle store reconnects after redis-server was killed and started again, and its next commit is durable', { skip }, async () => {
+  const storage = await RedisStorage.open({ url: server.url, prefix: 'idle:' });
+  storage.putSession({ clientId: 'before', expiryInterval: 60, disconnectedAt: 0 });
+  await storage.commit();
+  await server.kill('SIGKILL');
+  await server.start();
+  storage.putSession({ clientId: 'after', expiryInterval: 60, disconnectedAt: 0 });
+  await storage.commit(); // waits (offline queue) for the reconnection, then commits
+  await storage.close();
+  const reopened = await RedisStorage.open({ url: server.url, prefix: 'idle:' });
+  assert.deepEqual((await loadAll(reopened)).sessions.map((s) => s.clientId), ['after', 'before']);
+  await reopened.close();
 });
