@@ -22,7 +22,9 @@
  * ZREMRANGEBYLEX deletes without reading them first, and the rows of a client (deleteSession)
  * those in [clientId NUL, clientId \x01). Zero-padded numbers sort as numbers, so load() reads
  * messages in ascending id and deliveries in (clientId, seq) order with no SCAN and no sort:
- * ZRANGEBYLEX pages of LOAD_PAGE members, each page continuing after the last member read.
+ * ZRANGEBYLEX pages of LOAD_PAGE members, each page continuing after the last member read. A
+ * restored payload is a view into ioredis's reply chunk (64 KiB, shared by the rows of a page),
+ * as a received payload is a view into its read chunk: not copied.
  *
  * Writes: the pending batch is kept per row (BatchedStorage: the last write wins, a row created
  * and deleted in one batch is never written). commit() turns it at once into the batch's
