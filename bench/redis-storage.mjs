@@ -5,7 +5,8 @@
  * Redis (INFO stats' total_commands_processed, which also counts the commands a script runs;
  * the bench's own INFO calls taken out). A batch of N rows is what a broker writes for N/2 QoS 1 messages queued for
  * an offline persistent subscriber (N/2 messages, N/2 fresh deliveries, 64-byte payloads);
- * then the same rows are deleted in batches of N (the subscriber acknowledged them). One commit
+ * then load() reads them all back (rows/s of a restart), and the same rows are deleted in
+ * batches of N (the subscriber acknowledged them). One commit
  * in flight at a time, as the broker does. Starts its own redis-server (appendonly yes, the
  * given appendfsync) on a free loopback port in a temporary directory. clientCpuMsPerBatch: the
  * CPU time of this (the broker's) process per batch, the rest of msPerBatch is Redis and the wire.
@@ -75,12 +76,19 @@ async function run(batchRows, prefix) {
     storage.putMessage(message(n));
     storage.putDelivery(delivery(n), true);
   });
+  const loadStarted = process.hrtime.bigint();
+  const state = storage.load();
+  let loaded = 0;
+  for (const rows of [state.messages, state.retained, state.sessions, state.subscriptions, state.deliveries, state.incoming, state.wills]) {
+    for await (const chunk of rows) loaded += chunk.length;
+  }
+  const load = { rows: loaded, rowsPerSecond: Math.round(loaded / (Number(process.hrtime.bigint() - loadStarted) / 1e9)) };
   const del = await phase((n) => {
     storage.deleteDelivery('sub', n);
     storage.deleteMessage(n);
   });
   await storage.close();
-  return { batchRows, batches, put, delete: del };
+  return { batchRows, batches, put, load, delete: del };
 }
 
 try {
