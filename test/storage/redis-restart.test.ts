@@ -19,7 +19,7 @@ before(async () => {
 });
 after(async () => server?.close());
 
-test('redis: every row a commit resolved survives SIGKILL of redis-server, and a new core restores the sessions from it', { skip }, async () => {
+test('redis: every row a commit resolved survives SIGKILL of redis-server, a new core restores the sessions from it, and new message ids continue after the restored ones', { skip }, async () => {
   const options = { persistence: true, persistenceCommitIntervalMs: 1 };
   const storage = await RedisStorage.open({ url: server.url, prefix: 'restart:' });
   assert.equal(storage.durable, true);
@@ -51,8 +51,17 @@ test('redis: every row a commit resolved survives SIGKILL of redis-server, and a
 
   const restarted = unitCore(options, await RedisStorage.open({ url: server.url, prefix: 'restart:' }));
   await restarted.restore();
-  const { outbox } = connectedChannel(restarted, 'sub', 5, false, 3600);
+  const { channel, outbox } = connectedChannel(restarted, 'sub', 5, false, 3600);
   assert.deepEqual(outbox.of('publish').map((p) => p.payload.toString()), ['m0', 'm1', 'm2', 'kept', 'q'], 'the queue is delivered after the restart, in order');
+  // A message stored after the restart takes an id no restored message has.
+  channel.handle({ type: 'disconnect', reasonCode: 0 });
+  restarted.publishAsBroker('t/new', Buffer.from('new'), 1, false);
+  assert.equal(await restarted.persistence?.commitIfDirty(), true);
+  const reader = await RedisStorage.open({ url: server.url, prefix: 'restart:' });
+  const ids = (await loadAll(reader)).messages.map((m) => m.id);
+  await reader.close();
+  assert.equal(ids.length, new Set(ids).size, `no two stored messages share an id (${ids.join(',')})`);
+  assert.ok(Math.max(...ids) > Math.max(...payloadOf.keys()), 'the new message continues after the restored ids');
   restarted.stop();
   await restarted.persistence?.close();
 });
