@@ -1,7 +1,7 @@
 /**
  * The storage seam: everything a restart must keep, as small records. The broker keeps its
  * working state in memory and writes these records through a Storage; on start it restores
- * from `load()`. Implementations live in src/storage (memory, SQLite; Redis later) and all pass
+ * from `load()`. Implementations live in src/storage (memory, SQLite, Redis) and all pass
  * one shared test suite (test/storage/storage.test.ts). No SQL or file format leaks out of them.
  *
  * What a backend implements and guarantees (the whole contract; the core needs nothing else):

@@ -1,7 +1,7 @@
 /**
  * SQLite storage (better-sqlite3, WAL journal): the default of `cicada broker`.
  *
- * Writes are buffered per row (see `Pending`) and applied in ONE transaction by `commit()`
+ * Writes are buffered per row (`BatchedStorage`, batch.ts) and applied in ONE transaction by `commit()`
  * (group commit): the last write of a row in a batch wins, and a row created and deleted in the
  * same batch (a QoS 1 delivery acknowledged before the next commit, and its message) costs no
  * SQL at all. With WAL and synchronous=NORMAL a committed transaction survives a crash of the
@@ -22,18 +22,10 @@
 import Database from 'better-sqlite3';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Properties, QoS } from '../protocol/packets.js';
-import type {
-  RestoredState,
-  Rows as RowStream,
-  Storage,
-  StoredDelivery,
-  StoredMessage,
-  StoredSession,
-  StoredSubscription,
-  StoredWill,
-} from '../broker/storage.js';
+import type { QoS } from '../protocol/packets.js';
+import type { RestoredState, Rows as RowStream } from '../broker/storage.js';
 import { asyncChunks, promiseOf } from './chunks.js';
+import { BatchedStorage, eachClientRow, propertiesFromJson, propertiesToJson, StorageError } from './batch.js';
 
 const FORMAT_VERSION = 2;
 /** Upgrades of older files: MIGRATIONS[v] turns version v into v + 1. */
@@ -69,10 +61,7 @@ CREATE TABLE IF NOT EXISTS wills (client_id TEXT PRIMARY KEY, topic TEXT NOT NUL
   qos INTEGER NOT NULL, retain INTEGER NOT NULL, properties TEXT, publish_at INTEGER NOT NULL) WITHOUT ROWID;
 `;
 
-/** A database that cannot be used; the message names the file and what to do. */
-export class StorageError extends Error {
-  override readonly name = 'StorageError';
-}
+export { StorageError };
 
 export interface SqliteOptions {
   /** 'normal' (default): survives process crashes; 'full': also power loss (fsync per commit). */
@@ -81,25 +70,6 @@ export interface SqliteOptions {
   vacuumEveryMs?: number;
   /** WAL size kept after a checkpoint (bytes; tests use small values). */
   walLimitBytes?: number;
-}
-
-// JSON with Buffers (correlation data, authentication data) kept as base64.
-function propertiesToJson(properties: Properties | undefined): string | null {
-  if (properties === undefined) return null;
-  return JSON.stringify(properties, (_key, value: unknown) =>
-    value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer'
-      ? { $b64: Buffer.from((value as { data: number[] }).data).toString('base64') }
-      : value,
-  );
-}
-
-function propertiesFromJson(text: string | null): Properties | undefined {
-  if (text === null) return undefined;
-  return JSON.parse(text, (_key, value: unknown) =>
-    value !== null && typeof value === 'object' && typeof (value as { $b64?: unknown }).$b64 === 'string'
-      ? Buffer.from((value as { $b64: string }).$b64, 'base64')
-      : value,
-  ) as Properties;
 }
 
 type Row = unknown[];
@@ -150,74 +120,11 @@ class PayloadSlab {
   }
 }
 
-/**
- * The pending write of one row in the current batch: the row to write, or null to delete it.
- * `created`: no row existed before the batch, so deleting it again leaves nothing to write.
- */
-interface Pending<R> {
-  row: R | null;
-  created: boolean;
-}
-
-/** Pending writes of one table, by row key. */
-type Rows<K, R> = Map<K, Pending<R>>;
-/** Pending writes of a per-client table, by client id, then row key (deleteSession drops a client's). */
-type ClientRows<K, R> = Map<string, Rows<K, R>>;
-
-/** Record a put; returns the change in the number of pending rows. */
-function put<K, R>(rows: Rows<K, R>, key: K, row: R, created: boolean): number {
-  const pending = rows.get(key);
-  if (pending === undefined) {
-    rows.set(key, { row, created });
-    return 1;
-  }
-  pending.row = row; // a later write of the row keeps whether the batch created it
-  return 0;
-}
-
-/** Record a delete; returns the change in the number of pending rows. */
-function remove<K, R>(rows: Rows<K, R>, key: K): number {
-  const pending = rows.get(key);
-  if (pending === undefined) {
-    rows.set(key, { row: null, created: false });
-    return 1;
-  }
-  if (pending.created) {
-    rows.delete(key); // created and deleted in this batch: no SQL
-    return -1;
-  }
-  pending.row = null;
-  return 0;
-}
-
-function rowsOf<K, R>(table: ClientRows<K, R>, clientId: string): Rows<K, R> {
-  let rows = table.get(clientId);
-  if (rows === undefined) {
-    rows = new Map();
-    table.set(clientId, rows);
-  }
-  return rows;
-}
-
-export class SqliteStorage implements Storage {
+export class SqliteStorage extends BatchedStorage {
   readonly durable = true;
   private readonly db: Database.Database;
   private readonly statements;
   private readonly transaction: () => number;
-  // The current batch. Sessions deleted in it are deleted first at commit, then every pending
-  // row is written: a client's rows pending at deleteSession were dropped, so the rows still
-  // pending for it were written after the delete, as in one-by-one order.
-  private readonly deletedSessions = new Set<string>();
-  private readonly messages: Rows<number, StoredMessage> = new Map();
-  private readonly retained: Rows<string, number> = new Map();
-  /** Sessions are only put (deleteSession removes them). */
-  private readonly sessions = new Map<string, StoredSession>();
-  private readonly wills: Rows<string, StoredWill> = new Map();
-  private readonly subscriptions: ClientRows<string, StoredSubscription> = new Map();
-  private readonly deliveries: ClientRows<number, StoredDelivery> = new Map();
-  private readonly incoming: ClientRows<number, true> = new Map();
-  /** Pending rows and deleted sessions in the batch (0: commit has nothing to do). */
-  private pendingCount = 0;
   /** The error of a failed commit: the store is not written again. */
   private broken: StorageError | undefined;
   private readonly vacuumEveryMs: number;
@@ -227,6 +134,7 @@ export class SqliteStorage implements Storage {
     readonly file: string,
     options: SqliteOptions = {},
   ) {
+    super();
     this.db = openDatabase(file, options);
     this.vacuumEveryMs = options.vacuumEveryMs ?? VACUUM_EVERY_MS;
     const db = this.db;
@@ -346,60 +254,6 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  putMessage(m: StoredMessage): void {
-    this.pendingCount += put(this.messages, m.id, m, true);
-  }
-  deleteMessage(id: number): void {
-    this.pendingCount += remove(this.messages, id);
-  }
-  putSession(session: StoredSession): void {
-    if (!this.sessions.has(session.clientId)) this.pendingCount++;
-    this.sessions.set(session.clientId, session);
-  }
-  /** Rare (a session ends): drop the client's pending rows, delete its stored ones at commit. */
-  deleteSession(clientId: string): void {
-    if (this.sessions.delete(clientId)) this.pendingCount--;
-    if (this.wills.delete(clientId)) this.pendingCount--;
-    for (const table of [this.subscriptions, this.deliveries, this.incoming] as Array<ClientRows<unknown, unknown>>) {
-      const rows = table.get(clientId);
-      if (rows === undefined) continue;
-      this.pendingCount -= rows.size;
-      table.delete(clientId);
-    }
-    if (this.deletedSessions.has(clientId)) return;
-    this.deletedSessions.add(clientId);
-    this.pendingCount++;
-  }
-  putSubscription(sub: StoredSubscription): void {
-    this.pendingCount += put(rowsOf(this.subscriptions, sub.clientId), sub.rawFilter, sub, false);
-  }
-  deleteSubscription(clientId: string, rawFilter: string): void {
-    this.pendingCount += remove(rowsOf(this.subscriptions, clientId), rawFilter);
-  }
-  putDelivery(d: StoredDelivery, fresh: boolean): void {
-    this.pendingCount += put(rowsOf(this.deliveries, d.clientId), d.seq, d, fresh);
-  }
-  deleteDelivery(clientId: string, seq: number): void {
-    this.pendingCount += remove(rowsOf(this.deliveries, clientId), seq);
-  }
-  putIncoming(clientId: string, packetId: number): void {
-    this.pendingCount += put(rowsOf(this.incoming, clientId), packetId, true, false);
-  }
-  deleteIncoming(clientId: string, packetId: number): void {
-    this.pendingCount += remove(rowsOf(this.incoming, clientId), packetId);
-  }
-  putRetained(topic: string, messageId: number): void {
-    this.pendingCount += put(this.retained, topic, messageId, false);
-  }
-  deleteRetained(topic: string): void {
-    this.pendingCount += remove(this.retained, topic);
-  }
-  putWill(w: StoredWill): void {
-    this.pendingCount += put(this.wills, w.clientId, w, false);
-  }
-  deleteWill(clientId: string): void {
-    this.pendingCount += remove(this.wills, clientId);
-  }
 
   /**
    * Commit the batch. The transaction runs synchronously, inside the call, which is fastest:
@@ -498,23 +352,6 @@ export class SqliteStorage implements Storage {
   }
 }
 
-/**
- * Write every pending row of a per-client table and empty it. The map of a client with no
- * pending row is dropped (it is made again on its next write), so idle sessions cost nothing.
- */
-function eachClientRow<K, R>(table: ClientRows<K, R>, write: (clientId: string, key: K, row: R | null) => void): number {
-  let written = 0;
-  for (const [clientId, rows] of table) {
-    if (rows.size === 0) {
-      table.delete(clientId);
-      continue;
-    }
-    for (const [key, { row }] of rows) write(clientId, key, row);
-    written += rows.size;
-    rows.clear();
-  }
-  return written;
-}
 
 /**
  * Open (or create) the database and check that it can be used: its directory and file are

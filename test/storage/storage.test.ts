@@ -1,33 +1,22 @@
-// One suite every storage backend must pass (memory and SQLite today, Redis later): what is
-// written and committed comes back from load(), deletes cascade, and SQLite survives reopening.
-import { describe, test } from 'node:test';
+// One suite every storage backend must pass (memory, SQLite, Redis): what is written and
+// committed comes back from load(), deletes cascade, and a reopened store has it all. The
+// `sqlite:` tests after the suites are SQLite's own (its file format, WAL and vacuum). The Redis
+// suite runs against a real redis-server started here, so `npm run test:unit` (no sockets or
+// processes) skips it.
+import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RestoredState, Rows, Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import type { Storage, StoredDelivery, StoredMessage } from '../../src/broker/storage.js';
+import { loadAll } from './load-all.js';
 import { MemoryStorage } from '../../src/storage/memory.js';
 import { SqliteStorage, StorageError } from '../../src/storage/sqlite.js';
-
-/** Everything load() streams, read in its declared order into arrays. */
-async function loadAll(storage: Storage): Promise<{ [K in keyof RestoredState]: Array<RestoredState[K] extends Rows<infer T> ? T : never> }> {
-  const state = storage.load();
-  const all = async <T>(rows: Rows<T>): Promise<T[]> => {
-    const out: T[] = [];
-    for await (const chunk of rows) out.push(...chunk);
-    return out;
-  };
-  return {
-    messages: await all(state.messages),
-    retained: await all(state.retained),
-    sessions: await all(state.sessions),
-    subscriptions: await all(state.subscriptions),
-    deliveries: await all(state.deliveries),
-    incoming: await all(state.incoming),
-    wills: await all(state.wills),
-  };
-}
+import { Redis } from 'ioredis';
+import { RedisStorage } from '../../src/storage/redis.js';
+import { freePort } from '../helpers/broker.js';
+import { RedisServer } from './redis-server.js';
 
 const message = (id: number, topic = `t/${id}`): StoredMessage => ({
   id,
@@ -50,6 +39,17 @@ const delivery = (clientId: string, seq: number, messageId: number, packetId = 0
   packetId,
   state: 0,
 });
+
+/** 100 messages, each with a delivery sent and acknowledged, in one batch: nothing to write. */
+function writeCancellingBatch(storage: Storage): void {
+  for (let seq = 1; seq <= 100; seq++) {
+    storage.putMessage(message(seq));
+    storage.putDelivery(delivery('c1', seq, seq), true);
+    storage.putDelivery(delivery('c1', seq, seq, seq), false);
+    storage.deleteDelivery('c1', seq);
+    storage.deleteMessage(seq);
+  }
+}
 
 /** One store under test, as a backend gives it to the suite. */
 interface Opened {
@@ -300,6 +300,100 @@ storageSuite(
   true,
 );
 
+describe('on a real redis-server', { skip: process.env.CICADA_TEST_UNIT === '1' ? 'unit tests start no redis-server' : false }, () => {
+  let server: RedisServer;
+  const opened: Storage[] = [];
+  let prefixes = 0;
+  // proto-max-bulk-len 1mb: a row larger than that breaks its batch (see breakBatch).
+  before(async () => (server = await RedisServer.start(['--proto-max-bulk-len', '1mb'])));
+  after(async () => {
+    for (const storage of opened) await storage.close();
+    await server.close();
+  });
+  const openAt = async (prefix: string): Promise<Storage> => {
+    const storage = await RedisStorage.open({ url: server.url, prefix });
+    opened.push(storage);
+    return storage;
+  };
+
+  storageSuite(
+    'redis',
+    async () => {
+      const prefix = `suite${++prefixes}:`; // every test its own keys
+      const storage = await openAt(prefix);
+      const peek = await openAt(prefix);
+      return {
+        storage,
+        reopen: async () => {
+          await storage.close();
+          return openAt(prefix);
+        },
+        reader: () => peek,
+        // A message larger than this Redis takes (proto-max-bulk-len): Redis drops the
+        // connection before the batch's EXEC, so nothing of the batch is applied.
+        breakBatch: () => storage.putMessage({ ...message(99), payload: Buffer.alloc(2 * 1024 * 1024) }),
+      };
+    },
+    true,
+  );
+
+  test('redis: durable with appendonly yes; a load reads a large table in pages, in order, and prefixes keep stores apart', async () => {
+    const storage = await openAt('pages:');
+    assert.equal(storage.durable, true, 'INFO persistence says aof_enabled:1');
+    for (let id = 1; id <= 2500; id++) storage.putMessage(message(id));
+    for (let seq = 1; seq <= 2500; seq++) storage.putDelivery(delivery(seq % 2 === 0 ? 'b' : 'a', seq, seq), true);
+    assert.equal(await storage.commit(), 5000);
+    const chunks: number[] = [];
+    for await (const chunk of storage.load().messages) chunks.push(chunk.length);
+    assert.deepEqual(chunks, [1000, 1000, 500], 'bounded chunks');
+    const state = await loadAll(storage);
+    assert.deepEqual(state.messages, Array.from({ length: 2500 }, (_, i) => message(i + 1)), 'every message whole (payloads are views into shared reply chunks), in ascending ids (9 < 10 < 1000)');
+    const order = state.deliveries.map((d) => `${d.clientId}${d.seq}`);
+    const expected = [...Array.from({ length: 1250 }, (_, i) => `a${2 * i + 1}`), ...Array.from({ length: 1250 }, (_, i) => `b${2 * i + 2}`)];
+    assert.deepEqual(order, expected, '(clientId, seq) order');
+    assert.equal((await loadAll(await openAt('other:'))).messages.length, 0, 'another prefix sees none of it');
+  });
+
+  test('redis: rows created and deleted in one batch send nothing', async () => {
+    const storage = await openAt('cancel:');
+    writeCancellingBatch(storage);
+    const control = new Redis(server.url);
+    const transactions = async (): Promise<number> => Number(/cmdstat_exec:calls=(\d+)/.exec(await control.info('commandstats'))?.[1] ?? 0);
+    const before = await transactions();
+    assert.equal(await storage.commit(), 0);
+    assert.equal(await transactions(), before, 'no MULTI/EXEC for a batch that cancelled out');
+    storage.putMessage(message(101));
+    storage.putDelivery(delivery('c1', 101, 101), true);
+    assert.equal(await storage.commit(), 2);
+    assert.equal(await transactions(), before + 1);
+    await control.quit();
+    assert.equal((await loadAll(storage)).deliveries.length, 1);
+  });
+
+  test('redis: without the append-only file the store says it is not durable', async () => {
+    const snapshotsOnly = await RedisServer.start(['--appendonly', 'no']);
+    try {
+      const storage = await RedisStorage.open({ url: snapshotsOnly.url });
+      assert.equal(storage.durable, false, 'INFO persistence says aof_enabled:0');
+      await storage.close();
+    } finally {
+      await snapshotsOnly.close();
+    }
+  });
+
+  test('redis: keys of a newer layout version are refused with one clear error, not read wrongly', async () => {
+    const control = new Redis(server.url);
+    await control.set('newer:format', '99');
+    await control.quit();
+    await assert.rejects(RedisStorage.open({ url: server.url, prefix: 'newer:' }), (error: unknown) => error instanceof StorageError && /layout version 99/.test(error.message));
+  });
+
+  test('redis: a Redis that cannot be reached is one clear error naming it', async () => {
+    const url = `redis://127.0.0.1:${await freePort()}`; // nothing listens there
+    await assert.rejects(RedisStorage.open({ url }), (error: unknown) => error instanceof StorageError && error.message.includes(url.slice('redis://'.length)) && /ECONNREFUSED/.test(error.message));
+  });
+});
+
 test('sqlite: a format 1 file is upgraded in place; its sessions count as anonymous ones', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db');
   const old = new Database(file);
@@ -330,13 +424,7 @@ test('sqlite: uncommitted writes are not in the file', async () => {
 
 test('sqlite: rows created and deleted in one batch cost no SQL; committed ones are written once', async () => {
   const storage = new SqliteStorage(join(mkdtempSync(join(tmpdir(), 'cicada-store-')), 'cicada.db'));
-  for (let seq = 1; seq <= 100; seq++) {
-    storage.putMessage(message(seq));
-    storage.putDelivery(delivery('c1', seq, seq), true);
-    storage.putDelivery(delivery('c1', seq, seq, seq), false);
-    storage.deleteDelivery('c1', seq);
-    storage.deleteMessage(seq);
-  }
+  writeCancellingBatch(storage);
   assert.equal(await storage.commit(), 0);
   storage.putMessage(message(101));
   storage.putDelivery(delivery('c1', 101, 101), true);
