@@ -216,10 +216,11 @@ export class AdminFacade {
 
   /** End a client's session (kicking it first; its will goes as on any unclean close); false when it had none. */
   deleteSession(clientId: string): boolean {
-    const kicked = this.kick(clientId);
     const session = this.core.sessions.get(clientId);
+    if (session !== undefined) session.endReason = 'deleted'; // a session that ends with the kick ends as deleted too
+    const kicked = this.kick(clientId);
     if (session === undefined) return kicked;
-    this.core.registry.discard(session, 'deleted');
+    if (this.core.sessions.get(clientId) === session) this.core.registry.discard(session, 'deleted');
     return true;
   }
 
@@ -336,7 +337,7 @@ export class AdminFacade {
   /** Every message accepted for routing (the dashboard's topic tree); returns the function that stops it. */
   watchMessages(listener: (topic: string, payload: Buffer, qos: QoS, retain: boolean) => void): () => void {
     // An observer: after every callback that may change or stop a message.
-    return this.core.hooks.add('message.publish', (message) => void listener(message.topic, message.payload, message.qos, message.retain), HookPriority.listeners);
+    return this.core.hooks.add('message.routed', (message) => void listener(message.topic, message.payload, message.qos, message.retain), HookPriority.listeners);
   }
 
   listeners(): ListenerState[] {

@@ -24,7 +24,7 @@ export interface HookRegistry {
 
 /**
  * Event payloads of a broker. Listeners run synchronously, on the hook chain after every other
- * callback (`message`: after the `message.publish` callbacks, before routing); one that throws is
+ * callback (`message`: on `message.routed`, once the message is routed); one that throws is
  * logged.
  */
 export interface BrokerEvents {

@@ -182,14 +182,18 @@ export class BrokerCore implements SessionHost {
     }
     if (message.retain) this.storeRetained(message);
     const flow = this.flow;
+    // A hook may publish while a message is routed (a rule on message.delivered): the outer
+    // publisher is throttled again once the inner message is routed.
+    const outer = flow.current;
     flow.current = publisher;
     let delivered: number;
     try {
       delivered = this.router.route(message);
     } finally {
-      flow.current = undefined;
+      flow.current = outer;
     }
     if (delivered === 0 && hooks.onMessageDropped) hooks.notify('message.dropped', message, 'no-subscribers');
+    if (hooks.onRouted) hooks.notify('message.routed', message, publisher?.info());
   }
 
   /**

@@ -50,7 +50,7 @@ export class BrokerEventListeners {
       case 'unsubscribed':
         return chain.add('session.unsubscribed', (client, filter) => void listener(client, filter), at);
       case 'message':
-        return chain.add('message.publish', (m, client) => void listener(m.topic, m.payload, m.qos, m.retain, client), at);
+        return chain.add('message.routed', (m, client) => void listener(m.topic, m.payload, m.qos, m.retain, client), at);
       case 'fatal': {
         const fatal = listener as (error: Error) => void;
         this.fatalListeners.push(fatal);

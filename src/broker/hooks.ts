@@ -64,6 +64,8 @@ export interface HookCallbacks {
   'session.unsubscribed': (client: ClientInfo, topicFilter: string) => HookOutcome;
   /** Before routing: return a new message to change it (`alteredMessage`), 'stop' to drop it. */
   'message.publish': (message: Message, publisher: ClientInfo | undefined) => Message | 'stop' | undefined | void;
+  /** After routing (and the retained store): observers of accepted messages (`broker.on('message')`). */
+  'message.routed': (message: Message, publisher: ClientInfo | undefined) => HookOutcome;
   'message.delivered': (client: ClientInfo, message: Message) => HookOutcome;
   'message.acked': (client: ClientInfo, message: Message) => HookOutcome;
   'message.dropped': (message: Message, reason: MessageDropReason) => HookOutcome;
@@ -127,6 +129,7 @@ export class HookChain {
     'session.subscribed': EMPTY,
     'session.unsubscribed': EMPTY,
     'message.publish': EMPTY,
+    'message.routed': EMPTY,
     'message.delivered': EMPTY,
     'message.acked': EMPTY,
     'message.dropped': EMPTY,
@@ -141,6 +144,7 @@ export class HookChain {
   checksDelivery = false;
   /** `message.publish`, `message.dropped`, `message.delivered`, `delivery.dropped`. */
   onPublish = false;
+  onRouted = false;
   onMessageDropped = false;
   onDelivered = false;
   onDeliveryDropped = false;
@@ -181,6 +185,7 @@ export class HookChain {
     this.checksPublish = lists['client.authorize:publish'].length !== 0;
     this.checksDelivery = lists['client.authorize:deliver'].length !== 0;
     this.onPublish = lists['message.publish'].length !== 0;
+    this.onRouted = lists['message.routed'].length !== 0;
     this.onMessageDropped = lists['message.dropped'].length !== 0;
     this.onDelivered = lists['message.delivered'].length !== 0;
     this.onDeliveryDropped = lists['delivery.dropped'].length !== 0;
@@ -349,6 +354,7 @@ const HOOK_POINTS: Record<HookPoint, true> = {
   'session.subscribed': true,
   'session.unsubscribed': true,
   'message.publish': true,
+  'message.routed': true,
   'message.delivered': true,
   'message.acked': true,
   'message.dropped': true,

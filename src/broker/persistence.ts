@@ -117,7 +117,8 @@ export class Persistence {
   /** Commit what the restore deleted (expired or orphan rows), which wrote to the storage directly. */
   async restored(): Promise<void> {
     this.dirty = true;
-    await this.commitIfDirty();
+    // A failed commit already stopped the broker (onFatal): the start must not go on to listen.
+    if (!(await this.commitIfDirty())) throw new Error('persistence store: the commit after the restore failed');
   }
 
   /** Continue message ids after the largest restored one. */

@@ -206,7 +206,7 @@ export class SessionRegistry {
   /** Keep a disconnected session for its expiry interval, then end it. */
   private expireLater(session: Session): void {
     if (session.expiryInterval === 0) {
-      this.discard(session, 'closed');
+      this.discard(session, session.endReason ?? 'closed');
       return;
     }
     this.core.persistence?.saveSession(session, this.core.now());

@@ -109,12 +109,14 @@ export class RemoteTarget implements RouteTarget, FlowSubscriber, CommitWaiter {
     if (held === undefined || this.closed) return;
     const persistence = this.host.persistence as Persistence;
     let sent = 0;
-    while (sent < held.length && persistence.isCommitted((held[sent] as HeldCopy).batch)) {
+    // The peer may close the target while taking a copy: what is left is dropped with it.
+    while (!this.closed && sent < held.length && persistence.isCommitted((held[sent] as HeldCopy).batch)) {
       const copy = held[sent] as HeldCopy;
       this.heldBytes -= copy.message.payload.length;
       this.peer.take(copy.message, copy.qos, copy.retain, copy.subscriptionIds);
       sent++;
     }
+    if (this.closed) return;
     if (sent === held.length) {
       this.held = undefined;
       this.heldBytes = 0;

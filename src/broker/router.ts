@@ -40,6 +40,8 @@ export class Router {
   private readonly index = new SubscriptionIndex<RouteTarget | ShareGroup, Target>();
   private readonly groups = new Map<string, ShareGroup>();
   private epoch = 0;
+  /** A route is in progress (its epoch stamps are on the receivers). */
+  private routing = false;
   /** Session members of share groups. */
   private members = 0;
   /** Remote routes outside share groups (not subscriptions of this broker's clients). */
@@ -150,6 +152,18 @@ export class Router {
       );
       return 1;
     }
+    if (this.routing) return this.routeNested(message, matches);
+    this.routing = true;
+    try {
+      return this.routeStamped(message, matches);
+    } finally {
+      this.routing = false;
+    }
+  }
+
+  /** Two passes over the matches with epoch stamps on the receivers: no allocation per message. */
+  private routeStamped(message: Message, matches: readonly Target[]): number {
+    const count = matches.length;
     const epoch = ++this.epoch;
     let delivered = 0;
     for (let i = 0; i < count; i++) {
@@ -184,6 +198,34 @@ export class Router {
       delivered++;
     }
     return delivered;
+  }
+
+  /**
+   * A message routed while another is (a hook published from inside a delivery: a rule on
+   * `message.delivered`): the receivers' epoch stamps belong to the outer route, so the one-copy
+   * rule is kept in a map instead (rare; allocates).
+   */
+  private routeNested(message: Message, matches: readonly Target[]): number {
+    const copies = new Map<RouteTarget, { qos: QoS; retain: boolean; subIds: number[] | undefined }>();
+    let delivered = 0;
+    for (const target of matches) {
+      if (target instanceof ShareGroup) {
+        delivered += deliverShared(target, message, undefined, this.upgradeQos);
+        continue;
+      }
+      if (target.noLocal && target.session.clientId === message.origin) continue;
+      const qos = deliveryQos(message.qos, target.qos, this.upgradeQos);
+      const retain = target.retainAsPublished && message.retain;
+      const copy = copies.get(target.session);
+      if (copy === undefined) copies.set(target.session, { qos, retain, subIds: target.subscriptionId > 0 ? [target.subscriptionId] : undefined });
+      else {
+        if (qos > copy.qos) copy.qos = qos;
+        if (retain) copy.retain = true;
+        if (target.subscriptionId > 0) (copy.subIds ??= []).push(target.subscriptionId);
+      }
+    }
+    for (const [receiver, copy] of copies) receiver.deliver(message, copy.qos, copy.retain, copy.subIds);
+    return delivered + copies.size;
   }
 }
 

@@ -26,6 +26,7 @@ import type { LongTimeout } from './long-timer.js';
 import type { ShareGroup } from './share-group.js';
 import type { FlowSubscriber } from './flow.js';
 import { Readiness, type Route, type RouteTarget } from './route-target.js';
+import type { SessionEndReason } from './hooks.js';
 
 /** One subscription of a session (a route of the router's index, leading to the session). */
 export interface SubscriptionEntry extends Route {
@@ -137,6 +138,8 @@ export class Session implements RouteTarget {
   expiryInterval = 0;
   /** A will waiting for its Will Delay Interval (5.0). */
   pendingWill: { timer: LongTimeout; publish: () => void } | undefined;
+  /** Why the session will end when its connection closes, if not the usual reason (the admin API deletes it). */
+  endReason: SessionEndReason | undefined;
   /** Timer that ends a disconnected session whose expiry interval is finite. */
   expiryTimer: LongTimeout | undefined;
   private nextPacketId = 1;

@@ -137,6 +137,45 @@ void test('event sources on the hook chain: $events/message_delivered, message_a
   }
 });
 
+void test('a rule that republishes from inside a delivery (message_delivered) loses no copy of the message being routed', only, async () => {
+  const rules = rulesFrom([
+    'rule echo_delivery',
+    'sql SELECT clientid FROM "$events/message_delivered" WHERE topic = \'a\'',
+    'action republish x/${clientid}',
+  ]);
+  const b = await startBroker({ rules });
+  const c1 = await connectMqtt(b.url, { clientId: 'c1' });
+  const c2 = await connectMqtt(b.url, { clientId: 'c2' });
+  const p = await connectMqtt(b.url, { clientId: 'p' });
+  try {
+    for (const c of [c1, c2]) await c.subscribeAsync(['a', 'x/#'], { qos: 1 });
+    await p.publishAsync('a', 'm', { qos: 1 });
+    const got1 = (await c1.inbox.next(3)).map((m) => m.topic).sort();
+    const got2 = (await c2.inbox.next(3)).map((m) => m.topic).sort();
+    assert.deepEqual(got1, ['a', 'x/c1', 'x/c2']);
+    assert.deepEqual(got2, ['a', 'x/c1', 'x/c2']);
+  } finally {
+    for (const c of [c1, c2, p]) await endMqtt(c);
+    await b.close();
+  }
+});
+
+void test('a republished message goes out after the message that triggered it', only, async () => {
+  const rules = rulesFrom(['rule copy', 'sql SELECT payload FROM "t/in"', 'action republish t/out']);
+  const b = await startBroker({ rules });
+  const sub = await connectMqtt(b.url, { clientId: 'sub' });
+  const pub = await connectMqtt(b.url, { clientId: 'pub' });
+  try {
+    await sub.subscribeAsync('t/#', { qos: 1 });
+    await pub.publishAsync('t/in', 'v', { qos: 1 });
+    assert.deepEqual((await sub.inbox.next(2)).map((m) => m.topic), ['t/in', 't/out']);
+  } finally {
+    await endMqtt(sub);
+    await endMqtt(pub);
+    await b.close();
+  }
+});
+
 void test('payloads that are not JSON, huge or deeply nested never crash a rule; evaluation errors count as failed', only, async () => {
   const rules = rulesFrom([
     'rule parse',

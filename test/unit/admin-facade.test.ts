@@ -165,3 +165,16 @@ void test('node, stats and listeners: counts of the core', () => {
   assert.equal(admin.listeners()[0]?.connections, 0);
   core.stop();
 });
+
+void test('deleteSession ends a connected session with reason deleted (session.terminated), whether it would have ended with its connection or not', () => {
+  const { core, admin } = setup();
+  const reasons: string[] = [];
+  core.hooks.add('session.terminated', (clientId, reason) => void reasons.push(`${clientId}:${reason}`));
+  connectedChannel(core, 'c-clean', 5, true, 0);
+  connectedChannel(core, 'c-kept', 5, false, 3600);
+  assert.equal(admin.deleteSession('c-clean'), true);
+  assert.equal(admin.deleteSession('c-kept'), true);
+  assert.deepEqual(reasons, ['c-clean:deleted', 'c-kept:deleted']);
+  assert.equal(core.sessions.size, 0);
+  core.stop();
+});

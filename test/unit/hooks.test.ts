@@ -215,8 +215,10 @@ void test('broker.on/off on the chain: listeners run after every other callback,
   const messages: string[] = [];
   events.on('message', (topic, payload, qos, retain, publisher) => void messages.push(`${topic} ${payload.toString()} ${qos} ${retain} ${publisher?.clientId}`));
   hooks.add('message.publish', (m) => alteredMessage(m, { topic: 'changed' }), 0);
-  hooks.publish(message('t'), client);
-  assert.deepEqual(messages, ['changed x 1 false c'], 'the message listener sees the message as it will be routed');
+  const routed = hooks.publish(message('t'), client);
+  assert.deepEqual(messages, [], 'the message listener runs after routing, not before');
+  hooks.notify('message.routed', routed!, client); // as BrokerCore.publish does once the message is routed
+  assert.deepEqual(messages, ['changed x 1 false c'], 'the message listener sees the message as it was routed');
   const fatal: string[] = [];
   const onFatal = (e: Error): void => void fatal.push(e.message);
   events.on('fatal', onFatal);

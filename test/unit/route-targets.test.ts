@@ -194,6 +194,27 @@ void test('[MQTT-4.3.3-2] a remote target behind the commit gate sees no QoS 2 c
   assert.equal(peer.copies.length, 3, 'a QoS 1 copy goes at once');
 });
 
+void test('a remote target closed by its peer while held copies are released takes no more of them', async (t) => {
+  const core = durableCore(t);
+  const { target, peer } = remote(core, 'node-c');
+  core.router.addRemote('h/#', target);
+  const { channel } = connectedChannel(core, 'durable-publisher-2', 5, false, 3600);
+  await waitFor(() => core.persistence?.uncommitted === false, 2000, 'the session is committed');
+  // The peer closes its target when it takes the first copy.
+  const take = peer.take.bind(peer);
+  peer.take = (...args) => {
+    take(...args);
+    target.close();
+  };
+  channel.handle({ type: 'publish', topic: 'h/2', payload: Buffer.from('two'), qos: 2, retain: false, dup: false, packetId: 9 });
+  channel.handle({ type: 'publish', topic: 'h/0', payload: Buffer.from('zero'), qos: 0, retain: false, dup: false });
+  assert.equal(peer.copies.length, 0, 'both held for the commit');
+  await waitFor(() => peer.copies.length > 0, 2000, 'the commit releases the first copy');
+  await core.persistence?.commitIfDirty();
+  assert.deepEqual(peer.copies.map((c) => c.payload), ['two'], 'nothing after the close');
+  assert.equal(target.pendingBytes, 0);
+});
+
 void test('a remote target that is a share-group member receives its share (MQTT 5.0 section 4.8.2), and busy members are skipped', () => {
   const core = unitCore();
   const { channel, outbox } = connectedChannel(core, 'local-member');
