@@ -12,12 +12,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { HttpAuthOptions, JwtOptions, SecurityOptions, TlsOptions } from '../auth/options.js';
+import type { SecurityOptions, TlsOptions } from '../auth/options.js';
 import type { LogDestination } from '../log/logger.js';
 import type { BrokerOptions, ListenerOptions } from './schema.js';
 import { unknownDirective } from './mosquitto-compat.js';
 import { boolean, choice, duration, existingPath, fileContents, integer, one } from './values.js';
 import { checkRules, declareAction, declareRule, declareSink, declareSql } from './rules.js';
+import { securityDirectives, securityMistake } from './security-directives.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -109,14 +110,6 @@ function security(ctx: Ctx): SecurityOptions {
   if (!state.perListener) return (state.options.security ??= {});
   if (state.current === undefined) state.earlySecurity ??= ctx.line;
   return (listener(ctx).options.security ??= {});
-}
-
-function jwt(ctx: Ctx): JwtOptions {
-  return (security(ctx).jwt ??= {});
-}
-
-function httpAuth(ctx: Ctx): HttpAuthOptions {
-  return (security(ctx).httpAuth ??= { url: '' });
 }
 
 // ---- the directives ----------------------------------------------------------------------
@@ -290,69 +283,7 @@ const directives: Record<string, Setter> = {
   per_listener_settings(ctx) {
     boolean(ctx); // applied in the first pass
   },
-  allow_anonymous(ctx) {
-    security(ctx).allowAnonymous = boolean(ctx);
-  },
-  password_file(ctx) {
-    security(ctx).passwordFile = existingPath(ctx, 'file');
-  },
-  acl_file(ctx) {
-    security(ctx).aclFile = existingPath(ctx, 'file');
-  },
-  jwt_secret(ctx) {
-    jwt(ctx).secret = one(ctx, 'one secret (no spaces)');
-  },
-  jwt_secret_file(ctx) {
-    jwt(ctx).secret = fileContents(ctx).toString('utf8').trim();
-  },
-  jwt_public_key_file(ctx) {
-    jwt(ctx).publicKeyFile = existingPath(ctx, 'file');
-  },
-  jwt_jwks_file(ctx) {
-    jwt(ctx).jwksFile = existingPath(ctx, 'file');
-  },
-  jwt_algorithms(ctx) {
-    const algorithms = ctx.line.args.flatMap((a) => a.split(',')).filter((a) => a !== '');
-    const known = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'EdDSA'];
-    const bad = algorithms.find((a) => !known.includes(a));
-    if (algorithms.length === 0 || bad !== undefined) ctx.fail(`expects algorithms among ${known.join(', ')}${bad !== undefined ? ` (not ${bad})` : ''}`);
-    jwt(ctx).algorithms = algorithms;
-  },
-  jwt_audience(ctx) {
-    jwt(ctx).audience = one(ctx, 'one audience');
-  },
-  jwt_issuer(ctx) {
-    jwt(ctx).issuer = one(ctx, 'one issuer');
-  },
-  jwt_username_claim(ctx) {
-    jwt(ctx).usernameClaim = one(ctx, 'one claim name');
-  },
-  jwt_require_exp(ctx) {
-    jwt(ctx).requireExp = boolean(ctx);
-  },
-  jwt_clock_tolerance(ctx) {
-    jwt(ctx).clockToleranceSeconds = integer(ctx, 0, 3600);
-  },
-  http_auth_url(ctx) {
-    const url = one(ctx, 'one URL');
-    if (!/^https?:\/\/[^/]/.test(url)) ctx.fail('expects an http:// or https:// URL');
-    httpAuth(ctx).url = url;
-  },
-  http_auth_timeout(ctx) {
-    httpAuth(ctx).timeoutMs = integer(ctx, 1, 60_000);
-  },
-  http_auth_cache_ttl(ctx) {
-    httpAuth(ctx).cacheTtlMs = integer(ctx, 0, 86_400) * 1000;
-  },
-  http_auth_acl(ctx) {
-    httpAuth(ctx).authorize = boolean(ctx);
-  },
-  http_auth_pool_size(ctx) {
-    httpAuth(ctx).poolSize = integer(ctx, 1, 1024);
-  },
-  http_auth_queue_size(ctx) {
-    httpAuth(ctx).queueSize = integer(ctx, 0, 1_000_000);
-  },
+  ...securityDirectives<Ctx>(security),
   // Limits and behaviour (global).
   // As in Mosquitto, 0 means no maximum for max_inflight_messages, max_queued_messages,
   // max_queued_bytes, max_inflight_bytes and message_size_limit.
@@ -622,24 +553,10 @@ export function applyLines(lines: ConfigLine[]): { options: BrokerOptions; warni
     if (!state.perListener) options.security.allowAnonymous ??= false;
     else for (const l of options.listeners ?? []) (l.security ??= {}).allowAnonymous ??= false;
   }
-  checkSecurity(options, lines);
+  const mistake = securityMistake(options, lines);
+  if (mistake !== undefined) throw errorAt(mistake.line, mistake.message);
   checkRules(options);
   return { options, warnings: state.warnings };
 }
 
 /** A directive without a setter: accepted with a warning, not applicable, a bridge, or a typo. */
-/** An http_auth_* setting without http_auth_url, or a jwt_* setting without a key, is a mistake. */
-function checkSecurity(options: BrokerOptions, lines: ConfigLine[]): void {
-  const all = [options.security, ...(options.listeners ?? []).map((l) => l.security)];
-  for (const security of all) {
-    if (security?.httpAuth !== undefined && security.httpAuth.url === '') {
-      const line = lines.find((l) => l.name.startsWith('http_auth_')) as ConfigLine;
-      throw errorAt(line, 'http_auth_url is not set');
-    }
-    const jwt = security?.jwt;
-    if (jwt !== undefined && jwt.secret === undefined && jwt.publicKeyFile === undefined && jwt.jwksFile === undefined) {
-      const line = lines.find((l) => l.name.startsWith('jwt_')) as ConfigLine;
-      throw errorAt(line, 'JWT needs jwt_secret, jwt_secret_file, jwt_public_key_file or jwt_jwks_file');
-    }
-  }
-}

@@ -205,7 +205,7 @@ void test('retained messages: list by prefix, view as text, JSON, hex, base64, d
   // A new subscriber gets nothing retained any more.
   const late = await client('api-retain-late');
   await late.subscribeAsync('ret/#');
-  await late.inbox.expectNone(200);
+  await late.inbox.expectNoMore();
 });
 
 void test('GET /api/v1/nodes, /stats and /listeners describe this broker', async () => {

@@ -31,7 +31,7 @@ void test('republish: a rule with WHERE republishes matching messages to a templ
     const [alert] = await sub.inbox.next(1);
     assert.deepEqual({ ...alert, retain: false }, { topic: 'alerts/dev7', payload: '{"t": 31, "from": "sensors/dev7/temp"}', qos: 1, retain: false, dup: false });
     assert.deepEqual({ ...props[0] }, { rule: 'hot_rooms', device: 'dev7' });
-    await sub.inbox.expectNone(100);
+    await sub.inbox.expectNoMore(pub);
     const counters = ruleCounters(b.broker, 'hot_rooms');
     assert.deepEqual(counters.counters, { matched: 2, passed: 1, failed: 0, skippedLoop: 0 });
     assert.deepEqual(counters.actions[0]?.counters, { success: 1, failed: 0, retried: 0, dropped: 0 });
@@ -69,7 +69,7 @@ void test('a rule never re-triggers on its own republished messages; a cycle thr
     await pub.publishAsync('ping/start', 'y', { qos: 1 });
     const got = await sub.inbox.next(5);
     assert.deepEqual(got.map((m) => m.topic).sort(), ['loop/again', 'loop/start', 'ping/start', 'ping/x', 'pong/x'].sort());
-    await sub.inbox.expectNone(150);
+    await sub.inbox.expectNoMore(pub);
     assert.deepEqual(ruleCounters(b.broker, 'echo').counters, { matched: 1, passed: 1, failed: 0, skippedLoop: 1 });
     // ping/start -> ping -> pong/x -> pong -> ping/x: ping is already on the chain, skipped.
     assert.deepEqual(ruleCounters(b.broker, 'ping').counters, { matched: 1, passed: 1, failed: 0, skippedLoop: 1 });
